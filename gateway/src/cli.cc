@@ -1,10 +1,96 @@
 #include "longhaul/gateway/cli.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "longhaul/base/logging.h"
+#include "longhaul/config/config.h"
+#include "run_command.h"
 
 namespace longhaul::gateway {
-int RunCli(int argc, char** argv) {
-  std::fprintf(stderr, "longhaul: not built yet\n");
+namespace {
+
+constexpr const char* kUsage = R"(usage: longhaul <command> [options]
+
+commands:
+  run -c FILE        replicate the pipelines of FILE until SIGTERM/SIGINT
+  validate -c FILE   check FILE offline; print every error with file:line and key
+  version            print the version
+
+options:
+  -c, --config FILE          the YAML config file
+  --log-format text|json     log line format (default text)
+  --log-level LEVEL          debug, info, warn, error (default info)
+)";
+
+int Usage(const std::string& error) {
+  if (!error.empty()) std::fprintf(stderr, "longhaul: %s\n\n", error.c_str());
+  std::fputs(kUsage, stderr);
   return 2;
 }
+
+int Validate(const CommonOptions& opts) {
+  auto config = config::LoadConfigFile(opts.config_file);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+    std::fprintf(stderr, "%s: invalid\n", opts.config_file.c_str());
+    return 1;
+  }
+  std::printf("%s: ok (%zu clusters, %zu pipelines)\n", opts.config_file.c_str(), config->clusters.size(),
+              config->pipelines.size());
+  return 0;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return Usage("");
+  std::string command = args[0];
+  if (command == "-h" || command == "--help" || command == "help") return Usage("");
+  if (command == "version" || command == "--version") {
+    std::printf("longhaul %s\n", kLonghaulVersion);
+    return 0;
+  }
+  CommonOptions opts;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* out) -> bool {
+      auto eq = a.find('=');
+      if (eq != std::string::npos) {
+        *out = a.substr(eq + 1);
+        return true;
+      }
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "-c" || a == "--config" || a.rfind("--config=", 0) == 0) {
+      if (!value(&opts.config_file)) return Usage("missing value for " + a);
+    } else if (a == "--log-format" || a.rfind("--log-format=", 0) == 0) {
+      if (!value(&v)) return Usage("missing value for --log-format");
+      if (v == "json") SetLogFormat(LogFormat::kJson);
+      else if (v == "text") SetLogFormat(LogFormat::kText);
+      else return Usage("--log-format must be text or json, got '" + v + "'");
+    } else if (a == "--log-level" || a.rfind("--log-level=", 0) == 0) {
+      if (!value(&v)) return Usage("missing value for --log-level");
+      LogLevel level;
+      if (!ParseLogLevel(v, &level)) return Usage("--log-level must be debug, info, warn or error, got '" + v + "'");
+      SetLogLevel(level);
+    } else {
+      return Usage("unknown option '" + a + "' for command '" + command + "'");
+    }
+  }
+  if (opts.config_file.empty()) return Usage("command '" + command + "' needs -c FILE");
+  if (command == "validate") return Validate(opts);
+  if (command == "run") return RunCommand(opts);
+  return Usage("unknown command '" + command + "'");
+}
+
 }  // namespace longhaul::gateway

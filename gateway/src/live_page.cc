@@ -1,0 +1,323 @@
+// The live page. Everything the browser needs is in this one string, so the
+// page works on an air-gapped site and cannot be broken by a CDN.
+//
+// Contract with browser tests (keep stable): every value shown carries
+// data-field="<json key>" and data-value="<String(json value)>", rows are
+// tr[data-partition="<topic>/<partition>"] inside
+// section[data-pipeline="<name>"], the link block is #link (hidden while
+// "link" is null), and <body> gets data-renders (count of successful
+// renders) and data-connection ("up"/"down").
+#include "live_page.h"
+
+namespace longhaul::gateway {
+namespace {
+
+constexpr char kPage[] = R"lhpage(<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Longhaul</title>
+<style>
+:root {
+  color-scheme: light dark;
+  --bg: #f6f7f9; --panel: #ffffff; --text: #1d2128; --muted: #646b78; --line: #dde1e7;
+  --ok: #1f8a4c; --lagging: #b7791f; --stalled: #c2410c; --stopped: #6b7280; --error: #c81e1e;
+  --chart: #3b6fd8; --chart-fill: rgba(59, 111, 216, 0.12);
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #14161a; --panel: #1c1f25; --text: #e4e7ec; --muted: #9aa1ad; --line: #2e333c;
+    --ok: #3fb871; --lagging: #e0a43a; --stalled: #f07b3f; --stopped: #8b919c; --error: #f05252;
+    --chart: #6f9cf2; --chart-fill: rgba(111, 156, 242, 0.15);
+  }
+}
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--text);
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.4rem 1.2rem;
+  padding: 0.9rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--panel); }
+header h1 { font-size: 1.15rem; margin: 0; letter-spacing: 0.02em; }
+header .meta { color: var(--muted); font-size: 0.85rem; }
+main { padding: 1.2rem 1.5rem; display: grid; gap: 1.2rem; max-width: 1400px; }
+.banner { padding: 0.6rem 0.9rem; border-radius: 6px; border: 1px solid var(--error); color: var(--error); }
+.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.2rem; }
+.panel h2 { font-size: 1.05rem; margin: 0; }
+.title { display: flex; align-items: center; gap: 0.7rem; flex-wrap: wrap; margin-bottom: 0.8rem; }
+.title .sub { color: var(--muted); font-size: 0.85rem; }
+.badge { display: inline-block; padding: 0.05rem 0.55rem; border-radius: 999px; font-size: 0.78rem;
+  font-weight: 600; text-transform: uppercase; letter-spacing: 0.04em; color: #fff; background: var(--stopped); }
+.state-ok { background: var(--ok); } .state-lagging { background: var(--lagging); }
+.state-stalled { background: var(--stalled); } .state-stopped { background: var(--stopped); }
+.state-error { background: var(--error); }
+.stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)); gap: 0.6rem 1rem; margin-bottom: 0.9rem; }
+.stat .label { color: var(--muted); font-size: 0.75rem; text-transform: uppercase; letter-spacing: 0.05em; }
+.stat .value { font-size: 1.2rem; font-variant-numeric: tabular-nums; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap: 1rem; margin-bottom: 0.9rem; }
+figure { margin: 0; }
+figcaption { display: flex; justify-content: space-between; color: var(--muted); font-size: 0.78rem; }
+svg.chart { display: block; width: 100%; height: 70px; border-bottom: 1px solid var(--line); }
+svg.chart polyline { fill: none; stroke: var(--chart); stroke-width: 1.6; vector-effect: non-scaling-stroke; }
+svg.chart polygon { fill: var(--chart-fill); stroke: none; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { text-align: right; padding: 0.3rem 0.6rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th { color: var(--muted); font-weight: 500; font-size: 0.78rem; text-transform: uppercase; letter-spacing: 0.04em; }
+th.text, td.text { text-align: left; }
+td .badge { font-size: 0.7rem; }
+.empty { color: var(--muted); }
+</style>
+</head>
+<body data-renders="0" data-connection="down">
+<header>
+  <h1>Longhaul</h1>
+  <span class="meta">worker <span id="worker" data-field="worker">&ndash;</span></span>
+  <span class="meta">version <span id="version" data-field="version">&ndash;</span></span>
+  <span class="meta">updated <span id="updated">never</span></span>
+</header>
+<main>
+  <noscript><div class="banner">This page needs JavaScript; the same data is at /api/v1/status.</div></noscript>
+  <div id="status-error" class="banner" hidden></div>
+  <section id="link" class="panel" hidden>
+    <div class="title"><h2>Link</h2><span class="badge" data-field="state"></span></div>
+    <div class="stats">
+      <div class="stat"><div class="label">Round trip</div><div class="value" data-field="rtt_ms"></div></div>
+      <div class="stat"><div class="label">Bytes in</div><div class="value" data-field="bytes_in"></div></div>
+      <div class="stat"><div class="label">Bytes out</div><div class="value" data-field="bytes_out"></div></div>
+      <div class="stat"><div class="label">Compression</div><div class="value" data-field="compression_ratio"></div></div>
+    </div>
+  </section>
+  <div id="pipelines"></div>
+</main>
+<script>
+"use strict";
+(function () {
+  const POLL_MS = 2000;
+  const WINDOW_MS = 10 * 60 * 1000;
+  const STATES = ["ok", "lagging", "stalled", "stopped", "error"];
+  const history = new Map();  // pipeline name -> [{t, lagRecords, lagSeconds}]
+  let renders = 0;
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "text") node.textContent = v;
+      else if (k === "class") node.className = v;
+      else node.setAttribute(k, v);
+    }
+    for (const child of children || []) node.appendChild(child);
+    return node;
+  }
+  function svgEl(tag, attrs) {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    return node;
+  }
+  function isNum(v) { return typeof v === "number" && isFinite(v); }
+  function raw(v) { return v === null || v === undefined ? "" : String(v); }
+
+  function fmtInt(v) { return isNum(v) ? Math.round(v).toLocaleString("en-US") : "\u2013"; }
+  function fmtRate(v) {
+    if (!isNum(v)) return "\u2013";
+    if (v >= 1e6) return (v / 1e6).toFixed(2) + " M";
+    if (v >= 1e4) return (v / 1e3).toFixed(1) + " k";
+    return v.toFixed(v < 10 ? 2 : 1);
+  }
+  function fmtBytes(v) {
+    if (!isNum(v)) return "\u2013";
+    const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let i = 0;
+    while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+    return (i === 0 ? String(Math.round(v)) : v.toFixed(v < 10 ? 2 : 1)) + " " + units[i];
+  }
+  function fmtSeconds(v) {
+    if (!isNum(v)) return "\u2013";
+    if (v < 10) return v.toFixed(2) + " s";
+    if (v < 60) return v.toFixed(1) + " s";
+    const s = Math.round(v);
+    if (s < 3600) return Math.floor(s / 60) + "m " + (s % 60) + "s";
+    if (s < 86400) return Math.floor(s / 3600) + "h " + Math.floor((s % 3600) / 60) + "m";
+    return Math.floor(s / 86400) + "d " + Math.floor((s % 86400) / 3600) + "h";
+  }
+  function badge(state) {
+    const s = String(state || "unknown");
+    return el("span", { class: "badge " + (STATES.includes(s) ? "state-" + s : ""), "data-field": "state",
+                        "data-value": s, text: s });
+  }
+  function stat(label, field, value, text) {
+    return el("div", { class: "stat" }, [
+      el("div", { class: "label", text: label }),
+      el("div", { class: "value", "data-field": field, "data-value": raw(value), text: text }),
+    ]);
+  }
+  function setField(root, field, value, text) {
+    const node = root.querySelector('[data-field="' + field + '"]');
+    node.dataset.value = raw(value);
+    node.textContent = text;
+  }
+
+  // A line chart of the last WINDOW_MS of one series, scaled to its maximum.
+  function chart(name, points, key, format) {
+    const W = 600, H = 70, now = Date.now();
+    const values = points.map(p => p[key]).filter(isNum);
+    const max = Math.max(1e-9, ...values);
+    const svg = svgEl("svg", { class: "chart", "data-chart": key, viewBox: "0 0 " + W + " " + H,
+                               preserveAspectRatio: "none", role: "img",
+                               "aria-label": name + " over the last 10 minutes" });
+    const xy = [];
+    for (const p of points) {
+      if (!isNum(p[key])) continue;
+      const x = (p.t - (now - WINDOW_MS)) / WINDOW_MS * W;
+      const y = H - 2 - (p[key] / max) * (H - 6);
+      xy.push(x.toFixed(1) + "," + y.toFixed(1));
+    }
+    if (xy.length > 0) {
+      const first = xy[0].split(",")[0], last = xy[xy.length - 1].split(",")[0];
+      svg.appendChild(svgEl("polygon", { points: first + "," + H + " " + xy.join(" ") + " " + last + "," + H }));
+      svg.appendChild(svgEl("polyline", { points: xy.join(" ") }));
+    }
+    const current = values.length ? values[values.length - 1] : null;
+    return el("figure", {}, [
+      el("figcaption", {}, [
+        el("span", { text: name + " \u00b7 10 min" }),
+        el("span", { "data-field": "chart_max", "data-value": values.length ? String(max) : "",
+                     text: "now " + format(current) + " \u00b7 max " + (values.length ? format(max) : "\u2013") }),
+      ]),
+      svg,
+    ]);
+  }
+
+  const COLUMNS = [
+    ["topic", "Topic", "text", v => raw(v)],
+    ["target_topic", "Target topic", "text", v => raw(v)],
+    ["partition", "Partition", "", v => raw(v)],
+    ["lane", "Lane", "", v => raw(v)],
+    ["state", "State", "text", null],
+    ["source_end_offset", "Source end", "", fmtInt],
+    ["replicated_offset", "Replicated", "", fmtInt],
+    ["lag_records", "Lag (records)", "", fmtInt],
+    ["lag_seconds", "Lag (time)", "", fmtSeconds],
+  ];
+
+  function partitionTable(partitions) {
+    const rows = (partitions || []).slice().sort((a, b) =>
+        String(a.topic) < String(b.topic) ? -1 : String(a.topic) > String(b.topic) ? 1 : a.partition - b.partition);
+    const head = el("tr", {}, COLUMNS.map(([, title, cls]) => el("th", { class: cls, text: title })));
+    const body = el("tbody", {}, rows.map(p => el("tr", {
+        "data-partition": p.topic + "/" + p.partition, "data-state": raw(p.state) },
+      COLUMNS.map(([key, , cls, format]) => key === "state"
+          ? el("td", { class: cls }, [badge(p.state)])
+          : el("td", { class: cls, "data-field": key, "data-value": raw(p[key]), text: format(p[key]) })))));
+    if (rows.length === 0) {
+      body.appendChild(el("tr", {}, [el("td", { class: "text empty", colspan: String(COLUMNS.length),
+                                                text: "No partitions owned by this worker." })]));
+    }
+    return el("div", { class: "table-wrap" }, [el("table", { class: "partitions" }, [el("thead", {}, [head]), body])]);
+  }
+
+  function pipelineSection(p) {
+    const owned = Array.isArray(p.lanes_owned) ? p.lanes_owned : [];
+    const points = history.get(p.name) || [];
+    return el("section", { class: "panel pipeline", "data-pipeline": p.name, "data-state": raw(p.state) }, [
+      el("div", { class: "title" }, [
+        el("h2", { "data-field": "name", "data-value": raw(p.name), text: p.name }),
+        badge(p.state),
+        el("span", { class: "sub", "data-field": "delivery", "data-value": raw(p.delivery), text: raw(p.delivery) }),
+      ]),
+      el("div", { class: "stats" }, [
+        stat("Lag (records)", "lag_records", p.lag_records, fmtInt(p.lag_records)),
+        stat("Lag (time)", "lag_seconds", p.lag_seconds, fmtSeconds(p.lag_seconds)),
+        stat("Records / s", "records_per_second", p.records_per_second, fmtRate(p.records_per_second)),
+        stat("Bytes / s", "bytes_per_second", p.bytes_per_second, fmtBytes(p.bytes_per_second) + "/s"),
+        stat("Records total", "records_total", p.records_total, fmtInt(p.records_total)),
+        stat("Lanes owned", "lanes_owned", owned.join(","),
+             owned.length + " of " + raw(p.lanes_total) + (owned.length ? " (" + owned.join(", ") + ")" : "")),
+        stat("Lanes total", "lanes_total", p.lanes_total, raw(p.lanes_total)),
+      ]),
+      el("div", { class: "charts" }, [
+        chart("Lag (records)", points, "lagRecords", fmtInt),
+        chart("Lag (time)", points, "lagSeconds", fmtSeconds),
+      ]),
+      partitionTable(p.partitions),
+    ]);
+  }
+
+  function remember(pipelines) {
+    const now = Date.now();
+    const seen = new Set();
+    for (const p of pipelines) {
+      seen.add(p.name);
+      const points = history.get(p.name) || [];
+      points.push({ t: now, lagRecords: p.lag_records, lagSeconds: p.lag_seconds });
+      while (points.length && points[0].t < now - WINDOW_MS) points.shift();
+      history.set(p.name, points);
+    }
+    for (const name of [...history.keys()]) if (!seen.has(name)) history.delete(name);
+  }
+
+  function renderLink(link) {
+    const section = document.getElementById("link");
+    if (!link || typeof link !== "object") { section.hidden = true; return; }
+    section.hidden = false;
+    const state = section.querySelector('[data-field="state"]');
+    state.className = "badge " + (STATES.includes(link.state) ? "state-" + link.state : "");
+    state.dataset.value = raw(link.state);
+    state.textContent = raw(link.state);
+    setField(section, "rtt_ms", link.rtt_ms, isNum(link.rtt_ms) ? link.rtt_ms.toFixed(1) + " ms" : "\u2013");
+    setField(section, "bytes_in", link.bytes_in, fmtBytes(link.bytes_in));
+    setField(section, "bytes_out", link.bytes_out, fmtBytes(link.bytes_out));
+    setField(section, "compression_ratio", link.compression_ratio,
+             isNum(link.compression_ratio) ? link.compression_ratio.toFixed(2) + "\u00d7" : "\u2013");
+  }
+
+  function render(status) {
+    const pipelines = Array.isArray(status.pipelines) ? status.pipelines : [];
+    remember(pipelines);
+    setField(document, "worker", status.worker, raw(status.worker));
+    setField(document, "version", status.version, raw(status.version));
+    document.getElementById("updated").textContent = new Date().toLocaleTimeString();
+    renderLink(status.link);
+    const container = document.getElementById("pipelines");
+    container.replaceChildren(...(pipelines.length
+        ? pipelines.map(pipelineSection)
+        : [el("div", { class: "panel empty", text: "No pipelines configured." })]));
+    container.style.display = "grid";
+    container.style.gap = "1.2rem";
+    document.getElementById("status-error").hidden = true;
+    document.body.dataset.connection = "up";
+    document.body.dataset.renders = String(++renders);
+  }
+
+  function showError(message) {
+    const banner = document.getElementById("status-error");
+    banner.textContent = "Status unavailable: " + message + " (retrying every " + POLL_MS / 1000 + " s)";
+    banner.hidden = false;
+    document.body.dataset.connection = "down";
+  }
+
+  async function poll() {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 5000);
+    try {
+      const response = await fetch("/api/v1/status", { cache: "no-store", signal: controller.signal });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      render(await response.json());
+    } catch (e) {
+      showError(e && e.name === "AbortError" ? "timed out" : String(e && e.message || e));
+    } finally {
+      clearTimeout(timer);
+      setTimeout(poll, POLL_MS);
+    }
+  }
+  poll();
+})();
+</script>
+</body>
+</html>
+)lhpage";
+
+}  // namespace
+
+std::string_view LivePageHtml() { return std::string_view(kPage, sizeof(kPage) - 1); }
+
+}  // namespace longhaul::gateway

@@ -1,0 +1,123 @@
+#include "run_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "longhaul/base/clock.h"
+#include "longhaul/base/logging.h"
+#include "longhaul/config/config.h"
+#include "longhaul/mirror/pipeline_runner.h"
+
+namespace longhaul::gateway {
+namespace {
+
+using std::chrono::milliseconds;
+
+struct Totals {
+  int64_t records = 0;
+  int64_t lag_records = 0;
+  double lag_seconds = 0;
+  int lanes = 0;
+};
+
+Totals Sum(const mirror::PipelineStatus& st) {
+  Totals t;
+  for (const auto& p : st.partitions) {
+    t.records += p.records_total;
+    t.lag_records += p.lag_records;
+    t.lag_seconds = std::max(t.lag_seconds, p.lag_seconds);
+  }
+  t.lanes = static_cast<int>(st.lanes_owned.size());
+  return t;
+}
+
+}  // namespace
+
+int RunCommand(const CommonOptions& opts) {
+  auto config = config::LoadConfigFile(opts.config_file);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+    return 1;
+  }
+  // Signals are taken synchronously by this thread only; every thread
+  // started below inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::vector<std::unique_ptr<mirror::PipelineRunner>> runners;
+  for (const auto& [name, pipeline] : config->pipelines) {
+    auto runner = mirror::CreatePipelineRunner(*config, name);
+    if (!runner.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(runner.status().message()).c_str());
+      return 1;
+    }
+    runners.push_back(std::move(*runner));
+  }
+  LogInfo("longhaul starting", {{"version", kLonghaulVersion},
+                                {"config", opts.config_file},
+                                {"pipelines", static_cast<unsigned long>(runners.size())}});
+  for (auto& r : runners) r->Start();
+
+  const bool interactive = isatty(STDERR_FILENO);
+  SteadyTime last_report = SystemClock::Instance().Now();
+  std::vector<int64_t> last_records(runners.size(), 0);
+  int signal_number = 0;
+  while (true) {
+    timespec tick{1, 0};
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig > 0) {
+      signal_number = sig;
+      break;
+    }
+    SteadyTime now = SystemClock::Instance().Now();
+    if (interactive && now - last_report >= std::chrono::seconds(5)) {
+      double secs = std::chrono::duration<double>(now - last_report).count();
+      for (size_t i = 0; i < runners.size(); ++i) {
+        mirror::PipelineStatus st = runners[i]->Status();
+        Totals t = Sum(st);
+        std::fprintf(stderr, "%s  %s: %.0f rec/s, %lld replicated, lag %lld records / %.1f s, lanes %d/%d%s%s\n",
+                     absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone()).c_str(), st.name.c_str(),
+                     (t.records - last_records[i]) / secs, static_cast<long long>(t.records),
+                     static_cast<long long>(t.lag_records), t.lag_seconds, t.lanes, st.lanes_total,
+                     st.last_error.empty() ? "" : ", error: ", st.last_error.c_str());
+        last_records[i] = t.records;
+      }
+      last_report = now;
+    }
+  }
+  SteadyTime deadline = SystemClock::Instance().Now() + config->worker.drain_timeout;
+  LogInfo("draining", {{"signal", strsignal(signal_number)},
+                       {"timeout_ms", static_cast<long long>(config->worker.drain_timeout.count())}});
+  // Stop pipelines in parallel so each gets the whole drain budget; a second
+  // thread watches the deadline in case a Kafka call blocks beyond it.
+  std::vector<std::thread> stoppers;
+  for (auto& r : runners) stoppers.emplace_back([&r, deadline] { r->Stop(deadline); });
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    while (!done.load()) {
+      if (SystemClock::Instance().Now() > deadline + milliseconds(2000)) {
+        LogError("drain timed out; exiting");
+        std::fflush(stderr);
+        _exit(0);
+      }
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+  });
+  for (auto& t : stoppers) t.join();
+  done = true;
+  watchdog.join();
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace longhaul::gateway

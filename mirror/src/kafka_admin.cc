@@ -1,0 +1,130 @@
+#include "kafka_admin.h"
+
+#include "absl/strings/str_cat.h"
+#include "kafka_status.h"
+
+namespace longhaul::mirror {
+namespace {
+
+struct AdminOptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+};
+using AdminOptions = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
+using Event = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+
+AdminOptions Options(rd_kafka_t* rk, rd_kafka_admin_op_t op, std::chrono::milliseconds timeout) {
+  AdminOptions o(rd_kafka_AdminOptions_new(rk, op));
+  char errstr[256];
+  rd_kafka_AdminOptions_set_request_timeout(o.get(), static_cast<int>(timeout.count()), errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_operation_timeout(o.get(), static_cast<int>(timeout.count()), errstr, sizeof errstr);
+  return o;
+}
+
+// Waits for the result event of an admin call on its private queue.
+absl::StatusOr<Event> Await(rd_kafka_queue_t* q, std::chrono::milliseconds timeout, const std::string& what) {
+  Event ev(rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 1000));
+  if (!ev) return absl::DeadlineExceededError(absl::StrCat(what, ": no answer within ", timeout.count(), " ms"));
+  if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaStatus(rd_kafka_event_error(ev.get()), what);
+  }
+  return ev;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KafkaAdmin>> KafkaAdmin::Create(const Properties& properties, std::string what) {
+  auto conf = MakeConf({{"client.id", "longhaul-admin"}}, properties, what);
+  if (!conf.ok()) return conf.status();
+  auto rk = MakeClient(RD_KAFKA_PRODUCER, std::move(*conf), what);
+  if (!rk.ok()) return rk.status();
+  return std::unique_ptr<KafkaAdmin>(new KafkaAdmin(std::move(*rk), std::move(what)));
+}
+
+absl::StatusOr<std::map<std::string, int>> KafkaAdmin::Topics(std::chrono::milliseconds timeout) {
+  auto topics = ListTopics(rk_.get(), static_cast<int>(timeout.count()));
+  if (!topics.ok()) return absl::Status(topics.status().code(), absl::StrCat(what_, ": ", topics.status().message()));
+  return topics;
+}
+
+absl::StatusOr<Properties> KafkaAdmin::ExplicitTopicConfigs(const std::string& topic,
+                                                            std::chrono::milliseconds timeout) {
+  std::string what = absl::StrCat(what_, ": describing configs of topic '", topic, "'");
+  KafkaQueue q(rd_kafka_queue_new(rk_.get()));
+  rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
+  rd_kafka_DescribeConfigs(rk_.get(), &res, 1, opts.get(), q.get());
+  rd_kafka_ConfigResource_destroy(res);
+  auto ev = Await(q.get(), timeout, what);
+  if (!ev.ok()) return ev.status();
+  const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev->get());
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** rs = rd_kafka_DescribeConfigs_result_resources(result, &n);
+  Properties out;
+  for (size_t i = 0; i < n; ++i) {
+    if (rd_kafka_ConfigResource_error(rs[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return KafkaStatus(rd_kafka_ConfigResource_error(rs[i]), what);
+    }
+    size_t cnt = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &cnt);
+    for (size_t j = 0; j < cnt; ++j) {
+      if (rd_kafka_ConfigEntry_source(entries[j]) != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) continue;
+      const char* v = rd_kafka_ConfigEntry_value(entries[j]);
+      if (v != nullptr) out[rd_kafka_ConfigEntry_name(entries[j])] = v;
+    }
+  }
+  return out;
+}
+
+absl::Status KafkaAdmin::CreateTopic(const std::string& topic, int partitions, const Properties& configs,
+                                     std::chrono::milliseconds timeout) {
+  std::string what = absl::StrCat(what_, ": creating topic '", topic, "' with ", partitions, " partitions");
+  char errstr[512];
+  // Replication factor -1: the broker's default.replication.factor.
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, errstr, sizeof errstr);
+  if (nt == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": ", errstr));
+  for (const auto& [k, v] : configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+  KafkaQueue q(rd_kafka_queue_new(rk_.get()));
+  auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
+  rd_kafka_CreateTopics(rk_.get(), &nt, 1, opts.get(), q.get());
+  rd_kafka_NewTopic_destroy(nt);
+  auto ev = Await(q.get(), timeout, what);
+  if (!ev.ok()) return ev.status();
+  size_t n = 0;
+  const rd_kafka_topic_result_t** rs =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev->get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    rd_kafka_resp_err_t err = rd_kafka_topic_result_error(rs[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+    const char* msg = rd_kafka_topic_result_error_string(rs[i]);
+    return KafkaStatus(err, absl::StrCat(what, msg ? absl::StrCat(": ", msg) : ""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KafkaAdmin::GrowPartitions(const std::string& topic, int total, std::chrono::milliseconds timeout) {
+  std::string what = absl::StrCat(what_, ": growing topic '", topic, "' to ", total, " partitions");
+  char errstr[512];
+  rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(topic.c_str(), total, errstr, sizeof errstr);
+  if (np == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": ", errstr));
+  KafkaQueue q(rd_kafka_queue_new(rk_.get()));
+  auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout);
+  rd_kafka_CreatePartitions(rk_.get(), &np, 1, opts.get(), q.get());
+  rd_kafka_NewPartitions_destroy(np);
+  auto ev = Await(q.get(), timeout, what);
+  if (!ev.ok()) return ev.status();
+  size_t n = 0;
+  const rd_kafka_topic_result_t** rs =
+      rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev->get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    rd_kafka_resp_err_t err = rd_kafka_topic_result_error(rs[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    const char* msg = rd_kafka_topic_result_error_string(rs[i]);
+    return KafkaStatus(err, absl::StrCat(what, msg ? absl::StrCat(": ", msg) : ""));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace longhaul::mirror

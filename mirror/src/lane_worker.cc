@@ -1,0 +1,567 @@
+#include "lane_worker.h"
+
+#include <deque>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "kafka_client.h"
+#include "kafka_status.h"
+#include "longhaul/base/backoff.h"
+#include "longhaul/base/check.h"
+#include "longhaul/base/logging.h"
+#include "longhaul/mirror/commit_policy.h"
+#include "longhaul/offsets/checkpoint.h"
+#include "longhaul/offsets/segment.h"
+
+namespace longhaul::mirror {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kCommitTimeout{60'000};  // give up on a transaction after this; abort and redo
+constexpr milliseconds kInitTimeout{10'000};
+constexpr milliseconds kPollSlice{100};
+constexpr milliseconds kProgressInterval{1'000};
+
+int ToMs(milliseconds d) { return static_cast<int>(std::max<int64_t>(d.count(), 0)); }
+
+absl::Status Annotate(const absl::Status& s, const std::string& prefix) {
+  if (s.ok()) return s;
+  absl::Status out(s.code(), absl::StrCat(prefix, ": ", s.message()));
+  s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
+}
+
+// Reads the newest checkpoint of every partition of this lane: partition
+// `lane` of the pipeline's checkpoint topic, read_committed, from the start
+// to the end. Called only after init_transactions fenced the previous owner,
+// so no transaction of a zombie can still commit behind what we read.
+absl::StatusOr<std::map<TopicPartition, offsets::Checkpoint>> ReadCheckpoints(const LaneContext& ctx, int lane,
+                                                                              const std::atomic<bool>& stop) {
+  std::string what = absl::StrCat("reading checkpoints of lane ", lane, " from '", ctx.names->checkpoint_topic, "'");
+  Properties defaults = {
+      {"group.id", ctx.names->lane_group + ".checkpoint-reader"},
+      {"isolation.level", "read_committed"},
+      {"enable.auto.commit", "false"},
+      {"enable.partition.eof", "true"},
+      {"auto.offset.reset", "earliest"},
+      {"client.id", absl::StrCat("longhaul-", ctx.pipeline->name, "-lane-", lane, "-checkpoints")},
+  };
+  auto conf = MakeConf(defaults, ctx.target->ClientProperties(config::ClientRole::kConsumer), what);
+  if (!conf.ok()) return conf.status();
+  auto rk = MakeClient(RD_KAFKA_CONSUMER, std::move(*conf), what);
+  if (!rk.ok()) return rk.status();
+  rd_kafka_poll_set_consumer(rk->get());
+  PartitionList list = MakePartitionList(1);
+  rd_kafka_topic_partition_list_add(list.get(), ctx.names->checkpoint_topic.c_str(), lane)->offset =
+      RD_KAFKA_OFFSET_BEGINNING;
+  if (auto err = rd_kafka_assign(rk->get(), list.get())) return KafkaStatus(err, what);
+
+  std::map<TopicPartition, offsets::Checkpoint> out;
+  const std::string& our_source = ctx.source->name;
+  auto deadline = std::chrono::steady_clock::now() + milliseconds(60'000);
+  while (true) {
+    if (stop.load()) return absl::CancelledError(what + ": stopping");
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::DeadlineExceededError(what + ": did not reach the end of the partition within 60 s");
+    }
+    KafkaMessage m(rd_kafka_consumer_poll(rk->get(), ToMs(kPollSlice)));
+    if (!m) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
+    if (m->err) {
+      absl::Status s = KafkaStatus(m->err, what);
+      if (IsRetriable(s)) continue;  // broker not up yet: keep trying until the deadline
+      return s;
+    }
+    std::string_view key(static_cast<const char*>(m->key), m->key_len);
+    auto decoded_key = offsets::DecodeCheckpointKey(key);
+    if (!decoded_key.ok()) {
+      return Annotate(decoded_key.status(), absl::StrCat(what, ": record at offset ", m->offset));
+    }
+    if (decoded_key->source_cluster != our_source) continue;
+    if (m->payload == nullptr) {  // tombstone: checkpoint deliberately deleted
+      out.erase(TopicPartition{decoded_key->topic, decoded_key->partition});
+      continue;
+    }
+    auto cp = offsets::DecodeCheckpoint(std::string_view(static_cast<const char*>(m->payload), m->len));
+    if (!cp.ok()) return Annotate(cp.status(), absl::StrCat(what, ": record at offset ", m->offset));
+    out[TopicPartition{decoded_key->topic, decoded_key->partition}] = std::move(*cp);
+  }
+  rd_kafka_consumer_close(rk->get());
+  return out;
+}
+
+}  // namespace
+
+// One attempt at running the lane: from creating clients and fencing to the
+// first error or the stop request. Any error ends the session; the worker
+// starts a new one, which re-reads the checkpoints. That single recovery path
+// (instead of rewinding in place) is what keeps exactly-once easy to reason about.
+class LaneWorker::Session {
+ public:
+  Session(LaneWorker* owner) : w_(owner), ctx_(owner->ctx_), policy_(ctx_.pipeline->commit_interval,
+                                                                      ctx_.pipeline->max_transaction_bytes) {
+    transactional_ = ctx_.pipeline->delivery == config::Delivery::kExactlyOnce;
+  }
+  ~Session() {
+    for (auto& [_, slot] : slots_) {
+      if (slot->target_rkt) rd_kafka_topic_destroy(slot->target_rkt);
+    }
+  }
+
+  absl::Status Run() {
+    if (auto s = CreateProducer(); !s.ok()) return s;
+    if (auto s = InitTransactions(); !s.ok()) return s;
+    auto cps = ReadCheckpoints(ctx_, w_->lane_, w_->stop_);
+    if (!cps.ok()) return cps.status();
+    checkpoints_ = std::move(*cps);
+    if (auto s = CreateConsumer(); !s.ok()) return s;
+    if (auto s = ApplyDirectory(); !s.ok()) return s;
+    LogInfo("lane started", {{"pipeline", ctx_.pipeline->name},
+                             {"lane", w_->lane_},
+                             {"partitions", static_cast<unsigned long>(slots_.size())},
+                             {"checkpoints", static_cast<unsigned long>(checkpoints_.size())}});
+
+    auto next_progress = ctx_.clock->Now();
+    while (true) {
+      if (w_->stop_.load()) return Drain();
+      SteadyTime now = ctx_.clock->Now();
+      if (ctx_.directory->version() != directory_version_) {
+        if (policy_.HasWork()) {
+          if (auto s = Commit(now + kCommitTimeout); !s.ok()) return s;
+        }
+        if (auto s = ApplyDirectory(); !s.ok()) return s;
+      }
+      milliseconds wait = std::min(kPollSlice, policy_.TimeUntilDue(now));
+      KafkaMessage m(rd_kafka_consumer_poll(consumer_.get(), ToMs(wait)));
+      if (m) {
+        if (auto s = Forward(m.get()); !s.ok()) return s;
+      }
+      rd_kafka_poll(producer_.get(), 0);  // serve delivery reports
+      if (!delivery_error_.ok()) return delivery_error_;
+      now = ctx_.clock->Now();
+      if (policy_.ShouldCommit(now)) {
+        if (auto s = Commit(now + kCommitTimeout); !s.ok()) return s;
+      }
+      if (now >= next_progress) {
+        UpdateEndOffsets();
+        next_progress = now + kProgressInterval;
+      }
+    }
+  }
+
+  // Best effort after a failed session: a new session's init_transactions
+  // aborts whatever is left anyway.
+  void Abort(milliseconds timeout) {
+    if (!producer_ || !transactional_ || !txn_open_) return;
+    absl::Status s = TakeKafkaError(rd_kafka_abort_transaction(producer_.get(), ToMs(timeout)), "aborting");
+    if (!s.ok()) LogDebug("abort failed", {{"lane", w_->lane_}, {"error", std::string(s.message())}});
+    txn_open_ = false;
+  }
+
+  void Close() {
+    if (consumer_) rd_kafka_consumer_close(consumer_.get());
+    if (producer_) {
+      rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_flush(producer_.get(), 1000);
+    }
+    consumer_.reset();
+    producer_.reset();
+  }
+
+ private:
+  struct Slot {
+    MirroredPartition mp;
+    rd_kafka_topic_t* target_rkt = nullptr;
+    PartitionProgress* progress = nullptr;
+    int64_t committed_next = -1;    // next source offset durable on the target
+    int64_t txn_last_source = -1;   // last source offset written in the open transaction
+    int64_t txn_last_target = -1;
+    int64_t txn_records = 0;
+    int64_t txn_bytes = 0;
+    bool pending_checkpoint = false;  // start position resolved but not yet persisted
+    std::deque<int64_t> awaiting_delivery;  // source offsets in produce order
+    offsets::SegmentBuilder segments;
+  };
+
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    static_cast<Session*>(opaque)->HandleDelivery(m);
+  }
+
+  void HandleDelivery(const rd_kafka_message_t* m) {
+    auto* slot = static_cast<Slot*>(m->_private);
+    if (m->err) {
+      if (delivery_error_.ok()) {
+        std::string where = slot ? slot->mp.source.ToString() : std::string("checkpoint");
+        delivery_error_ = KafkaStatus(m->err, absl::StrCat("lane ", w_->lane_, ": delivery to the target failed for ",
+                                                          where));
+      }
+      return;
+    }
+    if (slot == nullptr) return;  // a checkpoint record
+    if (m->offset < 0) {
+      // acks=all always reports the offset; without it the segment is unknown.
+      if (delivery_error_.ok()) {
+        delivery_error_ = absl::InternalError(absl::StrCat("lane ", w_->lane_, ": delivery report for ",
+                                                           slot->mp.source.ToString(), " carries no target offset"));
+      }
+      return;
+    }
+    LH_CHECK(!slot->awaiting_delivery.empty());
+    int64_t source_offset = slot->awaiting_delivery.front();
+    slot->awaiting_delivery.pop_front();
+    slot->segments.Add(source_offset, m->offset);
+    slot->txn_last_target = m->offset;
+  }
+
+  absl::Status CreateProducer() {
+    std::string what = absl::StrCat("target producer of pipeline '", ctx_.pipeline->name, "' lane ", w_->lane_);
+    Properties defaults = {
+        {"client.id", absl::StrCat("longhaul-", ctx_.pipeline->name, "-lane-", w_->lane_)},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"linger.ms", "5"},
+        {"batch.size", "1000000"},
+        {"message.max.bytes", "10485760"},
+        {"compression.type", "lz4"},
+        {"queue.buffering.max.kbytes", "1048576"},
+        {"transaction.timeout.ms", "60000"},
+        {"message.timeout.ms", "55000"},
+    };
+    auto conf = MakeConf(defaults, ctx_.target->ClientProperties(config::ClientRole::kProducer), what);
+    if (!conf.ok()) return conf.status();
+    char errstr[256];
+    if (transactional_) {
+      // Set after the operator's properties: the lane's id is what fences zombies.
+      std::string txn_id = absl::StrCat(ctx_.names->transactional_id_prefix, w_->lane_);
+      if (rd_kafka_conf_set(conf->get(), "transactional.id", txn_id.c_str(), errstr, sizeof errstr) !=
+          RD_KAFKA_CONF_OK) {
+        return absl::InternalError(absl::StrCat(what, ": ", errstr));
+      }
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf->get(), &Session::OnDelivery);
+    rd_kafka_conf_set_opaque(conf->get(), this);
+    auto rk = MakeClient(RD_KAFKA_PRODUCER, std::move(*conf), what);
+    if (!rk.ok()) return rk.status();
+    producer_ = std::move(*rk);
+    return absl::OkStatus();
+  }
+
+  absl::Status InitTransactions() {
+    if (!transactional_) return absl::OkStatus();
+    std::string what = absl::StrCat("lane ", w_->lane_, ": init_transactions on the target");
+    while (true) {
+      if (w_->stop_.load()) return absl::CancelledError("stopping");
+      absl::Status s = TakeKafkaError(rd_kafka_init_transactions(producer_.get(), ToMs(kInitTimeout)), what);
+      if (s.ok()) return s;
+      if (!IsRetriable(s) && s.code() != absl::StatusCode::kDeadlineExceeded) return s;
+      LogWarn("target not ready for transactions, retrying",
+              {{"pipeline", ctx_.pipeline->name}, {"lane", w_->lane_}, {"error", std::string(s.message())}});
+      w_->SetError(s);
+    }
+  }
+
+  absl::Status CreateConsumer() {
+    std::string what = absl::StrCat("source consumer of pipeline '", ctx_.pipeline->name, "' lane ", w_->lane_);
+    Properties defaults = {
+        {"group.id", ctx_.names->lane_group + ".reader"},  // never joins: manual assignment only
+        {"client.id", absl::StrCat("longhaul-", ctx_.pipeline->name, "-lane-", w_->lane_, "-reader")},
+        {"isolation.level", "read_committed"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"enable.partition.eof", "false"},
+        {"fetch.wait.max.ms", "100"},
+        {"queued.max.messages.kbytes", std::to_string(ctx_.consumer_queue_kbytes)},
+    };
+    auto conf = MakeConf(defaults, ctx_.source->ClientProperties(config::ClientRole::kConsumer), what);
+    if (!conf.ok()) return conf.status();
+    auto rk = MakeClient(RD_KAFKA_CONSUMER, std::move(*conf), what);
+    if (!rk.ok()) return rk.status();
+    consumer_ = std::move(*rk);
+    rd_kafka_poll_set_consumer(consumer_.get());
+    return absl::OkStatus();
+  }
+
+  // (Re)assigns the lane's partitions. Only called with no open work, so
+  // every slot's committed position is exact.
+  absl::Status ApplyDirectory() {
+    directory_version_ = ctx_.directory->version();
+    std::vector<MirroredPartition> wanted = ctx_.directory->ForLane(w_->lane_);
+    absl::flat_hash_map<TopicPartition, std::unique_ptr<Slot>> next;
+    for (const auto& mp : wanted) {
+      auto it = slots_.find(mp.source);
+      if (it != slots_.end() && it->second->mp == mp) {
+        next[mp.source] = std::move(it->second);
+        continue;
+      }
+      auto slot = std::make_unique<Slot>();
+      slot->mp = mp;
+      slot->progress = ctx_.directory->Progress(mp.source);
+      slot->target_rkt = rd_kafka_topic_new(producer_.get(), mp.target_topic.c_str(), nullptr);
+      if (auto cp = checkpoints_.find(mp.source); cp != checkpoints_.end()) {
+        slot->committed_next = cp->second.next_source_offset;
+      } else if (ctx_.pipeline->start == config::StartPosition::kLatest) {
+        int64_t lo = 0, hi = 0;
+        auto err = rd_kafka_query_watermark_offsets(consumer_.get(), mp.source.topic.c_str(), mp.source.partition,
+                                                    &lo, &hi, 10'000);
+        if (err) return KafkaStatus(err, absl::StrCat("resolving the latest offset of ", mp.source.ToString()));
+        slot->committed_next = hi;
+        // Persist the resolved start, or a restart before the first record
+        // would resolve "latest" again and skip what arrived in between.
+        slot->pending_checkpoint = true;
+        policy_.OnPendingCheckpoint(ctx_.clock->Now());
+      }
+      if (slot->committed_next >= 0) slot->progress->replicated_offset.store(slot->committed_next);
+      next[mp.source] = std::move(slot);
+    }
+    for (auto& [tp, slot] : slots_) {
+      if (slot && slot->target_rkt) rd_kafka_topic_destroy(slot->target_rkt);
+    }
+    slots_ = std::move(next);
+    by_handle_.clear();
+
+    PartitionList list = MakePartitionList(static_cast<int>(slots_.size()) + 1);
+    for (const auto& [tp, slot] : slots_) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+          slot->committed_next >= 0 ? slot->committed_next : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if (auto err = rd_kafka_assign(consumer_.get(), list.get())) {
+      return KafkaStatus(err, absl::StrCat("lane ", w_->lane_, ": assigning source partitions"));
+    }
+    return absl::OkStatus();
+  }
+
+  Slot* FindSlot(const rd_kafka_message_t* m) {
+    auto key = std::make_pair(static_cast<const void*>(m->rkt), m->partition);
+    if (auto it = by_handle_.find(key); it != by_handle_.end()) return it->second;
+    auto it = slots_.find(TopicPartition{rd_kafka_topic_name(m->rkt), m->partition});
+    Slot* slot = it == slots_.end() ? nullptr : it->second.get();
+    by_handle_[key] = slot;
+    return slot;
+  }
+
+  absl::Status Forward(rd_kafka_message_t* m) {
+    if (m->err) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return absl::OkStatus();
+      absl::Status s = KafkaStatus(m->err, absl::StrCat("lane ", w_->lane_, ": reading source",
+                                                        m->rkt ? absl::StrCat(" partition ", rd_kafka_topic_name(m->rkt),
+                                                                              "[", m->partition, "]")
+                                                               : ""));
+      // Source unreachable or leader moving: librdkafka retries by itself.
+      LogWarn("source read error", {{"pipeline", ctx_.pipeline->name}, {"error", std::string(s.message())}});
+      w_->SetError(s);
+      return absl::OkStatus();
+    }
+    Slot* slot = FindSlot(m);
+    if (slot == nullptr) return absl::OkStatus();  // from a partition we no longer own
+
+    if (transactional_ && !txn_open_) {
+      if (auto s = TakeKafkaError(rd_kafka_begin_transaction(producer_.get()), "begin_transaction"); !s.ok()) {
+        return s;
+      }
+      txn_open_ = true;
+    }
+    rd_kafka_headers_t* source_headers = nullptr;
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(m, &source_headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      headers = rd_kafka_headers_copy(source_headers);
+    }
+    rd_kafka_timestamp_type_t ts_type;
+    int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
+    if (ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) ts = 0;
+    while (true) {
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer_.get(), RD_KAFKA_V_RKT(slot->target_rkt), RD_KAFKA_V_PARTITION(m->partition),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(m->payload, m->len),
+          RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(headers),
+          RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !w_->stop_.load()) {
+        rd_kafka_poll(producer_.get(), 50);  // backpressure: wait for deliveries
+        continue;
+      }
+      if (headers) rd_kafka_headers_destroy(headers);
+      return KafkaStatus(err, absl::StrCat("lane ", w_->lane_, ": producing to ", slot->mp.target_topic, "[",
+                                           m->partition, "]"));
+    }
+    int64_t bytes = static_cast<int64_t>(m->len + m->key_len);
+    if (slot->txn_records == 0) slot->progress->oldest_pending_timestamp_ms.store(ts);
+    slot->awaiting_delivery.push_back(m->offset);
+    slot->txn_last_source = m->offset;
+    slot->txn_records++;
+    slot->txn_bytes += bytes;
+    policy_.OnRecord(ctx_.clock->Now(), bytes);
+    return absl::OkStatus();
+  }
+
+  absl::Status Commit(SteadyTime deadline) {
+    std::string what = absl::StrCat("lane ", w_->lane_, ": committing");
+    // 1. Every record delivered: only then are the target offsets known.
+    while (rd_kafka_outq_len(producer_.get()) > 0) {
+      if (ctx_.clock->Now() > deadline) {
+        return absl::UnavailableError(absl::StrCat(what, ": records not delivered to the target in time"));
+      }
+      rd_kafka_flush(producer_.get(), 200);
+      if (!delivery_error_.ok()) return delivery_error_;
+    }
+    if (!delivery_error_.ok()) return delivery_error_;
+    if (transactional_ && !txn_open_) {
+      if (auto s = TakeKafkaError(rd_kafka_begin_transaction(producer_.get()), "begin_transaction"); !s.ok()) {
+        return s;
+      }
+      txn_open_ = true;
+    }
+    // 2. Checkpoints of every partition written in this transaction.
+    int64_t now_ms = ctx_.clock->WallMillis();
+    for (auto& [tp, slot] : slots_) {
+      if (slot->txn_records == 0 && !slot->pending_checkpoint) continue;
+      LH_CHECK(slot->awaiting_delivery.empty());
+      offsets::Checkpoint cp;
+      cp.next_source_offset = slot->txn_records > 0 ? slot->txn_last_source + 1 : slot->committed_next;
+      cp.next_target_offset = slot->txn_records > 0 ? slot->txn_last_target + 1 : -1;
+      cp.commit_time_ms = now_ms;
+      cp.lane = w_->lane_;
+      cp.segments.assign(slot->segments.segments().begin(), slot->segments.segments().end());
+      key_buf_ = offsets::EncodeCheckpointKey(offsets::CheckpointKey{ctx_.source->name, tp.topic, tp.partition});
+      value_buf_.clear();
+      offsets::EncodeCheckpoint(cp, &value_buf_);
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer_.get(), RD_KAFKA_V_TOPIC(ctx_.names->checkpoint_topic.c_str()), RD_KAFKA_V_PARTITION(w_->lane_),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_buf_.data(), key_buf_.size()),
+          RD_KAFKA_V_VALUE(value_buf_.data(), value_buf_.size()), RD_KAFKA_V_OPAQUE(nullptr), RD_KAFKA_V_END);
+      if (err) return KafkaStatus(err, absl::StrCat(what, ": writing the checkpoint of ", tp.ToString()));
+    }
+    // 3. Records and checkpoints become visible together, or not at all.
+    if (transactional_) {
+      while (true) {
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - ctx_.clock->Now());
+        absl::Status s = TakeKafkaError(
+            rd_kafka_commit_transaction(producer_.get(), ToMs(std::clamp(left, milliseconds(100), milliseconds(10'000)))),
+            what);
+        if (s.ok()) break;
+        if (IsRetriable(s) && ctx_.clock->Now() < deadline) continue;
+        return s;
+      }
+      txn_open_ = false;
+    } else {
+      while (rd_kafka_outq_len(producer_.get()) > 0) {
+        if (ctx_.clock->Now() > deadline) return absl::UnavailableError(what + ": checkpoints not delivered in time");
+        rd_kafka_flush(producer_.get(), 200);
+      }
+      if (!delivery_error_.ok()) return delivery_error_;
+    }
+    // 4. Durable: advance positions.
+    for (auto& [tp, slot] : slots_) {
+      if (slot->txn_records == 0 && !slot->pending_checkpoint) continue;
+      if (slot->txn_records > 0) slot->committed_next = slot->txn_last_source + 1;
+      slot->progress->replicated_offset.store(slot->committed_next);
+      slot->progress->records_total.fetch_add(slot->txn_records);
+      slot->progress->bytes_total.fetch_add(slot->txn_bytes);
+      slot->progress->oldest_pending_timestamp_ms.store(-1);
+      slot->txn_records = 0;
+      slot->txn_bytes = 0;
+      slot->pending_checkpoint = false;
+      slot->segments.Clear();
+    }
+    policy_.OnCommitted();
+    w_->SetError(absl::OkStatus());
+    return absl::OkStatus();
+  }
+
+  absl::Status Drain() {
+    auto deadline = SteadyTime(std::chrono::nanoseconds(w_->stop_deadline_ns_.load()));
+    if (policy_.HasWork()) {
+      absl::Status s = Commit(deadline);
+      if (!s.ok()) {
+        LogWarn("drain: could not commit the open transaction, aborting it",
+                {{"pipeline", ctx_.pipeline->name}, {"lane", w_->lane_}, {"error", std::string(s.message())}});
+        Abort(milliseconds(1000));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void UpdateEndOffsets() {
+    int64_t now_ms = ctx_.clock->WallMillis();
+    for (auto& [tp, slot] : slots_) {
+      int64_t lo = -1, hi = -1;
+      if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.topic.c_str(), tp.partition, &lo, &hi) ==
+              RD_KAFKA_RESP_ERR_NO_ERROR &&
+          hi >= 0) {
+        slot->progress->source_end_offset.store(hi);
+        int64_t replicated = slot->committed_next >= 0 ? slot->committed_next : std::max<int64_t>(lo, 0);
+        if (slot->committed_next < 0 && lo >= 0) slot->progress->replicated_offset.store(replicated);
+        if (replicated >= hi) slot->progress->caught_up_at_ms.store(now_ms);
+      }
+    }
+  }
+
+  LaneWorker* w_;
+  const LaneContext& ctx_;
+  CommitPolicy policy_;
+  bool transactional_ = true;
+  bool txn_open_ = false;
+  KafkaHandle producer_;
+  KafkaHandle consumer_;
+  uint64_t directory_version_ = 0;
+  std::map<TopicPartition, offsets::Checkpoint> checkpoints_;
+  absl::flat_hash_map<TopicPartition, std::unique_ptr<Slot>> slots_;
+  absl::flat_hash_map<std::pair<const void*, int32_t>, Slot*> by_handle_;
+  absl::Status delivery_error_;
+  std::string key_buf_, value_buf_;
+};
+
+LaneWorker::LaneWorker(LaneContext ctx, int lane) : ctx_(ctx), lane_(lane) {}
+
+LaneWorker::~LaneWorker() {
+  if (thread_.joinable()) {
+    RequestStop(ctx_.clock->Now());
+    Join();
+  }
+}
+
+void LaneWorker::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void LaneWorker::RequestStop(SteadyTime deadline) {
+  stop_deadline_ns_.store(deadline.time_since_epoch().count());
+  stop_.store(true);
+}
+
+void LaneWorker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string LaneWorker::LastError() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return last_error_;
+}
+
+void LaneWorker::SetError(const absl::Status& s) {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  last_error_ = s.ok() ? "" : std::string(s.message());
+}
+
+void LaneWorker::Run() {
+  Backoff backoff(milliseconds(200), milliseconds(10'000));
+  while (!stop_.load()) {
+    Session session(this);
+    absl::Status s = session.Run();
+    if (s.ok() || stop_.load()) {
+      session.Close();
+      break;
+    }
+    SetError(s);
+    LogWarn(IsFenced(s) ? "lane fenced by a newer owner" : "lane session failed; restarting from checkpoints",
+            {{"pipeline", ctx_.pipeline->name}, {"lane", lane_}, {"error", std::string(s.message())}});
+    session.Abort(milliseconds(2000));
+    session.Close();
+    auto delay = backoff.Next();
+    for (auto until = ctx_.clock->Now() + delay; ctx_.clock->Now() < until && !stop_.load();) {
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+  }
+  LogInfo("lane stopped", {{"pipeline", ctx_.pipeline->name}, {"lane", lane_}});
+}
+
+}  // namespace longhaul::mirror

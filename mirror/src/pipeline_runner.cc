@@ -1,0 +1,393 @@
+#include "longhaul/mirror/pipeline_runner.h"
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "kafka_admin.h"
+#include "kafka_client.h"
+#include "kafka_status.h"
+#include "lane_worker.h"
+#include "longhaul/base/backoff.h"
+#include "longhaul/base/logging.h"
+#include "longhaul/offsets/lane.h"
+#include "pipeline_state.h"
+
+namespace longhaul::mirror {
+namespace {
+
+using std::chrono::milliseconds;
+constexpr milliseconds kAdminTimeout{10'000};
+
+// Topic configs worth carrying to the target. Left out on purpose:
+// message.timestamp.type (LogAppendTime on the target would overwrite the
+// source timestamps we carry), replication and ISR settings (the target
+// cluster's own business), and leader-election/placement settings.
+const std::set<std::string>& SyncedTopicConfigs() {
+  static const std::set<std::string> keys = {
+      "cleanup.policy",      "retention.ms",          "retention.bytes",           "delete.retention.ms",
+      "min.compaction.lag.ms", "max.compaction.lag.ms", "min.cleanable.dirty.ratio", "segment.bytes",
+      "segment.ms",          "max.message.bytes",     "compression.type",
+  };
+  return keys;
+}
+
+class DirectPipelineRunner final : public PipelineRunner {
+ public:
+  DirectPipelineRunner(const config::Config& config, const config::PipelineConfig& pipeline)
+      : config_(config),
+        pipeline_(config_.pipelines.at(pipeline.name)),
+        source_(config_.Cluster(pipeline_.source)),
+        target_(config_.Cluster(pipeline_.target)),
+        names_(pipeline_),
+        directory_(pipeline_.lanes) {}
+
+  ~DirectPipelineRunner() override { Stop(SystemClock::Instance().Now()); }
+
+  void Start() override {
+    discovery_thread_ = std::thread([this] { DiscoveryLoop(); });
+    membership_thread_ = std::thread([this] { MembershipLoop(); });
+  }
+
+  void Stop(SteadyTime deadline) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) {
+        // already stopping; fall through to join
+      }
+      stopping_ = true;
+      stop_deadline_ = deadline;
+    }
+    wake_.notify_all();
+    if (discovery_thread_.joinable()) discovery_thread_.join();
+    if (membership_thread_.joinable()) membership_thread_.join();
+  }
+
+  PipelineStatus Status() const override {
+    PipelineStatus st;
+    st.name = pipeline_.name;
+    st.delivery = pipeline_.delivery == config::Delivery::kExactlyOnce ? "exactly-once" : "at-least-once";
+    st.lanes_total = pipeline_.lanes;
+    st.checkpoint_topic_ready = checkpoint_topic_ready_.load();
+    st.target_reachable = target_reachable_.load();
+    std::set<int> owned;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [lane, worker] : lanes_) {
+        owned.insert(lane);
+        std::string e = worker->LastError();
+        if (!e.empty()) st.last_error = e;
+      }
+      if (st.last_error.empty()) st.last_error = discovery_error_;
+    }
+    st.lanes_owned.assign(owned.begin(), owned.end());
+    int64_t now_ms = SystemClock::Instance().WallMillis();
+    for (const auto& [mp, progress] : const_cast<PartitionDirectory&>(directory_).AllWithProgress()) {
+      if (!owned.count(mp.lane)) continue;
+      PartitionStatus ps;
+      ps.topic = mp.source.topic;
+      ps.partition = mp.source.partition;
+      ps.target_topic = mp.target_topic;
+      ps.lane = mp.lane;
+      ps.source_end_offset = progress->source_end_offset.load();
+      ps.replicated_offset = progress->replicated_offset.load();
+      ps.records_total = progress->records_total.load();
+      ps.bytes_total = progress->bytes_total.load();
+      if (ps.source_end_offset >= 0 && ps.replicated_offset >= 0) {
+        ps.lag_records = std::max<int64_t>(0, ps.source_end_offset - ps.replicated_offset);
+      }
+      if (ps.lag_records > 0) {
+        int64_t since = progress->oldest_pending_timestamp_ms.load();
+        if (since <= 0) since = progress->caught_up_at_ms.load();
+        if (since > 0) ps.lag_seconds = std::max<double>(0, (now_ms - since) / 1000.0);
+      }
+      st.partitions.push_back(std::move(ps));
+    }
+    return st;
+  }
+
+ private:
+  bool WaitOrStop(milliseconds d) {
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait_for(lock, d, [&] { return stopping_; });
+    return stopping_;
+  }
+  bool stopping() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopping_;
+  }
+
+  // ---- discovery: topics, partitions, target topic creation ----
+
+  void DiscoveryLoop() {
+    Backoff backoff(milliseconds(1000), pipeline_.discovery_interval);
+    while (!stopping()) {
+      absl::Status s = DiscoverOnce();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        discovery_error_ = s.ok() ? "" : std::string(s.message());
+      }
+      milliseconds wait = pipeline_.discovery_interval;
+      if (!s.ok()) {
+        LogWarn("topic discovery failed; will retry", {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
+        wait = backoff.Next();
+      } else {
+        backoff.Reset();
+      }
+      if (WaitOrStop(wait)) break;
+    }
+  }
+
+  absl::Status EnsureAdmins() {
+    if (!source_admin_) {
+      auto a = KafkaAdmin::Create(source_.ClientProperties(config::ClientRole::kAdmin),
+                                  absl::StrCat("source cluster '", source_.name, "'"));
+      if (!a.ok()) return a.status();
+      source_admin_ = std::move(*a);
+    }
+    if (!target_admin_) {
+      auto a = KafkaAdmin::Create(target_.ClientProperties(config::ClientRole::kAdmin),
+                                  absl::StrCat("target cluster '", target_.name, "'"));
+      if (!a.ok()) return a.status();
+      target_admin_ = std::move(*a);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status EnsureCheckpointTopic(const std::map<std::string, int>& target_topics) {
+    auto it = target_topics.find(names_.checkpoint_topic);
+    if (it != target_topics.end()) {
+      if (it->second != pipeline_.lanes) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "pipeline '", pipeline_.name, "': checkpoint topic '", names_.checkpoint_topic, "' on target cluster '",
+            target_.name, "' has ", it->second, " partitions but the pipeline has lanes: ", pipeline_.lanes,
+            "; the lane count of a pipeline cannot change (it decides where checkpoints live)"));
+      }
+      return absl::OkStatus();
+    }
+    LogInfo("creating checkpoint topic", {{"pipeline", pipeline_.name}, {"topic", names_.checkpoint_topic}});
+    return target_admin_->CreateTopic(names_.checkpoint_topic, pipeline_.lanes,
+                                      {{"cleanup.policy", "compact"}, {"min.compaction.lag.ms", "0"},
+                                       {"segment.ms", "3600000"}},
+                                      kAdminTimeout);
+  }
+
+  absl::Status DiscoverOnce() {
+    if (auto s = EnsureAdmins(); !s.ok()) return s;
+    auto target_topics = target_admin_->Topics(kAdminTimeout);
+    target_reachable_.store(target_topics.ok());
+    if (!target_topics.ok()) return target_topics.status();
+    if (!checkpoint_topic_ready_.load()) {
+      if (auto s = EnsureCheckpointTopic(*target_topics); !s.ok()) return s;
+      checkpoint_topic_ready_.store(true);
+      wake_.notify_all();
+    }
+    auto source_topics = source_admin_->Topics(kAdminTimeout);
+    if (!source_topics.ok()) return source_topics.status();
+
+    std::vector<MirroredPartition> ready;
+    absl::Status first_error;
+    for (const auto& [topic, partitions] : *source_topics) {
+      if (topic.rfind("__", 0) == 0 || !pipeline_.topics.Matches(topic)) continue;
+      std::string target_topic = pipeline_.TargetTopic(topic);
+      int target_partitions = 0;
+      if (auto t = target_topics->find(target_topic); t != target_topics->end()) target_partitions = t->second;
+      absl::Status s;
+      if (target_partitions == 0) {
+        Properties configs;
+        if (pipeline_.sync_topic_configs) {
+          auto explicit_configs = source_admin_->ExplicitTopicConfigs(topic, kAdminTimeout);
+          if (!explicit_configs.ok()) {
+            s = explicit_configs.status();
+          } else {
+            for (const auto& [k, v] : *explicit_configs) {
+              if (SyncedTopicConfigs().count(k)) configs[k] = v;
+            }
+          }
+        }
+        if (s.ok()) s = target_admin_->CreateTopic(target_topic, partitions, configs, kAdminTimeout);
+        if (s.ok()) {
+          LogInfo("created target topic", {{"pipeline", pipeline_.name}, {"topic", target_topic},
+                                           {"partitions", partitions},
+                                           {"configs", static_cast<unsigned long>(configs.size())}});
+          target_partitions = partitions;
+        }
+      } else if (target_partitions < partitions) {
+        s = target_admin_->GrowPartitions(target_topic, partitions, kAdminTimeout);
+        if (s.ok()) {
+          LogInfo("added partitions to target topic",
+                  {{"pipeline", pipeline_.name}, {"topic", target_topic}, {"partitions", partitions}});
+          target_partitions = partitions;
+        }
+      } else if (target_partitions > partitions) {
+        LogWarn("target topic has more partitions than the source; extra partitions stay empty",
+                {{"pipeline", pipeline_.name}, {"topic", target_topic}});
+      }
+      if (!s.ok() && first_error.ok()) first_error = s;
+      for (int p = 0; p < std::min(partitions, target_partitions); ++p) {
+        ready.push_back(MirroredPartition{TopicPartition{topic, p}, target_topic,
+                                          static_cast<int>(offsets::LaneOf(topic, p, pipeline_.lanes))});
+      }
+    }
+    directory_.Publish(ready);
+    return first_error;
+  }
+
+  // ---- lane ownership through a consumer group on the checkpoint topic ----
+
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                          void* opaque) {
+    static_cast<DirectPipelineRunner*>(opaque)->HandleRebalance(rk, err, parts);
+  }
+
+  void HandleRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+    std::vector<int> lanes;
+    for (int i = 0; i < parts->cnt; ++i) lanes.push_back(parts->elems[i].partition);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      absl::Status s = TakeKafkaError(rd_kafka_incremental_assign(rk, parts), "taking lanes");
+      if (!s.ok()) LogError("lane assignment failed", {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
+      // We only need ownership, not the checkpoint records themselves.
+      rd_kafka_pause_partitions(rk, parts);
+      LogInfo("lanes assigned", {{"pipeline", pipeline_.name}, {"lanes", absl::StrJoin(lanes, ",")}});
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      for (int lane : lanes) {
+        LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, ConsumerQueueKbytes(),
+                        &SystemClock::Instance()};
+        auto worker = std::make_unique<LaneWorker>(ctx, lane);
+        worker->Start();
+        lanes_[lane] = std::move(worker);
+      }
+      return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      bool lost = rd_kafka_assignment_lost(rk);
+      SteadyTime deadline = lost ? SystemClock::Instance().Now()
+                                 : SystemClock::Instance().Now() + config_.worker.drain_timeout;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) deadline = std::min(deadline, stop_deadline_);
+      }
+      LogInfo(lost ? "lanes lost" : "lanes revoked", {{"pipeline", pipeline_.name}, {"lanes", absl::StrJoin(lanes, ",")}});
+      StopLanes(lanes, deadline);
+      TakeKafkaError(rd_kafka_incremental_unassign(rk, parts), "releasing lanes").IgnoreError();
+      return;
+    }
+    LogError("lane group rebalance error", {{"pipeline", pipeline_.name}, {"error", rd_kafka_err2name(err)}});
+  }
+
+  int64_t ConsumerQueueKbytes() const {
+    // The process byte budget, split across lanes; each lane's consumer
+    // prefetch is capped so a backlog of any size stays within it.
+    int64_t total_lanes = 0;
+    for (const auto& [_, p] : config_.pipelines) total_lanes += p.lanes;
+    return std::max<int64_t>(1024, config_.worker.buffer_bytes / 1024 / std::max<int64_t>(total_lanes, 1));
+  }
+
+  void StopLanes(const std::vector<int>& lanes, SteadyTime deadline) {
+    std::vector<std::unique_ptr<LaneWorker>> stopping;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int lane : lanes) {
+        auto it = lanes_.find(lane);
+        if (it == lanes_.end()) continue;
+        stopping.push_back(std::move(it->second));
+        lanes_.erase(it);
+      }
+    }
+    for (auto& w : stopping) w->RequestStop(deadline);
+    for (auto& w : stopping) w->Join();
+  }
+
+  void MembershipLoop() {
+    // Lanes need the checkpoint topic; wait for discovery to create it.
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || checkpoint_topic_ready_.load(); });
+      if (stopping_) return;
+    }
+    std::string what = absl::StrCat("lane group of pipeline '", pipeline_.name, "'");
+    Properties defaults = {
+        {"group.id", names_.lane_group},
+        {"client.id", absl::StrCat("longhaul-", pipeline_.name, "-lanes")},
+        {"partition.assignment.strategy", "cooperative-sticky"},
+        {"session.timeout.ms", "10000"},
+        {"heartbeat.interval.ms", "1000"},
+        {"enable.auto.commit", "false"},
+        {"auto.offset.reset", "latest"},
+    };
+    auto conf = MakeConf(defaults, target_.ClientProperties(config::ClientRole::kConsumer), what);
+    if (!conf.ok()) {
+      LogError("cannot configure the lane group", {{"pipeline", pipeline_.name}, {"error", std::string(conf.status().message())}});
+      return;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf->get(), &DirectPipelineRunner::OnRebalance);
+    rd_kafka_conf_set_opaque(conf->get(), this);
+    auto rk = MakeClient(RD_KAFKA_CONSUMER, std::move(*conf), what);
+    if (!rk.ok()) {
+      LogError("cannot create the lane group consumer", {{"pipeline", pipeline_.name}, {"error", std::string(rk.status().message())}});
+      return;
+    }
+    KafkaHandle consumer = std::move(*rk);
+    rd_kafka_poll_set_consumer(consumer.get());
+    PartitionList topics = MakePartitionList(1);
+    rd_kafka_topic_partition_list_add(topics.get(), names_.checkpoint_topic.c_str(), RD_KAFKA_PARTITION_UA);
+    if (auto err = rd_kafka_subscribe(consumer.get(), topics.get())) {
+      LogError("cannot join the lane group", {{"pipeline", pipeline_.name}, {"error", rd_kafka_err2name(err)}});
+      return;
+    }
+    while (!stopping()) {
+      KafkaMessage m(rd_kafka_consumer_poll(consumer.get(), 200));
+      if (m && m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        LogDebug("lane group", {{"pipeline", pipeline_.name}, {"error", rd_kafka_err2name(m->err)}});
+      }
+    }
+    // Drain: lanes commit or abort within the deadline, then leave the group
+    // so the others take the lanes over at once instead of after a timeout.
+    SteadyTime deadline;
+    std::vector<int> owned;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      deadline = stop_deadline_;
+      for (const auto& [lane, _] : lanes_) owned.push_back(lane);
+    }
+    StopLanes(owned, deadline);
+    rd_kafka_consumer_close(consumer.get());
+  }
+
+  config::Config config_;
+  const config::PipelineConfig& pipeline_;
+  const config::ClusterConfig& source_;
+  const config::ClusterConfig& target_;
+  PipelineNames names_;
+  PartitionDirectory directory_;
+
+  std::unique_ptr<KafkaAdmin> source_admin_, target_admin_;
+  std::thread discovery_thread_, membership_thread_;
+  std::atomic<bool> checkpoint_topic_ready_{false};
+  std::atomic<bool> target_reachable_{false};
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  SteadyTime stop_deadline_{};
+  std::string discovery_error_;
+  std::map<int, std::unique_ptr<LaneWorker>> lanes_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PipelineRunner>> CreatePipelineRunner(const config::Config& config,
+                                                                     const std::string& pipeline_name) {
+  auto it = config.pipelines.find(pipeline_name);
+  if (it == config.pipelines.end()) {
+    return absl::NotFoundError(absl::StrCat("no pipeline named '", pipeline_name, "' in ", config.file));
+  }
+  return std::unique_ptr<PipelineRunner>(new DirectPipelineRunner(config, it->second));
+}
+
+}  // namespace longhaul::mirror

@@ -1,0 +1,217 @@
+#include "wire.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace longhaul::offsets::wire {
+namespace {
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+
+std::string FieldName(Field field) {
+  if (field.segment < 0) return field.name;
+  return absl::StrCat("segment ", field.segment, " ", field.name);
+}
+
+}  // namespace
+
+void AppendUvarint(uint64_t value, std::string* out) {
+  char buf[kMaxVarintBytes];
+  size_t n = 0;
+  while (value >= 0x80) {
+    buf[n++] = static_cast<char>((value & 0x7f) | 0x80);
+    value >>= 7;
+  }
+  buf[n++] = static_cast<char>(value);
+  out->append(buf, n);
+}
+
+void AppendZigzag(int64_t value, std::string* out) {
+  AppendUvarint((static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63), out);
+}
+
+absl::Status Reader::Error(size_t at, Field field, absl::string_view problem) const {
+  return absl::InvalidArgumentError(
+      absl::StrCat(what_, ": ", FieldName(field), " ", problem, " at byte ", at));
+}
+
+absl::Status Reader::Error(size_t at, absl::string_view problem) const {
+  return absl::InvalidArgumentError(absl::StrCat(what_, ": ", problem, " at byte ", at));
+}
+
+absl::Status Reader::ReadByte(Field field, uint8_t* out) {
+  if (pos_ >= data_.size()) return Error(pos_, field, "truncated (input ends)");
+  *out = static_cast<uint8_t>(data_[pos_++]);
+  return absl::OkStatus();
+}
+
+absl::Status Reader::ReadUvarint(Field field, uint64_t* out) {
+  const size_t start = pos_;
+  uint64_t value = 0;
+  for (size_t i = 0; i < kMaxVarintBytes; ++i) {
+    if (pos_ >= data_.size()) return Error(start, field, "truncated varint (input ends)");
+    const uint8_t byte = static_cast<uint8_t>(data_[pos_++]);
+    // The 10th group holds bit 63 only; anything more is overlong.
+    if (i == kMaxVarintBytes - 1 && byte > 1) {
+      return Error(start, field, "varint is overlong (more than 64 bits)");
+    }
+    value |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
+    if ((byte & 0x80) == 0) {
+      if (byte == 0 && i > 0) return Error(start, field, "varint is not minimally encoded");
+      *out = value;
+      return absl::OkStatus();
+    }
+  }
+  // Unreachable: the 10th byte either ends the varint or fails above.
+  return Error(start, field, "varint is overlong (more than 64 bits)");
+}
+
+absl::Status Reader::ReadInt(Field field, int64_t max, int64_t* out) {
+  const size_t start = pos_;
+  uint64_t raw = 0;
+  if (absl::Status s = ReadUvarint(field, &raw); !s.ok()) return s;
+  if (raw > static_cast<uint64_t>(kInt64Max)) {
+    return Error(start, field, absl::StrCat(raw, " is out of range (negative as int64)"));
+  }
+  if (static_cast<int64_t>(raw) > max) {
+    return Error(start, field, absl::StrCat(raw, " exceeds the maximum ", max));
+  }
+  *out = static_cast<int64_t>(raw);
+  return absl::OkStatus();
+}
+
+absl::Status Reader::ReadZigzag(Field field, int64_t min, int64_t* out) {
+  const size_t start = pos_;
+  uint64_t raw = 0;
+  if (absl::Status s = ReadUvarint(field, &raw); !s.ok()) return s;
+  const int64_t value = static_cast<int64_t>((raw >> 1) ^ (~(raw & 1) + 1));
+  if (value < min) {
+    return Error(start, field, absl::StrCat(value, " is negative (the minimum is ", min, ")"));
+  }
+  *out = value;
+  return absl::OkStatus();
+}
+
+absl::Status Reader::ReadBytes(Field field, size_t n, std::string_view* out) {
+  if (n > remaining()) {
+    return Error(pos_, field,
+                 absl::StrCat("is truncated (", n, " bytes declared, ", remaining(), " left)"));
+  }
+  *out = data_.substr(pos_, n);
+  pos_ += n;
+  return absl::OkStatus();
+}
+
+absl::Status Reader::ExpectEnd() const {
+  if (pos_ == data_.size()) return absl::OkStatus();
+  return Error(pos_, absl::StrCat(remaining(), " trailing bytes after the value"));
+}
+
+absl::Status ReadFormatByte(Reader& reader, uint8_t expected) {
+  uint8_t byte = 0;
+  if (absl::Status s = reader.ReadByte({"format byte"}, &byte); !s.ok()) {
+    return reader.Error(0, absl::StrFormat("empty value (expected format byte 0x%02X)", expected));
+  }
+  if (byte == expected) return absl::OkStatus();
+  const uint8_t kind = byte & 0xF0;
+  if (kind == (expected & 0xF0)) {
+    return reader.Error(0, absl::StrFormat(
+                               "unsupported format version %d (byte 0x%02X); this build reads "
+                               "version %d (0x%02X)",
+                               byte & 0x0F, byte, expected & 0x0F, expected));
+  }
+  const char* other = kind == kCheckpointKind   ? " (a checkpoint value)"
+                      : kind == kOffsetSyncKind ? " (an offset-sync value)"
+                                                : "";
+  return reader.Error(0, absl::StrFormat("format byte 0x%02X%s is not the expected 0x%02X", byte,
+                                         other, expected));
+}
+
+absl::Status ValidateSegments(absl::Span<const OffsetSegment> segments) {
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const OffsetSegment& s = segments[i];
+    const auto bad = [&](absl::string_view problem) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "segment ", i, " {source_start ", s.source_start, ", target_start ", s.target_start,
+          ", length ", s.length, "} ", problem));
+    };
+    if (s.source_start < 0 || s.target_start < 0) return bad("has a negative offset");
+    if (s.length < 1) return bad("is empty (length must be >= 1)");
+    if (s.length > kInt64Max - s.source_start || s.length > kInt64Max - s.target_start) {
+      return bad("ends beyond the int64 range");
+    }
+    if (i > 0) {
+      const OffsetSegment& p = segments[i - 1];
+      if (s.source_start < p.source_end() || s.target_start < p.target_end()) {
+        return bad(absl::StrCat("overlaps or precedes the previous segment, which ends at source ",
+                                p.source_end(), ", target ", p.target_end()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void AppendSegments(absl::Span<const OffsetSegment> segments, std::string* out) {
+  AppendUvarint(segments.size(), out);
+  const OffsetSegment* prev = nullptr;
+  for (const OffsetSegment& s : segments) {
+    // Successive segments of one partition are close together: the gaps are
+    // small numbers where the absolute offsets would take up to 9 bytes.
+    AppendUvarint(static_cast<uint64_t>(prev ? s.source_start - prev->source_end() : s.source_start), out);
+    AppendUvarint(static_cast<uint64_t>(prev ? s.target_start - prev->target_end() : s.target_start), out);
+    AppendUvarint(static_cast<uint64_t>(s.length), out);
+    prev = &s;
+  }
+}
+
+absl::Status ReadSegments(Reader& reader, std::vector<OffsetSegment>* out) {
+  out->clear();
+  const size_t count_at = reader.position();
+  uint64_t count = 0;
+  if (absl::Status s = reader.ReadUvarint({"segment count"}, &count); !s.ok()) return s;
+  // Bounds the reserve() below by the input size, whatever the count says.
+  if (count > reader.remaining() / kMinSegmentBytes) {
+    return reader.Error(count_at, {"segment count"},
+                        absl::StrCat(count, " is more than the ", reader.remaining(),
+                                     " remaining bytes can hold (each segment takes at least ",
+                                     kMinSegmentBytes, ")"));
+  }
+  out->reserve(count);
+  int64_t source_end = 0;  // of the previous segment; the first is absolute
+  int64_t target_end = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    const int64_t index = static_cast<int64_t>(i);
+    const bool first = i == 0;
+    OffsetSegment seg;
+    int64_t source_delta = 0;
+    int64_t target_delta = 0;
+    if (absl::Status s = reader.ReadInt({first ? "source_start" : "source gap", index},
+                                        kInt64Max - source_end, &source_delta);
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = reader.ReadInt({first ? "target_start" : "target gap", index},
+                                        kInt64Max - target_end, &target_delta);
+        !s.ok()) {
+      return s;
+    }
+    seg.source_start = source_end + source_delta;
+    seg.target_start = target_end + target_delta;
+    const size_t at = reader.position();
+    if (absl::Status s = reader.ReadInt(
+            {"length", index}, kInt64Max - std::max(seg.source_start, seg.target_start), &seg.length);
+        !s.ok()) {
+      return s;
+    }
+    if (seg.length == 0) return reader.Error(at, {"length", index}, "is 0 (must be >= 1)");
+    source_end = seg.source_end();
+    target_end = seg.target_end();
+    out->push_back(seg);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace longhaul::offsets::wire
