@@ -1,0 +1,188 @@
+// The typed model of the `longhaul` YAML config file and its loader. Loading
+// validates the whole file and reports every problem at once, one per line,
+// as `FILE:LINE:COL: KEY.PATH: what was wrong (what was expected)`.
+// `${NAME}` and `${file:PATH}` in string values bring in secrets; the values
+// they bring in never appear in errors, and RedactedProperties hides them
+// (and anything that looks like a credential) before properties are logged.
+// config/examples/longhaul.yaml is the documented reference of every key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "longhaul/config/units.h"
+
+namespace longhaul::config {
+
+// librdkafka configuration properties: name -> value, values as strings.
+using Properties = std::map<std::string, std::string>;
+
+enum class ClientRole { kConsumer, kProducer, kAdmin };
+enum class Delivery { kExactlyOnce, kAtLeastOnce };
+enum class StartPosition { kEarliest, kLatest };
+
+// Spelled as in the config file: "consumer", "exactly-once", "earliest".
+std::string_view ToString(ClientRole role);
+std::string_view ToString(Delivery delivery);
+std::string_view ToString(StartPosition start);
+
+struct ClusterConfig {
+  std::string name;
+  // Comma-separated host:port list; becomes bootstrap.servers.
+  std::string bootstrap;
+  // For every client of this cluster.
+  Properties properties;
+  // Role-specific; these override `properties` for that role only.
+  Properties consumer;
+  Properties producer;
+  Properties admin;
+  // Property names (in any of the maps above, plus "bootstrap.servers" when
+  // `bootstrap` was expanded) whose values came from ${...}. They are
+  // redacted by RedactedProperties whatever their name.
+  std::set<std::string> secret_keys;
+
+  // The librdkafka properties for one client: bootstrap.servers, then
+  // `properties`, then the role's overrides. Contains secrets: pass it to
+  // RedactedProperties(props, secret_keys) before showing it anywhere.
+  Properties ClientProperties(ClientRole role) const;
+};
+
+// Selects Kafka names (topics, or consumer group ids) by regular expression.
+// Each pattern is an ECMAScript std::regex that must match the whole name.
+// A name is selected when some include pattern matches and no exclude
+// pattern does: exclude wins. Patterns are compiled once, by Create;
+// copies share the compiled form, and Matches is safe from any thread.
+class TopicFilter {
+ public:
+  // Selects nothing.
+  TopicFilter() = default;
+
+  // Compiles the patterns. A bad pattern gives InvalidArgument naming its
+  // list and index ("include[1]") and the regex error.
+  static absl::StatusOr<TopicFilter> Create(std::vector<std::string> include,
+                                            std::vector<std::string> exclude = {});
+
+  // Checks one pattern the way Create compiles it; the error is the regex
+  // library's message.
+  static absl::Status CheckPattern(const std::string& pattern);
+
+  bool Matches(std::string_view name) const;
+
+  const std::vector<std::string>& include() const { return include_; }
+  const std::vector<std::string>& exclude() const { return exclude_; }
+
+ private:
+  struct Compiled;  // std::regex stays out of this header
+
+  std::vector<std::string> include_;
+  std::vector<std::string> exclude_;
+  std::shared_ptr<const Compiled> compiled_;  // null: selects nothing
+};
+
+// Consumer-group offset sync. No include pattern means no group is synced.
+struct GroupSyncConfig {
+  TopicFilter filter;  // over group ids
+  std::chrono::milliseconds interval = std::chrono::seconds(10);
+
+  bool enabled() const { return !filter.include().empty(); }
+};
+
+struct PipelineConfig {
+  std::string name;
+  std::string source;  // a key of Config::clusters
+  std::string target;  // a key of Config::clusters
+  TopicFilter topics;
+  // Target topic name template: {source} is the source cluster's name,
+  // {topic} the source topic. Always contains {topic}.
+  std::string rename = "{topic}";
+  // Fixed for the life of a pipeline: partitions hash onto lanes, and each
+  // lane has its own transactional.id.
+  int lanes = 8;
+  Delivery delivery = Delivery::kExactlyOnce;
+  // A lane commits its transaction this often, or earlier once it has
+  // written max_transaction_bytes.
+  std::chrono::milliseconds commit_interval = std::chrono::seconds(1);
+  int64_t max_transaction_bytes = int64_t{16} << 20;
+  // Where a partition with no checkpoint starts.
+  StartPosition start = StartPosition::kEarliest;
+  std::chrono::milliseconds discovery_interval = std::chrono::seconds(30);
+  bool sync_topic_configs = true;
+  GroupSyncConfig groups;
+  // retention.ms of the offset-sync topic on the target.
+  std::chrono::milliseconds offset_sync_retention = std::chrono::hours(24 * 7);
+
+  // The target topic for `source_topic`, by `rename`. The result can be
+  // longer than Kafka's 249-character limit for very long source names; the
+  // caller creating the topic reports that.
+  std::string TargetTopic(std::string_view source_topic) const;
+};
+
+struct WorkerConfig {
+  // SIGTERM: stop reading, commit what is in flight, exit within this.
+  std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
+  // Byte budget for records in flight in the whole process.
+  int64_t buffer_bytes = int64_t{64} << 20;
+};
+
+struct AdminConfig {
+  // host:port of the admin HTTP server (metrics, status); port 0 picks one.
+  std::string listen = "127.0.0.1:9464";
+  bool per_partition_metrics = true;
+};
+
+struct Config {
+  std::string file;  // as given to LoadConfigFile / ParseConfig
+  std::map<std::string, ClusterConfig> clusters;    // by name
+  std::map<std::string, PipelineConfig> pipelines;  // by name; never empty
+  WorkerConfig worker;
+  AdminConfig admin;
+
+  // The cluster called `name`. Every pipeline's source and target is one
+  // (the loader checks); any other name is a caller bug and fails a CHECK.
+  const ClusterConfig& Cluster(std::string_view name) const;
+};
+
+// Looks up an environment variable; std::nullopt when it is unset.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// The process environment (getenv).
+EnvLookup SystemEnv();
+
+// Reads and parses the config file at `path`. NotFound (naming the path)
+// when it does not exist, PermissionDenied when it cannot be read, else as
+// ParseConfig with the path as file name.
+absl::StatusOr<Config> LoadConfigFile(const std::string& path, EnvLookup env = SystemEnv());
+
+// Parses and validates `yaml`; `file_name` only prefixes error messages.
+// Errors: InvalidArgument with one line per problem, sorted by line. In
+// string values, `${NAME}` is replaced by environment variable NAME (an
+// error if unset), `${file:PATH}` by the content of file PATH minus one
+// trailing newline (a relative PATH is relative to the working directory),
+// and `$${` stands for a literal `${`.
+absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view file_name,
+                                   EnvLookup env = SystemEnv());
+
+inline constexpr std::string_view kRedacted = "[redacted]";
+
+// True for property names that carry credentials: passwords, secrets,
+// tokens, SASL JAAS/OAUTHBEARER settings, private keys, keystores.
+// Case-insensitive; errs on the side of hiding.
+bool LooksSecret(std::string_view property_name);
+
+// A copy of `properties` safe to log or show: the value of every name that
+// LooksSecret, or that is in `secret_keys` (ClusterConfig::secret_keys), is
+// replaced by kRedacted.
+Properties RedactedProperties(const Properties& properties,
+                              const std::set<std::string>& secret_keys = {});
+
+}  // namespace longhaul::config

@@ -1,0 +1,437 @@
+// The schema: walks the YAML tree into a Config, checking every key and
+// value, and collecting every problem before giving up. The reference for
+// the schema is config/examples/longhaul.yaml; keep the two in step.
+#include <charconv>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "longhaul/config/config.h"
+#include "secrets.h"
+#include "yaml_reader.h"
+
+namespace longhaul::config {
+namespace {
+
+using internal::Field;
+using internal::Reader;
+using internal::Section;
+using internal::Text;
+using std::chrono::milliseconds;
+
+constexpr int64_t kKiB = int64_t{1} << 10;
+constexpr int64_t kMiB = int64_t{1} << 20;
+constexpr int64_t kGiB = int64_t{1} << 30;
+constexpr int64_t kTiB = int64_t{1} << 40;
+constexpr milliseconds kDay = std::chrono::hours(24);
+
+constexpr absl::string_view kRegexList =
+    "a list of regular expressions, each matched against the whole name";
+
+// Cluster names, pipeline names and topic names share Kafka's topic charset.
+bool IsNameChar(char c) { return absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-'; }
+
+bool IsValidName(absl::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!IsNameChar(c)) return false;
+  }
+  return true;
+}
+
+// Absent, empty, or `{}`: as opposed to a value of the wrong type.
+bool IsEmptyMap(const YAML::Node& node) {
+  return !node.IsDefined() || node.IsNull() || (node.IsMap() && node.size() == 0);
+}
+
+bool IsDigits(absl::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!absl::ascii_isdigit(c)) return false;
+  }
+  return true;
+}
+
+// host:port, [v6]:port. The reason never repeats the input.
+absl::Status CheckHostPort(absl::string_view address, bool allow_port_zero) {
+  if (address.empty()) return absl::InvalidArgumentError("empty address");
+  absl::string_view host;
+  absl::string_view port;
+  if (address.front() == '[') {
+    const size_t close = address.find(']');
+    if (close == absl::string_view::npos) {
+      return absl::InvalidArgumentError("unclosed '[' in an IPv6 address");
+    }
+    host = address.substr(1, close - 1);
+    absl::string_view rest = address.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') {
+      return absl::InvalidArgumentError("missing :port after the IPv6 address");
+    }
+    port = rest.substr(1);
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == absl::string_view::npos) return absl::InvalidArgumentError("missing :port");
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (absl::StrContains(host, ':')) {
+      return absl::InvalidArgumentError("IPv6 addresses need brackets, like [::1]:9092");
+    }
+    for (char c : host) {
+      if (!IsNameChar(c)) return absl::InvalidArgumentError("invalid character in host name");
+    }
+  }
+  if (host.empty()) return absl::InvalidArgumentError("missing host");
+  int number = -1;
+  if (IsDigits(port) && port.size() <= 5) std::from_chars(port.data(), port.data() + port.size(), number);
+  if (number < (allow_port_zero ? 0 : 1) || number > 65535) {
+    return absl::InvalidArgumentError(
+        allow_port_zero ? "port must be 0 to 65535" : "port must be 1 to 65535");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckBootstrap(absl::string_view list) {
+  for (absl::string_view item : absl::StrSplit(list, ',')) {
+    item = absl::StripAsciiWhitespace(item);
+    if (absl::Status s = CheckHostPort(item, /*allow_port_zero=*/false); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// A rename template: {source}, {topic}, and topic-name characters.
+absl::Status CheckRename(absl::string_view rename) {
+  bool has_topic = false;
+  for (size_t i = 0; i < rename.size(); ++i) {
+    const char c = rename[i];
+    if (c == '{') {
+      const size_t close = rename.find('}', i);
+      if (close == absl::string_view::npos) return absl::InvalidArgumentError("unclosed '{'");
+      const absl::string_view placeholder = rename.substr(i, close - i + 1);
+      if (placeholder == "{topic}") {
+        has_topic = true;
+      } else if (placeholder != "{source}") {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown placeholder ", placeholder, "; use {source} or {topic}"));
+      }
+      i = close;
+    } else if (c == '}') {
+      return absl::InvalidArgumentError("'}' without '{'");
+    } else if (!IsNameChar(c)) {
+      return absl::InvalidArgumentError(
+          "topic names allow only letters, digits, '.', '_' and '-'");
+    }
+  }
+  if (!has_topic) {
+    return absl::InvalidArgumentError("without {topic} every topic would map to the same one");
+  }
+  return absl::OkStatus();
+}
+
+class ConfigParser {
+ public:
+  ConfigParser(Reader& reader, Config& config) : r_(reader), config_(config) {}
+
+  void Parse(const std::vector<YAML::Node>& documents) {
+    const Field root = r_.Root(documents.empty() ? YAML::Node() : documents.front());
+    if (documents.size() > 1) {
+      r_.Error(internal::ToLocation(documents[1].Mark()), "",
+               absl::StrCat("found ", documents.size(),
+                            " YAML documents (expected one; remove the extra '---')"));
+    }
+    const Section top = r_.Keys(root, {"clusters", "pipelines", "worker", "admin"});
+    // Clusters first, wherever they are in the file: pipelines refer to them.
+    if (auto f = r_.Require(top, root, "clusters", "a map of cluster name to cluster")) {
+      Clusters(*f);
+    }
+    if (auto f = r_.Require(top, root, "pipelines", "a map of pipeline name to pipeline")) {
+      Pipelines(*f);
+    }
+    if (const Field* f = top.Get("worker")) Worker(*f);
+    if (const Field* f = top.Get("admin")) Admin(*f);
+  }
+
+ private:
+  void CheckName(const Field& entry, absl::string_view what) {
+    if (!IsValidName(entry.key)) {
+      r_.Error(entry.key_location, entry.path,
+               absl::StrCat("invalid ", what, " name (expected letters, digits, '.', '_' and '-')"));
+    }
+  }
+
+  void Clusters(const Field& field) {
+    const std::vector<Field> entries = r_.Entries(field, "a map of cluster name to cluster");
+    if (IsEmptyMap(field.node)) {
+      r_.Error(field, "no clusters defined (expected at least one cluster)");
+    }
+    for (const Field& entry : entries) {
+      ClusterConfig cluster;
+      cluster.name = entry.key;
+      Cluster(entry, cluster);
+      // Kept even when invalid, so pipelines naming it get no second error.
+      config_.clusters.emplace(cluster.name, std::move(cluster));
+    }
+  }
+
+  void Cluster(const Field& entry, ClusterConfig& cluster) {
+    CheckName(entry, "cluster");
+    const Section s = r_.Keys(entry, {"bootstrap", "properties", "consumer", "producer", "admin"});
+    static constexpr absl::string_view kBootstrap = "a comma-separated list of host:port";
+    if (auto f = r_.Require(s, entry, "bootstrap", kBootstrap)) {
+      if (auto text = r_.Scalar(*f, kBootstrap)) {
+        if (absl::Status valid = CheckBootstrap(text->value); !valid.ok()) {
+          r_.Invalid(*f, *text, kBootstrap, valid.message());
+        }
+        cluster.bootstrap = std::move(text->value);
+        if (text->expanded) cluster.secret_keys.insert("bootstrap.servers");
+      }
+    }
+    PropertyMap(s.Get("properties"), cluster.properties, cluster.secret_keys);
+    PropertyMap(s.Get("consumer"), cluster.consumer, cluster.secret_keys);
+    PropertyMap(s.Get("producer"), cluster.producer, cluster.secret_keys);
+    PropertyMap(s.Get("admin"), cluster.admin, cluster.secret_keys);
+  }
+
+  void PropertyMap(const Field* field, Properties& out, std::set<std::string>& secret_keys) {
+    if (field == nullptr) return;
+    for (const Field& entry : r_.Entries(*field, "a map of librdkafka property to value")) {
+      if (entry.key == "bootstrap.servers") {
+        r_.Error(entry.key_location, entry.path,
+                 "set by the cluster's bootstrap key (expected it there, not here)");
+        continue;
+      }
+      std::optional<Text> text = r_.Scalar(entry, "a string, number or boolean value");
+      if (!text) continue;
+      if (text->expanded) secret_keys.insert(entry.key);
+      out[entry.key] = std::move(text->value);
+    }
+  }
+
+  void Pipelines(const Field& field) {
+    const std::vector<Field> entries = r_.Entries(field, "a map of pipeline name to pipeline");
+    if (IsEmptyMap(field.node)) {
+      r_.Error(field, "no pipelines defined (expected at least one pipeline)");
+    }
+    for (const Field& entry : entries) {
+      PipelineConfig pipeline;
+      pipeline.name = entry.key;
+      Pipeline(entry, pipeline);
+      config_.pipelines.emplace(pipeline.name, std::move(pipeline));
+    }
+  }
+
+  void Pipeline(const Field& entry, PipelineConfig& p) {
+    CheckName(entry, "pipeline");
+    const Section s = r_.Keys(
+        entry, {"source", "target", "topics", "rename", "lanes", "delivery", "commit_interval",
+                "max_transaction_bytes", "start", "discovery_interval", "sync_topic_configs",
+                "groups", "offset_syncs"});
+    std::optional<std::string> source;
+    std::optional<std::string> target;
+    if (auto f = r_.Require(s, entry, "source", "the name of a cluster")) source = ClusterName(*f);
+    if (auto f = r_.Require(s, entry, "target", "the name of a cluster")) target = ClusterName(*f);
+    if (source) p.source = *source;
+    if (target) p.target = *target;
+
+    if (auto f = r_.Require(s, entry, "topics", "a map with an include list")) {
+      const Section t = r_.Keys(*f, {"include", "exclude"});
+      if (auto include = r_.Require(t, *f, "include", kRegexList)) {
+        if (auto filter = Filter(*include, t.Get("exclude"), /*include_required=*/true)) {
+          p.topics = std::move(*filter);
+        }
+      }
+    }
+
+    bool rename_ok = true;
+    if (const Field* f = s.Get("rename")) {
+      static constexpr absl::string_view kRename = "a topic name template with {topic}";
+      rename_ok = false;
+      if (auto text = r_.Scalar(*f, kRename)) {
+        if (absl::Status valid = CheckRename(text->value); !valid.ok()) {
+          r_.Invalid(*f, *text, kRename, valid.message());
+        } else {
+          p.rename = std::move(text->value);
+          rename_ok = true;
+        }
+      }
+    }
+    if (source && target && rename_ok && *source == *target && p.rename == "{topic}") {
+      r_.Error(*s.Get("target"),
+               "same cluster as the source while rename keeps topic names, so topics would be "
+               "copied onto themselves (expected another cluster, or a rename such as "
+               "\"{source}.{topic}\")");
+    }
+
+    if (const Field* f = s.Get("lanes")) {
+      if (auto v = r_.Integer(*f, 1, 1024)) p.lanes = static_cast<int>(*v);
+    }
+    if (const Field* f = s.Get("delivery")) {
+      if (auto v = r_.Choice<Delivery>(*f, {{"exactly-once", Delivery::kExactlyOnce},
+                                            {"at-least-once", Delivery::kAtLeastOnce}})) {
+        p.delivery = *v;
+      }
+    }
+    if (const Field* f = s.Get("commit_interval")) {
+      if (auto v = r_.Duration(*f, milliseconds(10), std::chrono::minutes(10))) {
+        p.commit_interval = *v;
+      }
+    }
+    if (const Field* f = s.Get("max_transaction_bytes")) {
+      if (auto v = r_.ByteSize(*f, kKiB, kGiB)) p.max_transaction_bytes = *v;
+    }
+    if (const Field* f = s.Get("start")) {
+      if (auto v = r_.Choice<StartPosition>(*f, {{"earliest", StartPosition::kEarliest},
+                                                 {"latest", StartPosition::kLatest}})) {
+        p.start = *v;
+      }
+    }
+    if (const Field* f = s.Get("discovery_interval")) {
+      if (auto v = r_.Duration(*f, std::chrono::seconds(1), kDay)) p.discovery_interval = *v;
+    }
+    if (const Field* f = s.Get("sync_topic_configs")) {
+      if (auto v = r_.Bool(*f)) p.sync_topic_configs = *v;
+    }
+    if (const Field* f = s.Get("groups")) {
+      const Section g = r_.Keys(*f, {"include", "exclude", "interval"});
+      if (const Field* include = g.Get("include")) {
+        if (auto filter = Filter(*include, g.Get("exclude"), /*include_required=*/false)) {
+          p.groups.filter = std::move(*filter);
+        }
+      } else if (const Field* exclude = g.Get("exclude")) {
+        (void)Patterns(*exclude);  // still checked, though nothing is included
+      }
+      if (const Field* interval = g.Get("interval")) {
+        if (auto v = r_.Duration(*interval, std::chrono::seconds(1), kDay)) p.groups.interval = *v;
+      }
+    }
+    if (const Field* f = s.Get("offset_syncs")) {
+      const Section o = r_.Keys(*f, {"retention"});
+      if (const Field* retention = o.Get("retention")) {
+        if (auto v = r_.Duration(*retention, std::chrono::hours(1), 3650 * kDay)) {
+          p.offset_sync_retention = *v;
+        }
+      }
+    }
+  }
+
+  // A cluster reference: must name a cluster under `clusters`.
+  std::optional<std::string> ClusterName(const Field& field) {
+    std::optional<Text> text = r_.Scalar(field, "the name of a cluster");
+    if (!text) return std::nullopt;
+    if (config_.clusters.count(text->value) == 0) {
+      std::vector<absl::string_view> known;
+      for (const auto& [name, cluster] : config_.clusters) known.push_back(name);
+      r_.Error(field, absl::StrCat("no cluster named ", text->Shown(),
+                                   known.empty() ? " (no clusters are defined)"
+                                                 : absl::StrCat(" (expected one of: ",
+                                                                absl::StrJoin(known, ", "), ")")));
+      return std::nullopt;
+    }
+    return std::move(text->value);
+  }
+
+  // The patterns of a regex list; nullopt when any is invalid.
+  std::optional<std::vector<std::string>> Patterns(const Field& list) {
+    std::optional<std::vector<Field>> entries = r_.List(list, kRegexList);
+    if (!entries) return std::nullopt;
+    std::vector<std::string> patterns;
+    bool ok = true;
+    for (const Field& entry : *entries) {
+      std::optional<Text> text = r_.Scalar(entry, "a regular expression");
+      if (!text) {
+        ok = false;
+        continue;
+      }
+      if (absl::Status valid = TopicFilter::CheckPattern(text->value); !valid.ok()) {
+        r_.Invalid(entry, *text, "a valid ECMAScript regular expression", valid.message());
+        ok = false;
+        continue;
+      }
+      patterns.push_back(std::move(text->value));
+    }
+    if (!ok) return std::nullopt;
+    return patterns;
+  }
+
+  std::optional<TopicFilter> Filter(const Field& include_field, const Field* exclude_field,
+                                    bool include_required) {
+    std::optional<std::vector<std::string>> include = Patterns(include_field);
+    std::optional<std::vector<std::string>> exclude =
+        exclude_field != nullptr ? Patterns(*exclude_field) : std::vector<std::string>{};
+    if (include_required && include && include->empty()) {
+      r_.Error(include_field,
+               absl::StrCat("expected at least one regular expression, got ",
+                            include_field.node.IsSequence() ? "an empty list" : "nothing"));
+      return std::nullopt;
+    }
+    if (!include || !exclude) return std::nullopt;
+    absl::StatusOr<TopicFilter> filter = TopicFilter::Create(std::move(*include), std::move(*exclude));
+    if (!filter.ok()) {  // cannot happen: every pattern was checked above
+      r_.Error(include_field, filter.status().message());
+      return std::nullopt;
+    }
+    return std::move(*filter);
+  }
+
+  void Worker(const Field& field) {
+    const Section s = r_.Keys(field, {"drain_timeout", "buffer_bytes"});
+    if (const Field* f = s.Get("drain_timeout")) {
+      if (auto v = r_.Duration(*f, std::chrono::seconds(1), std::chrono::hours(1))) {
+        config_.worker.drain_timeout = *v;
+      }
+    }
+    if (const Field* f = s.Get("buffer_bytes")) {
+      if (auto v = r_.ByteSize(*f, kMiB, kTiB)) config_.worker.buffer_bytes = *v;
+    }
+  }
+
+  void Admin(const Field& field) {
+    const Section s = r_.Keys(field, {"listen", "per_partition_metrics"});
+    if (const Field* f = s.Get("listen")) {
+      static constexpr absl::string_view kListen = "host:port (port 0 picks a free port)";
+      if (auto text = r_.Scalar(*f, kListen)) {
+        if (absl::Status valid = CheckHostPort(text->value, /*allow_port_zero=*/true); !valid.ok()) {
+          r_.Invalid(*f, *text, kListen, valid.message());
+        } else {
+          config_.admin.listen = std::move(text->value);
+        }
+      }
+    }
+    if (const Field* f = s.Get("per_partition_metrics")) {
+      if (auto v = r_.Bool(*f)) config_.admin.per_partition_metrics = *v;
+    }
+  }
+
+  Reader& r_;
+  Config& config_;
+};
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view file_name,
+                                   EnvLookup env) {
+  Config config;
+  config.file = std::string(file_name);
+  Reader reader(config.file, std::move(env));
+  try {
+    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+    ConfigParser(reader, config).Parse(documents);
+  } catch (const YAML::Exception& e) {
+    // Syntax errors; yaml-cpp's mark says where.
+    reader.Error(internal::ToLocation(e.mark), "", absl::StrCat("invalid YAML: ", e.msg));
+  }
+  if (absl::Status status = reader.Finish(); !status.ok()) return status;
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path, EnvLookup env) {
+  absl::StatusOr<std::string> content = internal::ReadWholeFile(path, "config file");
+  if (!content.ok()) return content.status();
+  return ParseConfig(*content, path, std::move(env));
+}
+
+}  // namespace longhaul::config

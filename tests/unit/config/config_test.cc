@@ -1,0 +1,528 @@
+// Loading and validating the YAML config: every field, every default, and
+// errors that say FILE:LINE:COL: KEY.PATH: what and why, all at once.
+#include "longhaul/config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "longhaul/testing/status_matchers.h"
+
+namespace longhaul::config {
+namespace {
+
+using ::longhaul::testing::IsOk;
+using ::longhaul::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+using namespace std::chrono_literals;
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars = {}) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+absl::StatusOr<Config> Parse(std::string_view yaml, EnvLookup env = FakeEnv()) {
+  return ParseConfig(yaml, "pipelines.yaml", std::move(env));
+}
+
+// The error lines of a failed parse, in order.
+std::vector<std::string> ErrorLines(const absl::StatusOr<Config>& result) {
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+  std::vector<std::string> lines;
+  std::string message(result.status().message());
+  size_t start = 0;
+  while (start <= message.size()) {
+    size_t end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    lines.push_back(message.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+// A file under the test's temp dir, removed at the end of the test.
+class TempFile {
+ public:
+  TempFile(std::string_view name, std::string_view content)
+      : path_(std::filesystem::path(::testing::TempDir()) /
+              (std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+               std::string(name))) {
+    std::ofstream(path_, std::ios::binary) << content;
+  }
+  ~TempFile() { std::filesystem::remove(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+constexpr std::string_view kMinimal = R"(clusters:
+  a: {bootstrap: "a:9092"}
+  b: {bootstrap: "b:9092"}
+pipelines:
+  p:
+    source: a
+    target: b
+    topics: {include: [".*"]}
+)";
+
+TEST(ConfigParse, ReadsEveryFieldOfAFullFile) {
+  TempFile secret("secret", "s3cret-from-file\n");
+  const std::string yaml = R"(clusters:
+  source-dc:
+    bootstrap: "10.0.0.1:9092, [::1]:9093"
+    properties: {security.protocol: SSL, socket.timeout.ms: 30000, enable.ssl.certificate.verification: false}
+    consumer: {fetch.max.bytes: 1048576, security.protocol: PLAINTEXT}
+    producer: {linger.ms: 5}
+    admin: {request.timeout.ms: 10000}
+  cloud:
+    bootstrap: cloud-1:9093
+    properties:
+      sasl.username: ${USER_NAME}
+      sasl.password: "${file:)" + secret.path() + R"(}"
+      ssl.ca.location: /etc/ca.pem
+pipelines:
+  dc-to-cloud:
+    source: source-dc
+    target: cloud
+    topics:
+      include: ["orders\\..*", payments]
+      exclude: [".*\\.tmp"]
+    rename: "{source}.{topic}"
+    lanes: 16
+    delivery: at-least-once
+    commit_interval: 250ms
+    max_transaction_bytes: 4MiB
+    start: latest
+    discovery_interval: 2m
+    sync_topic_configs: false
+    groups:
+      include: ["billing-.*"]
+      exclude: [billing-test]
+      interval: 5s
+    offset_syncs:
+      retention: 3d
+worker:
+  drain_timeout: 45s
+  buffer_bytes: 1GiB
+admin:
+  listen: "0.0.0.0:0"
+  per_partition_metrics: false
+)";
+  absl::StatusOr<Config> config = Parse(yaml, FakeEnv({{"USER_NAME", "replicator"}}));
+  ASSERT_THAT(config, IsOk());
+
+  EXPECT_EQ(config->file, "pipelines.yaml");
+  ASSERT_EQ(config->clusters.size(), 2u);
+  const ClusterConfig& dc = config->Cluster("source-dc");
+  EXPECT_EQ(dc.name, "source-dc");
+  EXPECT_EQ(dc.bootstrap, "10.0.0.1:9092, [::1]:9093");
+  EXPECT_EQ(dc.properties, (Properties{{"security.protocol", "SSL"},
+                                       {"socket.timeout.ms", "30000"},
+                                       {"enable.ssl.certificate.verification", "false"}}));
+  EXPECT_EQ(dc.consumer,
+            (Properties{{"fetch.max.bytes", "1048576"}, {"security.protocol", "PLAINTEXT"}}));
+  EXPECT_EQ(dc.producer, (Properties{{"linger.ms", "5"}}));
+  EXPECT_EQ(dc.admin, (Properties{{"request.timeout.ms", "10000"}}));
+  EXPECT_TRUE(dc.secret_keys.empty());
+
+  const ClusterConfig& cloud = config->Cluster("cloud");
+  EXPECT_EQ(cloud.bootstrap, "cloud-1:9093");
+  EXPECT_EQ(cloud.properties, (Properties{{"sasl.username", "replicator"},
+                                          {"sasl.password", "s3cret-from-file"},
+                                          {"ssl.ca.location", "/etc/ca.pem"}}));
+  EXPECT_EQ(cloud.secret_keys, (std::set<std::string>{"sasl.username", "sasl.password"}));
+
+  ASSERT_EQ(config->pipelines.size(), 1u);
+  const PipelineConfig& p = config->pipelines.at("dc-to-cloud");
+  EXPECT_EQ(p.name, "dc-to-cloud");
+  EXPECT_EQ(p.source, "source-dc");
+  EXPECT_EQ(p.target, "cloud");
+  EXPECT_THAT(p.topics.include(), ElementsAre("orders\\..*", "payments"));
+  EXPECT_THAT(p.topics.exclude(), ElementsAre(".*\\.tmp"));
+  EXPECT_TRUE(p.topics.Matches("orders.eu"));
+  EXPECT_FALSE(p.topics.Matches("orders.eu.tmp"));
+  EXPECT_EQ(p.rename, "{source}.{topic}");
+  EXPECT_EQ(p.TargetTopic("orders.eu"), "source-dc.orders.eu");
+  EXPECT_EQ(p.lanes, 16);
+  EXPECT_EQ(p.delivery, Delivery::kAtLeastOnce);
+  EXPECT_EQ(p.commit_interval, 250ms);
+  EXPECT_EQ(p.max_transaction_bytes, 4 << 20);
+  EXPECT_EQ(p.start, StartPosition::kLatest);
+  EXPECT_EQ(p.discovery_interval, 2min);
+  EXPECT_FALSE(p.sync_topic_configs);
+  EXPECT_TRUE(p.groups.enabled());
+  EXPECT_THAT(p.groups.filter.include(), ElementsAre("billing-.*"));
+  EXPECT_THAT(p.groups.filter.exclude(), ElementsAre("billing-test"));
+  EXPECT_TRUE(p.groups.filter.Matches("billing-eu"));
+  EXPECT_FALSE(p.groups.filter.Matches("billing-test"));
+  EXPECT_EQ(p.groups.interval, 5s);
+  EXPECT_EQ(p.offset_sync_retention, 72h);
+
+  EXPECT_EQ(config->worker.drain_timeout, 45s);
+  EXPECT_EQ(config->worker.buffer_bytes, int64_t{1} << 30);
+  EXPECT_EQ(config->admin.listen, "0.0.0.0:0");
+  EXPECT_FALSE(config->admin.per_partition_metrics);
+}
+
+TEST(ConfigParse, FillsDefaultsForOmittedKeys) {
+  absl::StatusOr<Config> config = Parse(kMinimal);
+  ASSERT_THAT(config, IsOk());
+  const ClusterConfig& a = config->Cluster("a");
+  EXPECT_TRUE(a.properties.empty() && a.consumer.empty() && a.producer.empty() && a.admin.empty());
+  const PipelineConfig& p = config->pipelines.at("p");
+  EXPECT_EQ(p.rename, "{topic}");
+  EXPECT_EQ(p.TargetTopic("orders"), "orders");
+  EXPECT_TRUE(p.topics.exclude().empty());
+  EXPECT_EQ(p.lanes, 8);
+  EXPECT_EQ(p.delivery, Delivery::kExactlyOnce);
+  EXPECT_EQ(p.commit_interval, 1s);
+  EXPECT_EQ(p.max_transaction_bytes, 16 << 20);
+  EXPECT_EQ(p.start, StartPosition::kEarliest);
+  EXPECT_EQ(p.discovery_interval, 30s);
+  EXPECT_TRUE(p.sync_topic_configs);
+  EXPECT_FALSE(p.groups.enabled());
+  EXPECT_FALSE(p.groups.filter.Matches("any-group"));
+  EXPECT_EQ(p.groups.interval, 10s);
+  EXPECT_EQ(p.offset_sync_retention, 7 * 24h);
+  EXPECT_EQ(config->worker.drain_timeout, 30s);
+  EXPECT_EQ(config->worker.buffer_bytes, 64 << 20);
+  EXPECT_EQ(config->admin.listen, "127.0.0.1:9464");
+  EXPECT_TRUE(config->admin.per_partition_metrics);
+}
+
+TEST(ConfigParse, ExampleFileParsesAndCoversEverySection) {
+  const std::filesystem::path example =
+      std::filesystem::path(__FILE__).parent_path() / "../../../config/examples/longhaul.yaml";
+  absl::StatusOr<Config> config =
+      LoadConfigFile(example.string(), FakeEnv({{"CLOUD_KAFKA_PASSWORD", "pw"}}));
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->clusters.size(), 2u);
+  ASSERT_EQ(config->pipelines.size(), 1u);
+  const PipelineConfig& p = config->pipelines.begin()->second;
+  EXPECT_TRUE(p.groups.enabled());
+  EXPECT_EQ(p.TargetTopic("orders.eu"), "source-dc.orders.eu");
+  EXPECT_TRUE(p.topics.Matches("orders.eu"));
+  EXPECT_FALSE(p.topics.Matches("orders.eu.tmp"));
+  EXPECT_EQ(config->Cluster("cloud").properties.at("sasl.password"), "pw");
+}
+
+TEST(ConfigParse, ReportsSyntaxErrorAtYamlCppMark) {
+  EXPECT_THAT(Parse("clusters:\n  a: [1, 2\npipelines: {}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(StartsWith("pipelines.yaml:3:"), HasSubstr("invalid YAML"))));
+  EXPECT_THAT(Parse("clusters: {}\n bad: 1\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("pipelines.yaml:2:")));
+}
+
+TEST(ConfigParse, ReportsUnknownKeyWithFileLineAndSuggestion) {
+  std::string yaml(kMinimal);
+  yaml += "    lane: 4\n";  // line 9
+  EXPECT_THAT(ErrorLines(Parse(yaml)),
+              ElementsAre("pipelines.yaml:9:5: pipelines.p.lane: unknown key (did you mean \"lanes\"?)"));
+}
+
+TEST(ConfigParse, ReportsUnknownNestedKeyAndListsKnownOnesWhenNothingIsClose) {
+  const std::string yaml = R"(clusters:
+  a:
+    bootstrap: "a:9092"
+    propertys: {}
+  b: {bootstrap: "b:9092"}
+pipelines:
+  p:
+    source: a
+    target: b
+    topics: {include: [".*"], exclued: [x]}
+    offset_syncs: {retention: 7d, compaction: true}
+unknown_section: 1
+)";
+  EXPECT_THAT(
+      ErrorLines(Parse(yaml)),
+      ElementsAre(
+          "pipelines.yaml:4:5: clusters.a.propertys: unknown key (did you mean \"properties\"?)",
+          "pipelines.yaml:10:31: pipelines.p.topics.exclued: unknown key (did you mean \"exclude\"?)",
+          "pipelines.yaml:11:35: pipelines.p.offset_syncs.compaction: unknown key (expected one "
+          "of: retention)",
+          "pipelines.yaml:12:1: unknown_section: unknown key (expected one of: clusters, "
+          "pipelines, worker, admin)"));
+}
+
+TEST(ConfigParse, ReportsBadRegexWithListEntryAndRegexError) {
+  std::string yaml(kMinimal);
+  yaml.replace(yaml.find("[\".*\"]"), 6, "[ok, \"orders(\"]");
+  const std::vector<std::string> lines = ErrorLines(Parse(yaml));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], StartsWith("pipelines.yaml:8:28: pipelines.p.topics.include[1]: expected a "
+                                   "valid ECMAScript regular expression, got \"orders(\" ("));
+}
+
+TEST(ConfigParse, ReportsMissingClusterNamingKeyAndKnownClusters) {
+  std::string yaml(kMinimal);
+  yaml.replace(yaml.find("source: a"), 9, "source: src");
+  EXPECT_THAT(ErrorLines(Parse(yaml)),
+              ElementsAre("pipelines.yaml:6:13: pipelines.p.source: no cluster named \"src\" "
+                          "(expected one of: a, b)"));
+}
+
+TEST(ConfigParse, ReportsMissingRequiredKeysAtTheirParent) {
+  EXPECT_THAT(
+      ErrorLines(Parse("clusters:\n  a: {properties: {}}\npipelines:\n  p:\n    source: a\n")),
+      ElementsAre("pipelines.yaml:2:3: clusters.a.bootstrap: required key is missing (expected a "
+                  "comma-separated list of host:port)",
+                  "pipelines.yaml:4:3: pipelines.p.target: required key is missing (expected the "
+                  "name of a cluster)",
+                  "pipelines.yaml:4:3: pipelines.p.topics: required key is missing (expected a "
+                  "map with an include list)"));
+  EXPECT_THAT(ErrorLines(Parse("")),
+              ElementsAre("pipelines.yaml:1:1: clusters: required key is missing (expected a map "
+                          "of cluster name to cluster)",
+                          "pipelines.yaml:1:1: pipelines: required key is missing (expected a map "
+                          "of pipeline name to pipeline)"));
+}
+
+TEST(ConfigParse, RequiresAtLeastOnePipelineAndOneIncludePattern) {
+  EXPECT_THAT(ErrorLines(Parse("clusters:\n  a: {bootstrap: \"a:1\"}\npipelines: {}\n")),
+              ElementsAre("pipelines.yaml:3:12: pipelines: no pipelines defined (expected at "
+                          "least one pipeline)"));
+  std::string yaml(kMinimal);
+  yaml.replace(yaml.find("[\".*\"]"), 6, "[]");
+  EXPECT_THAT(ErrorLines(Parse(yaml)),
+              ElementsAre("pipelines.yaml:8:23: pipelines.p.topics.include: expected at least "
+                          "one regular expression, got an empty list"));
+}
+
+TEST(ConfigParse, ReportsMissingSecretFileNamingKeyAndPath) {
+  const std::string yaml = R"(clusters:
+  src:
+    bootstrap: "a:9092"
+    properties: {sasl.password: "${file:/nonexistent/longhaul/x}"}
+)";
+  EXPECT_THAT(ErrorLines(Parse(yaml)),
+              ::testing::Contains(
+                  "pipelines.yaml:4:33: clusters.src.properties.sasl.password: cannot read secret "
+                  "file /nonexistent/longhaul/x: No such file or directory"));
+}
+
+TEST(ConfigParse, ReportsUnsetEnvironmentVariableNamingKeyAndVariable) {
+  const std::string yaml = R"(clusters:
+  src:
+    bootstrap: "a:9092"
+    properties:
+      sasl.password: ${KAFKA_PASSWORD}
+)";
+  EXPECT_THAT(ErrorLines(Parse(yaml)),
+              ::testing::Contains("pipelines.yaml:5:22: clusters.src.properties.sasl.password: "
+                                  "environment variable KAFKA_PASSWORD is not set"));
+}
+
+TEST(ConfigParse, ExpandsEnvironmentAndFileSecretsAndKeepsEscapedDollarBrace) {
+  TempFile crlf("crlf", "line1\nline2\r\n");
+  TempFile two_newlines("two", "x\n\n");
+  const std::string yaml = R"(clusters:
+  a:
+    bootstrap: "${HOST}:9092"
+    properties:
+      plain: "cost $5, $${NOT_A_VAR} and $$ stay"
+      joined: "${USER}:${PASS}"
+      crlf: "${file:)" + crlf.path() + R"(}"
+      two: "${file:)" + two_newlines.path() + R"(}"
+)";
+  const std::string full = yaml + "pipelines:\n  p: {source: a, target: a, rename: \"x.{topic}\", "
+                                  "topics: {include: [t]}}\n";
+  absl::StatusOr<Config> config =
+      Parse(full, FakeEnv({{"HOST", "broker"}, {"USER", "u"}, {"PASS", "p"}}));
+  ASSERT_THAT(config, IsOk());
+  const ClusterConfig& a = config->Cluster("a");
+  EXPECT_EQ(a.bootstrap, "broker:9092");
+  EXPECT_EQ(a.properties.at("plain"), "cost $5, ${NOT_A_VAR} and $$ stay");
+  EXPECT_EQ(a.properties.at("joined"), "u:p");
+  EXPECT_EQ(a.properties.at("crlf"), "line1\nline2");
+  EXPECT_EQ(a.properties.at("two"), "x\n");
+  EXPECT_EQ(a.secret_keys,
+            (std::set<std::string>{"bootstrap.servers", "joined", "crlf", "two"}));
+  EXPECT_EQ(a.ClientProperties(ClientRole::kAdmin).at("bootstrap.servers"), "broker:9092");
+}
+
+TEST(ConfigParse, ReportsMalformedReferences) {
+  const std::string yaml = R"(clusters:
+  a:
+    bootstrap: "a:9092"
+    properties: {x: "${not-a-name}", y: "${UNCLOSED", z: "${file:}"}
+)";
+  const std::string message(Parse(yaml).status().message());
+  EXPECT_THAT(message, HasSubstr("clusters.a.properties.x: \"${not-a-name}\" is not a valid reference"));
+  EXPECT_THAT(message, HasSubstr("clusters.a.properties.y: unterminated \"${\""));
+  EXPECT_THAT(message, HasSubstr("clusters.a.properties.z: empty path in \"${file:}\""));
+}
+
+TEST(ConfigParse, NeverShowsExpandedSecretValuesInErrors) {
+  TempFile secret("secret", "file-secret-42\n");
+  const std::string yaml = R"(clusters:
+  a:
+    bootstrap: "${BOOT}"
+  b: {bootstrap: "b:1"}
+pipelines:
+  p:
+    source: a
+    target: b
+    topics: {include: ["${REGEX}"]}
+    lanes: "${file:)" + secret.path() + R"(}"
+    delivery: ${DELIVERY}
+    commit_interval: ${INTERVAL}
+    source_cluster: 1
+)";
+  absl::StatusOr<Config> config =
+      Parse(yaml, FakeEnv({{"BOOT", "env-secret-1"},
+                           {"REGEX", "env-secret-2("},
+                           {"DELIVERY", "env-secret-3"},
+                           {"INTERVAL", "1.5env-secret-4"}}));
+  const std::vector<std::string> lines = ErrorLines(config);
+  ASSERT_EQ(lines.size(), 6u) << config.status();
+  for (const std::string& line : lines) {
+    EXPECT_THAT(line, Not(HasSubstr("secret-")));
+    if (line.find("source_cluster") == std::string::npos) {
+      EXPECT_THAT(line, HasSubstr("got a value from ${...} (not shown)"));
+    }
+  }
+}
+
+TEST(ConfigParse, ReportsEveryErrorAtOnceSortedByLine) {
+  const std::string yaml = R"(pipelines:
+  orders:
+    source: dc
+    target: cloud
+    topics: {include: ["orders\\..*"]}
+    lanes: eight
+    delivery: exactly_once
+    commit_interval: 5ms
+    max_transaction_bytes: 16MB
+    start: earliest
+    sync_topic_configs: maybe
+clusters:
+  dc: {bootstrap: "dc:9092"}
+  cloud: {bootstrap: "cloud"}
+  bad name: {bootstrap: "x:1"}
+worker: {buffer_bytes: -1}
+admin: {listen: ":80"}
+)";
+  EXPECT_THAT(
+      ErrorLines(Parse(yaml)),
+      ElementsAre(
+          "pipelines.yaml:6:12: pipelines.orders.lanes: expected a positive integer between 1 "
+          "and 1024, got \"eight\"",
+          "pipelines.yaml:7:15: pipelines.orders.delivery: expected exactly-once or "
+          "at-least-once, got \"exactly_once\"",
+          "pipelines.yaml:8:22: pipelines.orders.commit_interval: expected a duration between "
+          "10ms and 10m, got \"5ms\"",
+          "pipelines.yaml:9:28: pipelines.orders.max_transaction_bytes: expected a size between "
+          "1KiB and 1GiB, got \"16MB\" (unknown unit; use B, KiB, MiB, GiB or TiB)",
+          "pipelines.yaml:11:25: pipelines.orders.sync_topic_configs: expected true or false, got "
+          "\"maybe\"",
+          "pipelines.yaml:14:22: clusters.cloud.bootstrap: expected a comma-separated list of "
+          "host:port, got \"cloud\" (missing :port)",
+          "pipelines.yaml:15:3: clusters.bad name: invalid cluster name (expected letters, "
+          "digits, '.', '_' and '-')",
+          "pipelines.yaml:16:24: worker.buffer_bytes: expected a size between 1MiB and 1TiB, got "
+          "\"-1\" (size cannot be negative)",
+          "pipelines.yaml:17:17: admin.listen: expected host:port (port 0 picks a free port), got "
+          "\":80\" (missing host)"));
+}
+
+TEST(ConfigParse, ReportsWrongShapesAndDuplicateKeys) {
+  const std::string yaml = R"(clusters:
+  a: {bootstrap: [x], properties: [1]}
+  a: {bootstrap: "b:1"}
+pipelines:
+  p:
+    source: {name: a}
+    target: a
+    rename: "x.{topic}"
+    topics: {include: "orders"}
+    lanes:
+)";
+  EXPECT_THAT(
+      ErrorLines(Parse(yaml)),
+      ElementsAre(
+          "pipelines.yaml:2:18: clusters.a.bootstrap: expected a comma-separated list of "
+          "host:port, got a list",
+          "pipelines.yaml:2:35: clusters.a.properties: expected a map of librdkafka property to "
+          "value, got a list",
+          "pipelines.yaml:3:3: clusters.a: duplicate key (first set at line 2)",
+          "pipelines.yaml:6:13: pipelines.p.source: expected the name of a cluster, got a map",
+          "pipelines.yaml:9:23: pipelines.p.topics.include: expected a list of regular "
+          "expressions, each matched against the whole name, got \"orders\"",
+          "pipelines.yaml:10:5: pipelines.p.lanes: expected a positive integer between 1 and "
+          "1024, got nothing"));
+}
+
+TEST(ConfigParse, RejectsPipelineThatWouldCopyTopicsOntoThemselves) {
+  std::string yaml(kMinimal);
+  yaml.replace(yaml.find("target: b"), 9, "target: a");
+  EXPECT_THAT(ErrorLines(Parse(yaml)),
+              ElementsAre(AllOf(StartsWith("pipelines.yaml:7:13: pipelines.p.target: same cluster "
+                                           "as the source while rename keeps topic names"),
+                                HasSubstr("\"{source}.{topic}\""))));
+  yaml += "    rename: \"{source}.{topic}\"\n";
+  EXPECT_THAT(Parse(yaml), IsOk());
+}
+
+TEST(ConfigParse, ValidatesRenamePlaceholdersAndCharacters) {
+  auto rename_error = [](std::string_view rename) -> std::string {
+    std::string yaml(kMinimal);
+    yaml += "    rename: \"" + std::string(rename) + "\"\n";
+    absl::StatusOr<Config> config = Parse(yaml);
+    return config.ok() ? "ok" : std::string(config.status().message());
+  };
+  EXPECT_EQ(rename_error("{topic}"), "ok");
+  EXPECT_EQ(rename_error("dc1.{topic}"), "ok");
+  EXPECT_EQ(rename_error("{source}_{topic}-copy"), "ok");
+  EXPECT_THAT(rename_error("{cluster}.{topic}"),
+              HasSubstr("pipelines.p.rename: expected a topic name template with {topic}, got "
+                        "\"{cluster}.{topic}\" (unknown placeholder {cluster}; use {source} or "
+                        "{topic})"));
+  EXPECT_THAT(rename_error("{source}"), HasSubstr("(without {topic} every topic would map to the same one)"));
+  EXPECT_THAT(rename_error("{topic"), HasSubstr("(unclosed '{')"));
+  EXPECT_THAT(rename_error("topic}"), HasSubstr("('}' without '{')"));
+  EXPECT_THAT(rename_error("a/{topic}"), HasSubstr("(topic names allow only letters, digits"));
+}
+
+TEST(ConfigParse, RejectsBootstrapServersInPropertiesAndMultipleDocuments) {
+  std::string yaml(kMinimal);
+  yaml.replace(yaml.find("{bootstrap: \"a:9092\"}"), 21,
+               "{bootstrap: \"a:9092\", producer: {bootstrap.servers: \"x:1\"}}");
+  EXPECT_THAT(ErrorLines(Parse(yaml)),
+              ElementsAre(HasSubstr("clusters.a.producer.bootstrap.servers: set by the cluster's "
+                                    "bootstrap key")));
+  EXPECT_THAT(ErrorLines(Parse(std::string(kMinimal) + "---\nclusters: {}\n")),
+              ElementsAre(StartsWith("pipelines.yaml:10:1: found 2 YAML documents")));
+}
+
+TEST(ConfigLoad, ReportsMissingFileAsNotFoundNamingThePath) {
+  EXPECT_THAT(LoadConfigFile("/nonexistent/longhaul.yaml", FakeEnv()),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("/nonexistent/longhaul.yaml: No such file or directory")));
+}
+
+TEST(ConfigLoad, PrefixesErrorsWithThePath) {
+  TempFile file("bad.yaml", "clusters: []\n");
+  EXPECT_THAT(ErrorLines(LoadConfigFile(file.path(), FakeEnv())),
+              ElementsAre(StartsWith(file.path() + ":1:1: pipelines: required key is missing"),
+                          file.path() + ":1:11: clusters: expected a map of cluster name to "
+                                        "cluster, got a list"));
+}
+
+}  // namespace
+}  // namespace longhaul::config
