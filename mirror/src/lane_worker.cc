@@ -11,6 +11,7 @@
 #include "longhaul/base/logging.h"
 #include "longhaul/mirror/commit_policy.h"
 #include "longhaul/offsets/checkpoint.h"
+#include "longhaul/offsets/offset_sync.h"
 #include "longhaul/offsets/segment.h"
 
 namespace longhaul::mirror {
@@ -431,6 +432,23 @@ class LaneWorker::Session {
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_buf_.data(), key_buf_.size()),
           RD_KAFKA_V_VALUE(value_buf_.data(), value_buf_.size()), RD_KAFKA_V_OPAQUE(nullptr), RD_KAFKA_V_END);
       if (err) return KafkaStatus(err, absl::StrCat(what, ": writing the checkpoint of ", tp.ToString()));
+      if (slot->txn_records == 0) continue;
+      // The exact source-to-target segments of this transaction, kept (unlike
+      // the compacted checkpoint) for the offset-sync retention, so consumer
+      // groups that committed long ago still translate exactly.
+      offsets::OffsetSyncRecord sync;
+      sync.topic = tp.topic;
+      sync.partition = tp.partition;
+      sync.segments = std::move(cp.segments);
+      sync.commit_time_ms = now_ms;
+      value_buf_.clear();
+      offsets::EncodeOffsetSync(sync, &value_buf_);
+      err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(ctx_.names->offset_sync_topic.c_str()),
+                              RD_KAFKA_V_PARTITION(w_->lane_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_KEY(key_buf_.data(), key_buf_.size()),
+                              RD_KAFKA_V_VALUE(value_buf_.data(), value_buf_.size()), RD_KAFKA_V_OPAQUE(nullptr),
+                              RD_KAFKA_V_END);
+      if (err) return KafkaStatus(err, absl::StrCat(what, ": writing the offset sync of ", tp.ToString()));
     }
     // 3. Records and checkpoints become visible together, or not at all.
     if (transactional_) {

@@ -158,7 +158,16 @@ class DirectPipelineRunner final : public PipelineRunner {
     return absl::OkStatus();
   }
 
-  absl::Status EnsureCheckpointTopic(const std::map<std::string, int>& target_topics) {
+  absl::Status EnsureInternalTopics(const std::map<std::string, int>& target_topics) {
+    if (!target_topics.count(names_.offset_sync_topic)) {
+      LogInfo("creating offset-sync topic", {{"pipeline", pipeline_.name}, {"topic", names_.offset_sync_topic}});
+      absl::Status s = target_admin_->CreateTopic(
+          names_.offset_sync_topic, pipeline_.lanes,
+          {{"cleanup.policy", "delete"},
+           {"retention.ms", std::to_string(pipeline_.offset_sync_retention.count())}},
+          kAdminTimeout);
+      if (!s.ok()) return s;
+    }
     auto it = target_topics.find(names_.checkpoint_topic);
     if (it != target_topics.end()) {
       if (it->second != pipeline_.lanes) {
@@ -182,7 +191,7 @@ class DirectPipelineRunner final : public PipelineRunner {
     target_reachable_.store(target_topics.ok());
     if (!target_topics.ok()) return target_topics.status();
     if (!checkpoint_topic_ready_.load()) {
-      if (auto s = EnsureCheckpointTopic(*target_topics); !s.ok()) return s;
+      if (auto s = EnsureInternalTopics(*target_topics); !s.ok()) return s;
       checkpoint_topic_ready_.store(true);
       wake_.notify_all();
     }
