@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -13,7 +15,10 @@
 #include "longhaul/base/clock.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/config/config.h"
+#include "longhaul/gateway/admin_server.h"
+#include "longhaul/metrics/registry.h"
 #include "longhaul/mirror/pipeline_runner.h"
+#include "status_json.h"
 
 namespace longhaul::gateway {
 namespace {
@@ -38,6 +43,60 @@ Totals Sum(const mirror::PipelineStatus& st) {
   return t;
 }
 
+// What the admin server shows: the pipelines' status, with throughput
+// computed between consecutive requests.
+class ProcessStatus final : public StatusSource {
+ public:
+  explicit ProcessStatus(const std::vector<std::unique_ptr<mirror::PipelineRunner>>* runners)
+      : runners_(runners), worker_id_(absl::StrCat(Hostname(), "-", getpid())) {}
+
+  std::string StatusJson() override {
+    std::vector<mirror::PipelineStatus> all = Snapshot();
+    Sample current{SystemClock::Instance().Now(), {}, {}};
+    for (const auto& st : all) {
+      int64_t r = 0, b = 0;
+      for (const auto& p : st.partitions) {
+        r += p.records_total;
+        b += p.bytes_total;
+      }
+      current.records.push_back(r);
+      current.bytes.push_back(b);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    // Rates against a sample at least a second old, so that rapid polling
+    // (several browsers) does not turn into noise.
+    if (!newer_ || current.at - newer_->at >= std::chrono::seconds(1)) {
+      older_ = newer_;
+      newer_ = current;
+    }
+    const Sample& base = older_ ? *older_ : current;
+    double secs = std::chrono::duration<double>(current.at - base.at).count();
+    return gateway::StatusJson(all, worker_id_, secs, base.records, base.bytes);
+  }
+
+  bool Ready(std::string* reason) override { return PipelinesReady(Snapshot(), reason); }
+
+ private:
+  static std::string Hostname() {
+    char buf[256] = {0};
+    gethostname(buf, sizeof buf - 1);
+    return buf;
+  }
+  std::vector<mirror::PipelineStatus> Snapshot() const {
+    std::vector<mirror::PipelineStatus> all;
+    for (const auto& r : *runners_) all.push_back(r->Status());
+    return all;
+  }
+  const std::vector<std::unique_ptr<mirror::PipelineRunner>>* runners_;
+  std::string worker_id_;
+  struct Sample {
+    SteadyTime at;
+    std::vector<int64_t> records, bytes;
+  };
+  std::mutex mu_;
+  std::optional<Sample> older_, newer_;
+};
+
 }  // namespace
 
 int RunCommand(const CommonOptions& opts) {
@@ -54,9 +113,13 @@ int RunCommand(const CommonOptions& opts) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  metrics::Registry registry;
+  registry.AddGauge("longhaul_build_info", "Always 1; the labels say which build runs.", {"version"})
+      .WithLabels({kLonghaulVersion})
+      .Set(1);
   std::vector<std::unique_ptr<mirror::PipelineRunner>> runners;
   for (const auto& [name, pipeline] : config->pipelines) {
-    auto runner = mirror::CreatePipelineRunner(*config, name);
+    auto runner = mirror::CreatePipelineRunner(*config, name, &registry);
     if (!runner.ok()) {
       std::fprintf(stderr, "%s\n", std::string(runner.status().message()).c_str());
       return 1;
@@ -67,6 +130,15 @@ int RunCommand(const CommonOptions& opts) {
                                 {"config", opts.config_file},
                                 {"pipelines", static_cast<unsigned long>(runners.size())}});
   for (auto& r : runners) r->Start();
+  ProcessStatus status(&runners);
+  auto admin = AdminServer::Start(config->admin.listen, &registry, &status);
+  if (!admin.ok()) {
+    // Replication does not depend on the admin server; say so loudly and go on.
+    LogError("admin server not started", {{"listen", config->admin.listen},
+                                          {"error", std::string(admin.status().message())}});
+  } else {
+    LogInfo("status page", {{"url", absl::StrCat("http://", (*admin)->address(), "/")}});
+  }
 
   const bool interactive = isatty(STDERR_FILENO);
   SteadyTime last_report = SystemClock::Instance().Now();
@@ -116,6 +188,7 @@ int RunCommand(const CommonOptions& opts) {
   for (auto& t : stoppers) t.join();
   done = true;
   watchdog.join();
+  if (admin.ok()) (*admin)->Stop();
   LogInfo("stopped");
   return 0;
 }

@@ -49,6 +49,14 @@ absl::StatusOr<std::map<std::string, int>> KafkaAdmin::Topics(std::chrono::milli
   return topics;
 }
 
+bool KafkaAdmin::Reachable(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  // all_topics=0 and no topic: brokers only, the cheapest request there is.
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, nullptr, &md, static_cast<int>(timeout.count()));
+  if (md) rd_kafka_metadata_destroy(md);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 absl::StatusOr<Properties> KafkaAdmin::ExplicitTopicConfigs(const std::string& topic,
                                                             std::chrono::milliseconds timeout) {
   std::string what = absl::StrCat(what_, ": describing configs of topic '", topic, "'");

@@ -26,6 +26,9 @@ class KafkaAdmin {
                            std::chrono::milliseconds timeout);
   absl::Status GrowPartitions(const std::string& topic, int total, std::chrono::milliseconds timeout);
 
+  // True if a broker of the cluster answers a metadata request in time.
+  bool Reachable(std::chrono::milliseconds timeout);
+
   const std::string& what() const { return what_; }
 
  private:

@@ -351,6 +351,7 @@ class LaneWorker::Session {
                                                                : ""));
       // Source unreachable or leader moving: librdkafka retries by itself.
       LogWarn("source read error", {{"pipeline", ctx_.pipeline->name}, {"error", std::string(s.message())}});
+      ctx_.metrics->Error(ErrorReason::kSourceRead);
       w_->SetError(s);
       return absl::OkStatus();
     }
@@ -379,7 +380,10 @@ class LaneWorker::Session {
           RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !w_->stop_.load()) {
+        auto waited_from = ctx_.clock->Now();
         rd_kafka_poll(producer_.get(), 50);  // backpressure: wait for deliveries
+        ctx_.metrics->backpressure_seconds->Increment(
+            std::chrono::duration<double>(ctx_.clock->Now() - waited_from).count());
         continue;
       }
       if (headers) rd_kafka_headers_destroy(headers);
@@ -388,6 +392,7 @@ class LaneWorker::Session {
     }
     int64_t bytes = static_cast<int64_t>(m->len + m->key_len);
     if (slot->txn_records == 0) slot->progress->oldest_pending_timestamp_ms.store(ts);
+    txn_timestamps_.push_back(ts);
     slot->awaiting_delivery.push_back(m->offset);
     slot->txn_last_source = m->offset;
     slot->txn_records++;
@@ -398,6 +403,7 @@ class LaneWorker::Session {
 
   absl::Status Commit(SteadyTime deadline) {
     std::string what = absl::StrCat("lane ", w_->lane_, ": committing");
+    const SteadyTime started = ctx_.clock->Now();
     // 1. Every record delivered: only then are the target offsets known.
     while (rd_kafka_outq_len(producer_.get()) > 0) {
       if (ctx_.clock->Now() > deadline) {
@@ -406,6 +412,7 @@ class LaneWorker::Session {
       rd_kafka_flush(producer_.get(), 200);
       if (!delivery_error_.ok()) return delivery_error_;
     }
+    ctx_.metrics->backpressure_seconds->Increment(std::chrono::duration<double>(ctx_.clock->Now() - started).count());
     if (!delivery_error_.ok()) return delivery_error_;
     if (transactional_ && !txn_open_) {
       if (auto s = TakeKafkaError(rd_kafka_begin_transaction(producer_.get()), "begin_transaction"); !s.ok()) {
@@ -474,6 +481,7 @@ class LaneWorker::Session {
       if (slot->txn_records == 0 && !slot->pending_checkpoint) continue;
       if (slot->txn_records > 0) slot->committed_next = slot->txn_last_source + 1;
       slot->progress->replicated_offset.store(slot->committed_next);
+      slot->progress->advanced_at_ms.store(now_ms);
       slot->progress->records_total.fetch_add(slot->txn_records);
       slot->progress->bytes_total.fetch_add(slot->txn_bytes);
       slot->progress->oldest_pending_timestamp_ms.store(-1);
@@ -483,6 +491,14 @@ class LaneWorker::Session {
       slot->segments.Clear();
     }
     policy_.OnCommitted();
+    ctx_.metrics->commit_latency->Observe(std::chrono::duration<double>(ctx_.clock->Now() - started).count());
+    ctx_.metrics->transactions->Increment();
+    const int64_t committed_ms = ctx_.clock->WallMillis();
+    for (int64_t ts : txn_timestamps_) {
+      ctx_.metrics->replication_latency->Observe(std::max<int64_t>(0, committed_ms - ts) / 1000.0);
+    }
+    txn_timestamps_.clear();
+    w_->last_commit_ms_.store(committed_ms);
     w_->SetError(absl::OkStatus());
     return absl::OkStatus();
   }
@@ -502,16 +518,28 @@ class LaneWorker::Session {
 
   void UpdateEndOffsets() {
     int64_t now_ms = ctx_.clock->WallMillis();
-    for (auto& [tp, slot] : slots_) {
+    PartitionList positions = MakePartitionList(static_cast<int>(slots_.size()) + 1);
+    for (const auto& [tp, slot] : slots_) rd_kafka_topic_partition_list_add(positions.get(), tp.topic.c_str(), tp.partition);
+    rd_kafka_position(consumer_.get(), positions.get());
+    for (int i = 0; i < positions->cnt; ++i) {
+      const auto& e = positions->elems[i];
+      auto it = slots_.find(TopicPartition{e.topic, e.partition});
+      if (it == slots_.end()) continue;
+      Slot& slot = *it->second;
       int64_t lo = -1, hi = -1;
-      if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.topic.c_str(), tp.partition, &lo, &hi) ==
-              RD_KAFKA_RESP_ERR_NO_ERROR &&
-          hi >= 0) {
-        slot->progress->source_end_offset.store(hi);
-        int64_t replicated = slot->committed_next >= 0 ? slot->committed_next : std::max<int64_t>(lo, 0);
-        if (slot->committed_next < 0 && lo >= 0) slot->progress->replicated_offset.store(replicated);
-        if (replicated >= hi) slot->progress->caught_up_at_ms.store(now_ms);
+      if (rd_kafka_get_watermark_offsets(consumer_.get(), e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+          hi < 0) {
+        continue;
       }
+      slot.progress->source_end_offset.store(hi);
+      int64_t replicated = slot.committed_next >= 0 ? slot.committed_next : std::max<int64_t>(lo, 0);
+      // Transaction markers and aborted records at the end of the source log
+      // are never delivered, so the last checkpoint stops short of the end.
+      // With nothing open in our transaction, everything before the reader's
+      // position is replicated or was skipped: count it as replicated.
+      if (slot.txn_records == 0 && e.offset >= 0 && e.offset > replicated) replicated = e.offset;
+      slot.progress->replicated_offset.store(replicated);
+      if (replicated >= hi) slot.progress->caught_up_at_ms.store(now_ms);
     }
   }
 
@@ -528,6 +556,7 @@ class LaneWorker::Session {
   absl::flat_hash_map<std::pair<const void*, int32_t>, Slot*> by_handle_;
   absl::Status delivery_error_;
   std::string key_buf_, value_buf_;
+  std::vector<int64_t> txn_timestamps_;  // create times of the open transaction's records
 };
 
 LaneWorker::LaneWorker(LaneContext ctx, int lane) : ctx_(ctx), lane_(lane) {}
@@ -570,6 +599,7 @@ void LaneWorker::Run() {
       break;
     }
     SetError(s);
+    ctx_.metrics->Error(IsFenced(s) ? ErrorReason::kFenced : ErrorReason::kTransactionAbort);
     LogWarn(IsFenced(s) ? "lane fenced by a newer owner" : "lane session failed; restarting from checkpoints",
             {{"pipeline", ctx_.pipeline->name}, {"lane", lane_}, {"error", std::string(s.message())}});
     session.Abort(milliseconds(2000));

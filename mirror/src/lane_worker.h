@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "longhaul/base/clock.h"
 #include "longhaul/config/config.h"
+#include "mirror_metrics.h"
 #include "pipeline_state.h"
 
 namespace longhaul::mirror {
@@ -25,6 +26,7 @@ struct LaneContext {
   PartitionDirectory* directory = nullptr;
   int64_t consumer_queue_kbytes = 16 * 1024;
   Clock* clock = nullptr;
+  const PipelineMetrics* metrics = nullptr;
 };
 
 class LaneWorker {
@@ -41,6 +43,8 @@ class LaneWorker {
   int lane() const { return lane_; }
   // Last error of the lane, empty when healthy.
   std::string LastError() const;
+  // Wall time of the lane's last commit, -1 before the first.
+  int64_t LastCommitMillis() const { return last_commit_ms_.load(); }
 
  private:
   class Session;
@@ -52,6 +56,7 @@ class LaneWorker {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> stop_deadline_ns_{0};
+  std::atomic<int64_t> last_commit_ms_{-1};
   mutable std::mutex error_mu_;
   std::string last_error_;
 };

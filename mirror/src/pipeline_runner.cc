@@ -12,6 +12,7 @@
 #include "kafka_client.h"
 #include "kafka_status.h"
 #include "lane_worker.h"
+#include "mirror_metrics.h"
 #include "longhaul/base/backoff.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/offsets/lane.h"
@@ -22,6 +23,10 @@ namespace {
 
 using std::chrono::milliseconds;
 constexpr milliseconds kAdminTimeout{10'000};
+// Status judgement, in the spirit of Burrow: behind for longer than this is
+// "lagging"; behind with no progress for this long is "stalled".
+constexpr double kLaggingSeconds = 30;
+constexpr int64_t kStallWindowMs = 60'000;
 
 // Topic configs worth carrying to the target. Left out on purpose:
 // message.timestamp.type (LogAppendTime on the target would overwrite the
@@ -38,15 +43,21 @@ const std::set<std::string>& SyncedTopicConfigs() {
 
 class DirectPipelineRunner final : public PipelineRunner {
  public:
-  DirectPipelineRunner(const config::Config& config, const config::PipelineConfig& pipeline)
+  DirectPipelineRunner(const config::Config& config, const config::PipelineConfig& pipeline,
+                       metrics::Registry* registry)
       : config_(config),
         pipeline_(config_.pipelines.at(pipeline.name)),
         source_(config_.Cluster(pipeline_.source)),
         target_(config_.Cluster(pipeline_.target)),
         names_(pipeline_),
-        directory_(pipeline_.lanes) {}
+        directory_(pipeline_.lanes),
+        metrics_(PipelineMetrics::Register(registry, pipeline_.name)),
+        collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })) {}
 
-  ~DirectPipelineRunner() override { Stop(SystemClock::Instance().Now()); }
+  ~DirectPipelineRunner() override {
+    collector_.Reset();
+    Stop(SystemClock::Instance().Now());
+  }
 
   void Start() override {
     discovery_thread_ = std::thread([this] { DiscoveryLoop(); });
@@ -74,13 +85,17 @@ class DirectPipelineRunner final : public PipelineRunner {
     st.lanes_total = pipeline_.lanes;
     st.checkpoint_topic_ready = checkpoint_topic_ready_.load();
     st.target_reachable = target_reachable_.load();
+    st.lane_group_joined = lane_group_joined_.load();
     std::set<int> owned;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      int64_t wall = SystemClock::Instance().WallMillis();
       for (const auto& [lane, worker] : lanes_) {
         owned.insert(lane);
         std::string e = worker->LastError();
         if (!e.empty()) st.last_error = e;
+        int64_t committed = worker->LastCommitMillis();
+        st.checkpoint_age_seconds.emplace_back(lane, committed < 0 ? -1.0 : (wall - committed) / 1000.0);
       }
       if (st.last_error.empty()) st.last_error = discovery_error_;
     }
@@ -104,6 +119,12 @@ class DirectPipelineRunner final : public PipelineRunner {
         int64_t since = progress->oldest_pending_timestamp_ms.load();
         if (since <= 0) since = progress->caught_up_at_ms.load();
         if (since > 0) ps.lag_seconds = std::max<double>(0, (now_ms - since) / 1000.0);
+        int64_t advanced = progress->advanced_at_ms.load();
+        if (advanced > 0 && now_ms - advanced > kStallWindowMs) {
+          ps.state = "stalled";
+        } else if (ps.lag_seconds > kLaggingSeconds) {
+          ps.state = "lagging";
+        }
       }
       st.partitions.push_back(std::move(ps));
     }
@@ -111,6 +132,52 @@ class DirectPipelineRunner final : public PipelineRunner {
   }
 
  private:
+  // Scrape-time metrics: state, not events, so they come from Status().
+  void Collect(metrics::CollectorSink& sink) const {
+    PipelineStatus st = Status();
+    const std::string& p = st.name;
+    sink.AddGauge("longhaul_lanes_owned", "Lanes of the pipeline this worker owns.", {{"pipeline", p}},
+                  static_cast<double>(st.lanes_owned.size()));
+    sink.AddGauge("longhaul_lanes", "Lanes of the pipeline in total.", {{"pipeline", p}}, st.lanes_total);
+    for (const auto& [lane, age] : st.checkpoint_age_seconds) {
+      if (age < 0) continue;
+      std::string lane_label = std::to_string(lane);
+      sink.AddGauge("longhaul_checkpoint_age_seconds", "Seconds since the lane last committed a checkpoint.",
+                    {{"pipeline", p}, {"lane", lane_label}}, age);
+    }
+    // Per partition, or per topic when per-partition series cost too much.
+    struct Row {
+      double end = 0, replicated = 0, lag = 0, lag_seconds = 0, records = 0, bytes = 0;
+    };
+    std::map<std::pair<std::string, std::string>, Row> rows;
+    for (const auto& ps : st.partitions) {
+      std::string part = config_.admin.per_partition_metrics ? std::to_string(ps.partition) : "";
+      Row& r = rows[{ps.topic, part}];
+      r.end += std::max<int64_t>(ps.source_end_offset, 0);
+      r.replicated += std::max<int64_t>(ps.replicated_offset, 0);
+      r.lag += ps.lag_records;
+      r.lag_seconds = std::max(r.lag_seconds, ps.lag_seconds);
+      r.records += ps.records_total;
+      r.bytes += ps.bytes_total;
+    }
+    for (const auto& [key, r] : rows) {
+      std::vector<metrics::Label> labels = {{"pipeline", p}, {"topic", key.first}};
+      if (config_.admin.per_partition_metrics) labels.push_back({"partition", key.second});
+      sink.AddGauge("longhaul_source_end_offset", "End offset (read_committed) of the source partition.", labels,
+                    r.end);
+      sink.AddGauge("longhaul_replicated_offset", "Next source offset committed on the target.", labels,
+                    r.replicated);
+      sink.AddGauge("longhaul_lag_records", "Source records not yet committed on the target.", labels, r.lag);
+      sink.AddGauge("longhaul_lag_seconds",
+                    "Age of the oldest source record not yet committed on the target (see docs/observability.md).",
+                    labels, r.lag_seconds);
+      sink.AddCounter("longhaul_records_replicated_total", "Records committed on the target by this worker.", labels,
+                      r.records);
+      sink.AddCounter("longhaul_bytes_replicated_total",
+                      "Key and value bytes committed on the target by this worker.", labels, r.bytes);
+    }
+  }
+
   bool WaitOrStop(milliseconds d) {
     std::unique_lock<std::mutex> lock(mu_);
     wake_.wait_for(lock, d, [&] { return stopping_; });
@@ -123,22 +190,36 @@ class DirectPipelineRunner final : public PipelineRunner {
 
   // ---- discovery: topics, partitions, target topic creation ----
 
+  // Discovery every discovery_interval (sooner after a failure), and a cheap
+  // target reachability probe every couple of seconds for /readyz.
   void DiscoveryLoop() {
     Backoff backoff(milliseconds(1000), pipeline_.discovery_interval);
+    SteadyTime next_discovery = SystemClock::Instance().Now();
     while (!stopping()) {
-      absl::Status s = DiscoverOnce();
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        discovery_error_ = s.ok() ? "" : std::string(s.message());
+      SteadyTime now = SystemClock::Instance().Now();
+      if (now >= next_discovery) {
+        absl::Status s = DiscoverOnce();
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          discovery_error_ = s.ok() ? "" : std::string(s.message());
+        }
+        if (!s.ok()) {
+          metrics_.Error(ErrorReason::kDiscovery);
+          LogWarn("topic discovery failed; will retry",
+                  {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
+          next_discovery = SystemClock::Instance().Now() + backoff.Next();
+        } else {
+          backoff.Reset();
+          next_discovery = SystemClock::Instance().Now() + pipeline_.discovery_interval;
+        }
+      } else if (target_admin_) {
+        target_reachable_.store(target_admin_->Reachable(milliseconds(2000)));
       }
-      milliseconds wait = pipeline_.discovery_interval;
-      if (!s.ok()) {
-        LogWarn("topic discovery failed; will retry", {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
-        wait = backoff.Next();
-      } else {
-        backoff.Reset();
+      if (WaitOrStop(std::min<milliseconds>(
+              milliseconds(2000),
+              std::chrono::duration_cast<milliseconds>(next_discovery - SystemClock::Instance().Now())))) {
+        break;
       }
-      if (WaitOrStop(wait)) break;
     }
   }
 
@@ -257,7 +338,9 @@ class DirectPipelineRunner final : public PipelineRunner {
     std::vector<int> lanes;
     for (int i = 0; i < parts->cnt; ++i) lanes.push_back(parts->elems[i].partition);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      lane_group_joined_.store(true);
       absl::Status s = TakeKafkaError(rd_kafka_incremental_assign(rk, parts), "taking lanes");
+      if (!s.ok()) metrics_.Error(ErrorReason::kLaneGroup);
       if (!s.ok()) LogError("lane assignment failed", {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
       // We only need ownership, not the checkpoint records themselves.
       rd_kafka_pause_partitions(rk, parts);
@@ -266,7 +349,7 @@ class DirectPipelineRunner final : public PipelineRunner {
       if (stopping_) return;
       for (int lane : lanes) {
         LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, ConsumerQueueKbytes(),
-                        &SystemClock::Instance()};
+                        &SystemClock::Instance(), &metrics_};
         auto worker = std::make_unique<LaneWorker>(ctx, lane);
         worker->Start();
         lanes_[lane] = std::move(worker);
@@ -375,10 +458,13 @@ class DirectPipelineRunner final : public PipelineRunner {
   PipelineNames names_;
   PartitionDirectory directory_;
 
+  PipelineMetrics metrics_;
+  metrics::CollectorHandle collector_;
   std::unique_ptr<KafkaAdmin> source_admin_, target_admin_;
   std::thread discovery_thread_, membership_thread_;
   std::atomic<bool> checkpoint_topic_ready_{false};
   std::atomic<bool> target_reachable_{false};
+  std::atomic<bool> lane_group_joined_{false};
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
@@ -391,12 +477,13 @@ class DirectPipelineRunner final : public PipelineRunner {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PipelineRunner>> CreatePipelineRunner(const config::Config& config,
-                                                                     const std::string& pipeline_name) {
+                                                                     const std::string& pipeline_name,
+                                                                     metrics::Registry* registry) {
   auto it = config.pipelines.find(pipeline_name);
   if (it == config.pipelines.end()) {
     return absl::NotFoundError(absl::StrCat("no pipeline named '", pipeline_name, "' in ", config.file));
   }
-  return std::unique_ptr<PipelineRunner>(new DirectPipelineRunner(config, it->second));
+  return std::unique_ptr<PipelineRunner>(new DirectPipelineRunner(config, it->second, registry));
 }
 
 }  // namespace longhaul::mirror

@@ -32,6 +32,8 @@ struct PartitionProgress {
   std::atomic<int64_t> oldest_pending_timestamp_ms{-1};
   // Wall time when replicated_offset last reached source_end_offset.
   std::atomic<int64_t> caught_up_at_ms{-1};
+  // Wall time when replicated_offset last moved forward.
+  std::atomic<int64_t> advanced_at_ms{-1};
 };
 
 class PartitionDirectory {

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "longhaul/base/clock.h"
 #include "longhaul/config/config.h"
+#include "longhaul/metrics/registry.h"
 
 namespace longhaul::mirror {
 
@@ -27,6 +28,9 @@ struct PartitionStatus {
   double lag_seconds = 0;
   int64_t records_total = 0;  // replicated by this process
   int64_t bytes_total = 0;
+  // ok, lagging (behind by more than the lagging threshold and not closing
+  // in), stalled (behind and no progress within the stall window).
+  std::string state = "ok";
 };
 
 struct PipelineStatus {
@@ -36,7 +40,10 @@ struct PipelineStatus {
   std::vector<int> lanes_owned;
   bool checkpoint_topic_ready = false;
   bool target_reachable = false;
+  bool lane_group_joined = false;  // received its first lane assignment (maybe empty)
   std::string last_error;  // most recent error, empty if none
+  // Seconds since each owned lane last committed (-1 before its first commit).
+  std::vector<std::pair<int, double>> checkpoint_age_seconds;
   std::vector<PartitionStatus> partitions;
 };
 
@@ -53,7 +60,11 @@ class PipelineRunner {
   virtual PipelineStatus Status() const = 0;
 };
 
+// `registry` must outlive the runner; the runner records its metrics there
+// (histograms and error counters on the hot path, offsets and lag through a
+// scrape-time collector).
 absl::StatusOr<std::unique_ptr<PipelineRunner>> CreatePipelineRunner(const config::Config& config,
-                                                                     const std::string& pipeline_name);
+                                                                     const std::string& pipeline_name,
+                                                                     metrics::Registry* registry);
 
 }  // namespace longhaul::mirror

@@ -1,0 +1,144 @@
+#include "status_json.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "longhaul/base/logging.h"
+#include "run_command.h"
+
+namespace longhaul::gateway {
+namespace {
+
+void AppendString(std::string* out, const std::string& s) {
+  out->push_back('"');
+  AppendJsonEscaped(out, s);
+  out->push_back('"');
+}
+
+void AppendNumber(std::string* out, double v) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  out->append(buf);
+}
+
+int Severity(const std::string& state) {
+  if (state == "error") return 4;
+  if (state == "stalled") return 3;
+  if (state == "lagging") return 2;
+  if (state == "stopped") return 1;
+  return 0;
+}
+
+}  // namespace
+
+std::string PipelineState(const mirror::PipelineStatus& st) {
+  if (!st.last_error.empty() && (st.lanes_owned.empty() || !st.target_reachable)) return "error";
+  if (st.lanes_owned.empty()) return "stopped";
+  std::string worst = "ok";
+  for (const auto& p : st.partitions) {
+    if (Severity(p.state) > Severity(worst)) worst = p.state;
+  }
+  return worst;
+}
+
+bool PipelinesReady(const std::vector<mirror::PipelineStatus>& pipelines, std::string* reason) {
+  for (const auto& st : pipelines) {
+    if (!st.checkpoint_topic_ready) {
+      *reason = absl::StrCat("pipeline '", st.name, "': internal topics not ready on the target yet",
+                             st.last_error.empty() ? "" : absl::StrCat(" (", st.last_error, ")"));
+      return false;
+    }
+    if (!st.target_reachable) {
+      *reason = absl::StrCat("pipeline '", st.name, "': target cluster not reachable");
+      return false;
+    }
+    if (!st.lane_group_joined) {
+      *reason = absl::StrCat("pipeline '", st.name, "': not yet a member of its lane group");
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string StatusJson(const std::vector<mirror::PipelineStatus>& pipelines, const std::string& worker_id,
+                       double seconds_since_last, const std::vector<int64_t>& records_then,
+                       const std::vector<int64_t>& bytes_then) {
+  std::string out;
+  out.reserve(4096);
+  out.append("{\"version\":");
+  AppendString(&out, kLonghaulVersion);
+  out.append(",\"worker\":");
+  AppendString(&out, worker_id);
+  out.append(",\"pipelines\":[");
+  for (size_t i = 0; i < pipelines.size(); ++i) {
+    const auto& st = pipelines[i];
+    int64_t records = 0, bytes = 0, lag = 0;
+    double lag_seconds = 0;
+    for (const auto& p : st.partitions) {
+      records += p.records_total;
+      bytes += p.bytes_total;
+      lag += p.lag_records;
+      lag_seconds = std::max(lag_seconds, p.lag_seconds);
+    }
+    double rate = 0, byte_rate = 0;
+    if (seconds_since_last > 0 && i < records_then.size()) {
+      rate = std::max<double>(0, (records - records_then[i]) / seconds_since_last);
+      byte_rate = std::max<double>(0, (bytes - bytes_then[i]) / seconds_since_last);
+    }
+    if (i) out.push_back(',');
+    out.append("{\"name\":");
+    AppendString(&out, st.name);
+    out.append(",\"state\":");
+    AppendString(&out, PipelineState(st));
+    out.append(",\"delivery\":");
+    AppendString(&out, st.delivery);
+    out.append(",\"lanes_total\":").append(std::to_string(st.lanes_total));
+    out.append(",\"lanes_owned\":[");
+    for (size_t j = 0; j < st.lanes_owned.size(); ++j) {
+      if (j) out.push_back(',');
+      out.append(std::to_string(st.lanes_owned[j]));
+    }
+    out.append("],\"lag_records\":").append(std::to_string(lag));
+    out.append(",\"lag_seconds\":");
+    AppendNumber(&out, lag_seconds);
+    out.append(",\"records_per_second\":");
+    AppendNumber(&out, rate);
+    out.append(",\"bytes_per_second\":");
+    AppendNumber(&out, byte_rate);
+    out.append(",\"records_total\":").append(std::to_string(records));
+    out.append(",\"target_reachable\":").append(st.target_reachable ? "true" : "false");
+    out.append(",\"last_error\":");
+    if (st.last_error.empty()) out.append("null");
+    else AppendString(&out, st.last_error);
+    out.append(",\"partitions\":[");
+    for (size_t j = 0; j < st.partitions.size(); ++j) {
+      const auto& p = st.partitions[j];
+      if (j) out.push_back(',');
+      out.append("{\"topic\":");
+      AppendString(&out, p.topic);
+      out.append(",\"target_topic\":");
+      AppendString(&out, p.target_topic);
+      out.append(",\"partition\":").append(std::to_string(p.partition));
+      out.append(",\"lane\":").append(std::to_string(p.lane));
+      out.append(",\"state\":");
+      AppendString(&out, p.state);
+      out.append(",\"source_end_offset\":").append(std::to_string(p.source_end_offset));
+      out.append(",\"replicated_offset\":").append(std::to_string(p.replicated_offset));
+      out.append(",\"lag_records\":").append(std::to_string(p.lag_records));
+      out.append(",\"lag_seconds\":");
+      AppendNumber(&out, p.lag_seconds);
+      out.append(",\"records_total\":").append(std::to_string(p.records_total));
+      out.push_back('}');
+    }
+    out.append("]}");
+  }
+  out.append("],\"link\":null}");
+  return out;
+}
+
+}  // namespace longhaul::gateway

@@ -1,0 +1,30 @@
+// The metrics a pipeline records on its hot paths (histograms and error
+// counters). Values that are state rather than events (offsets, lag, lanes
+// owned) are computed at scrape time from the pipeline's status instead, by
+// the collector in pipeline_runner.cc. Private to mirror/.
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "longhaul/metrics/registry.h"
+
+namespace longhaul::mirror {
+
+// The closed set of error reasons exported as longhaul_errors_total{reason}.
+enum class ErrorReason { kSourceRead, kTargetWrite, kTransactionAbort, kFenced, kCheckpointRead, kDiscovery, kLaneGroup };
+inline constexpr int kErrorReasonCount = 7;
+const char* ErrorReasonName(ErrorReason r);
+
+struct PipelineMetrics {
+  metrics::Histogram* replication_latency = nullptr;  // source create time -> target commit
+  metrics::Histogram* commit_latency = nullptr;       // flush + checkpoints + commit
+  metrics::Counter* backpressure_seconds = nullptr;   // time the lanes waited for the target
+  metrics::Counter* transactions = nullptr;
+  std::array<metrics::Counter*, kErrorReasonCount> errors{};
+
+  void Error(ErrorReason r) const { errors[static_cast<int>(r)]->Increment(); }
+  static PipelineMetrics Register(metrics::Registry* registry, const std::string& pipeline);
+};
+
+}  // namespace longhaul::mirror
