@@ -57,6 +57,28 @@ bool KafkaAdmin::Reachable(std::chrono::milliseconds timeout) {
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
+absl::StatusOr<std::map<TopicPartition, int64_t>> KafkaAdmin::EndOffsets(
+    const std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout) {
+  std::map<TopicPartition, int64_t> out;
+  if (partitions.empty()) return out;
+  PartitionList list = MakePartitionList(static_cast<int>(partitions.size()));
+  for (const auto& tp : partitions) {
+    // offsets_for_times with the "latest" sentinel is a plain ListOffsets;
+    // the handle's isolation.level (librdkafka's default, read_committed)
+    // makes the broker answer with the last stable offset.
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = RD_KAFKA_OFFSET_END;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk_.get(), list.get(), static_cast<int>(timeout.count()));
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    if (e.err == RD_KAFKA_RESP_ERR_NO_ERROR && e.offset >= 0) out[TopicPartition{e.topic, e.partition}] = e.offset;
+  }
+  if (out.empty() && err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaStatus(err, absl::StrCat(what_, ": reading end offsets"));
+  }
+  return out;
+}
+
 absl::StatusOr<Properties> KafkaAdmin::ExplicitTopicConfigs(const std::string& topic,
                                                             std::chrono::milliseconds timeout) {
   std::string what = absl::StrCat(what_, ": describing configs of topic '", topic, "'");

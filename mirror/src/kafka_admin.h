@@ -6,9 +6,11 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "kafka_client.h"
+#include "longhaul/base/topic_partition.h"
 
 namespace longhaul::mirror {
 
@@ -25,6 +27,12 @@ class KafkaAdmin {
   absl::Status CreateTopic(const std::string& topic, int partitions, const Properties& configs,
                            std::chrono::milliseconds timeout);
   absl::Status GrowPartitions(const std::string& topic, int total, std::chrono::milliseconds timeout);
+
+  // The read_committed end offset (last stable offset) of each partition, in
+  // one ListOffsets request per leader. Partitions whose leader did not answer
+  // are left out; an error only when none could be read.
+  absl::StatusOr<std::map<TopicPartition, int64_t>> EndOffsets(const std::vector<TopicPartition>& partitions,
+                                                               std::chrono::milliseconds timeout);
 
   // True if a broker of the cluster answers a metadata request in time.
   bool Reachable(std::chrono::milliseconds timeout);

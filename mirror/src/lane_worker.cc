@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "kafka_client.h"
+#include "kafka_record_source.h"
 #include "kafka_status.h"
 #include "longhaul/base/backoff.h"
 #include "longhaul/base/check.h"
@@ -46,6 +47,7 @@ absl::StatusOr<std::map<TopicPartition, offsets::Checkpoint>> ReadCheckpoints(co
       {"enable.auto.commit", "false"},
       {"enable.partition.eof", "true"},
       {"auto.offset.reset", "earliest"},
+      {"reconnect.backoff.max.ms", "2000"},
       {"client.id", absl::StrCat("longhaul-", ctx.pipeline->name, "-lane-", lane, "-checkpoints")},
   };
   auto conf = MakeConf(defaults, ctx.target->ClientProperties(config::ClientRole::kConsumer), what);
@@ -134,15 +136,26 @@ class LaneWorker::Session {
         if (auto s = ApplyDirectory(); !s.ok()) return s;
       }
       milliseconds wait = std::min(kPollSlice, policy_.TimeUntilDue(now));
-      KafkaMessage m(rd_kafka_consumer_poll(consumer_.get(), ToMs(wait)));
-      if (m) {
-        if (auto s = Forward(m.get()); !s.ok()) return s;
+      SourceRecordView record;
+      absl::Status warning;
+      auto got = source_->Next(wait, &record, &warning);
+      if (!got.ok()) return got.status();
+      if (*got) {
+        if (auto s = Forward(record); !s.ok()) return s;
+      } else if (!warning.ok()) {
+        LogWarn("source read error", {{"pipeline", ctx_.pipeline->name}, {"error", std::string(warning.message())}});
+        ctx_.metrics->Error(ErrorReason::kSourceRead);
+        w_->SetError(warning);
       }
       rd_kafka_poll(producer_.get(), 0);  // serve delivery reports
       if (!delivery_error_.ok()) return delivery_error_;
       now = ctx_.clock->Now();
       if (policy_.ShouldCommit(now)) {
         if (auto s = Commit(now + kCommitTimeout); !s.ok()) return s;
+        // The committed records came with fresher end offsets than the last
+        // refresh: without this, replicated_offset runs ahead of
+        // source_end_offset between refreshes and lag reads 0 under load.
+        UpdateEndOffsets();
       }
       if (now >= next_progress) {
         UpdateEndOffsets();
@@ -161,12 +174,12 @@ class LaneWorker::Session {
   }
 
   void Close() {
-    if (consumer_) rd_kafka_consumer_close(consumer_.get());
+    if (source_) source_->Close();
     if (producer_) {
       rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
       rd_kafka_flush(producer_.get(), 1000);
     }
-    consumer_.reset();
+    source_.reset();
     producer_.reset();
   }
 
@@ -228,6 +241,7 @@ class LaneWorker::Session {
         {"queue.buffering.max.kbytes", "1048576"},
         {"transaction.timeout.ms", "60000"},
         {"message.timeout.ms", "55000"},
+        {"reconnect.backoff.max.ms", "2000"},
     };
     auto conf = MakeConf(defaults, ctx_.target->ClientProperties(config::ClientRole::kProducer), what);
     if (!conf.ok()) return conf.status();
@@ -263,24 +277,9 @@ class LaneWorker::Session {
   }
 
   absl::Status CreateConsumer() {
-    std::string what = absl::StrCat("source consumer of pipeline '", ctx_.pipeline->name, "' lane ", w_->lane_);
-    Properties defaults = {
-        {"group.id", ctx_.names->lane_group + ".reader"},  // never joins: manual assignment only
-        {"client.id", absl::StrCat("longhaul-", ctx_.pipeline->name, "-lane-", w_->lane_, "-reader")},
-        {"isolation.level", "read_committed"},
-        {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},
-        {"auto.offset.reset", "earliest"},
-        {"enable.partition.eof", "false"},
-        {"fetch.wait.max.ms", "100"},
-        {"queued.max.messages.kbytes", std::to_string(ctx_.consumer_queue_kbytes)},
-    };
-    auto conf = MakeConf(defaults, ctx_.source->ClientProperties(config::ClientRole::kConsumer), what);
-    if (!conf.ok()) return conf.status();
-    auto rk = MakeClient(RD_KAFKA_CONSUMER, std::move(*conf), what);
-    if (!rk.ok()) return rk.status();
-    consumer_ = std::move(*rk);
-    rd_kafka_poll_set_consumer(consumer_.get());
+    auto source = ctx_.make_source(w_->lane_);
+    if (!source.ok()) return source.status();
+    source_ = std::move(*source);
     return absl::OkStatus();
   }
 
@@ -303,11 +302,9 @@ class LaneWorker::Session {
       if (auto cp = checkpoints_.find(mp.source); cp != checkpoints_.end()) {
         slot->committed_next = cp->second.next_source_offset;
       } else if (ctx_.pipeline->start == config::StartPosition::kLatest) {
-        int64_t lo = 0, hi = 0;
-        auto err = rd_kafka_query_watermark_offsets(consumer_.get(), mp.source.topic.c_str(), mp.source.partition,
-                                                    &lo, &hi, 10'000);
-        if (err) return KafkaStatus(err, absl::StrCat("resolving the latest offset of ", mp.source.ToString()));
-        slot->committed_next = hi;
+        auto latest = source_->LatestOffset(mp.source);
+        if (!latest.ok()) return latest.status();
+        slot->committed_next = *latest;
         // Persist the resolved start, or a restart before the first record
         // would resolve "latest" again and skip what arrived in between.
         slot->pending_checkpoint = true;
@@ -322,61 +319,40 @@ class LaneWorker::Session {
     slots_ = std::move(next);
     by_handle_.clear();
 
-    PartitionList list = MakePartitionList(static_cast<int>(slots_.size()) + 1);
-    for (const auto& [tp, slot] : slots_) {
-      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
-          slot->committed_next >= 0 ? slot->committed_next : RD_KAFKA_OFFSET_BEGINNING;
-    }
-    if (auto err = rd_kafka_assign(consumer_.get(), list.get())) {
-      return KafkaStatus(err, absl::StrCat("lane ", w_->lane_, ": assigning source partitions"));
-    }
-    return absl::OkStatus();
+    std::vector<SourceAssignment> assignment;
+    for (const auto& [tp, slot] : slots_) assignment.push_back({tp, slot->committed_next});
+    return source_->Assign(assignment);
   }
 
-  Slot* FindSlot(const rd_kafka_message_t* m) {
-    auto key = std::make_pair(static_cast<const void*>(m->rkt), m->partition);
+  Slot* FindSlot(const SourceRecordView& r) {
+    auto key = std::make_pair(r.partition_handle, r.partition);
     if (auto it = by_handle_.find(key); it != by_handle_.end()) return it->second;
-    auto it = slots_.find(TopicPartition{rd_kafka_topic_name(m->rkt), m->partition});
+    auto it = slots_.find(TopicPartition{r.topic, r.partition});
     Slot* slot = it == slots_.end() ? nullptr : it->second.get();
     by_handle_[key] = slot;
     return slot;
   }
 
-  absl::Status Forward(rd_kafka_message_t* m) {
-    if (m->err) {
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return absl::OkStatus();
-      absl::Status s = KafkaStatus(m->err, absl::StrCat("lane ", w_->lane_, ": reading source",
-                                                        m->rkt ? absl::StrCat(" partition ", rd_kafka_topic_name(m->rkt),
-                                                                              "[", m->partition, "]")
-                                                               : ""));
-      // Source unreachable or leader moving: librdkafka retries by itself.
-      LogWarn("source read error", {{"pipeline", ctx_.pipeline->name}, {"error", std::string(s.message())}});
-      ctx_.metrics->Error(ErrorReason::kSourceRead);
-      w_->SetError(s);
+  absl::Status Forward(const SourceRecordView& r) {
+    rd_kafka_headers_t* headers = r.headers;  // ours until producev takes it
+    Slot* slot = FindSlot(r);
+    if (slot == nullptr) {  // from a partition we no longer own
+      if (headers) rd_kafka_headers_destroy(headers);
       return absl::OkStatus();
     }
-    Slot* slot = FindSlot(m);
-    if (slot == nullptr) return absl::OkStatus();  // from a partition we no longer own
-
     if (transactional_ && !txn_open_) {
       if (auto s = TakeKafkaError(rd_kafka_begin_transaction(producer_.get()), "begin_transaction"); !s.ok()) {
+        if (headers) rd_kafka_headers_destroy(headers);
         return s;
       }
       txn_open_ = true;
     }
-    rd_kafka_headers_t* source_headers = nullptr;
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(m, &source_headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      headers = rd_kafka_headers_copy(source_headers);
-    }
-    rd_kafka_timestamp_type_t ts_type;
-    int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
-    if (ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) ts = 0;
+    const int64_t ts = r.timestamp_ms;
     while (true) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
-          producer_.get(), RD_KAFKA_V_RKT(slot->target_rkt), RD_KAFKA_V_PARTITION(m->partition),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(m->payload, m->len),
-          RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(headers),
+          producer_.get(), RD_KAFKA_V_RKT(slot->target_rkt), RD_KAFKA_V_PARTITION(r.partition),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(const_cast<void*>(r.value), r.value_len),
+          RD_KAFKA_V_KEY(r.key, r.key_len), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(headers),
           RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !w_->stop_.load()) {
@@ -388,13 +364,13 @@ class LaneWorker::Session {
       }
       if (headers) rd_kafka_headers_destroy(headers);
       return KafkaStatus(err, absl::StrCat("lane ", w_->lane_, ": producing to ", slot->mp.target_topic, "[",
-                                           m->partition, "]"));
+                                           r.partition, "]"));
     }
-    int64_t bytes = static_cast<int64_t>(m->len + m->key_len);
+    int64_t bytes = static_cast<int64_t>(r.value_len + r.key_len);
     if (slot->txn_records == 0) slot->progress->oldest_pending_timestamp_ms.store(ts);
     txn_timestamps_.push_back(ts);
-    slot->awaiting_delivery.push_back(m->offset);
-    slot->txn_last_source = m->offset;
+    slot->awaiting_delivery.push_back(r.offset);
+    slot->txn_last_source = r.offset;
     slot->txn_records++;
     slot->txn_bytes += bytes;
     policy_.OnRecord(ctx_.clock->Now(), bytes);
@@ -518,28 +494,19 @@ class LaneWorker::Session {
 
   void UpdateEndOffsets() {
     int64_t now_ms = ctx_.clock->WallMillis();
-    PartitionList positions = MakePartitionList(static_cast<int>(slots_.size()) + 1);
-    for (const auto& [tp, slot] : slots_) rd_kafka_topic_partition_list_add(positions.get(), tp.topic.c_str(), tp.partition);
-    rd_kafka_position(consumer_.get(), positions.get());
-    for (int i = 0; i < positions->cnt; ++i) {
-      const auto& e = positions->elems[i];
-      auto it = slots_.find(TopicPartition{e.topic, e.partition});
-      if (it == slots_.end()) continue;
+    for (const auto& [tp, offsets] : source_->Offsets()) {
+      auto it = slots_.find(tp);
+      if (it == slots_.end() || offsets.end < 0) continue;
       Slot& slot = *it->second;
-      int64_t lo = -1, hi = -1;
-      if (rd_kafka_get_watermark_offsets(consumer_.get(), e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-          hi < 0) {
-        continue;
-      }
-      slot.progress->source_end_offset.store(hi);
-      int64_t replicated = slot.committed_next >= 0 ? slot.committed_next : std::max<int64_t>(lo, 0);
+      slot.progress->source_end_offset.store(offsets.end);
+      int64_t replicated = slot.committed_next >= 0 ? slot.committed_next : std::max<int64_t>(offsets.low, 0);
       // Transaction markers and aborted records at the end of the source log
       // are never delivered, so the last checkpoint stops short of the end.
       // With nothing open in our transaction, everything before the reader's
       // position is replicated or was skipped: count it as replicated.
-      if (slot.txn_records == 0 && e.offset >= 0 && e.offset > replicated) replicated = e.offset;
+      if (slot.txn_records == 0 && offsets.position > replicated) replicated = offsets.position;
       slot.progress->replicated_offset.store(replicated);
-      if (replicated >= hi) slot.progress->caught_up_at_ms.store(now_ms);
+      if (replicated >= offsets.end) slot.progress->caught_up_at_ms.store(now_ms);
     }
   }
 
@@ -549,7 +516,7 @@ class LaneWorker::Session {
   bool transactional_ = true;
   bool txn_open_ = false;
   KafkaHandle producer_;
-  KafkaHandle consumer_;
+  std::unique_ptr<RecordSource> source_;
   uint64_t directory_version_ = 0;
   std::map<TopicPartition, offsets::Checkpoint> checkpoints_;
   absl::flat_hash_map<TopicPartition, std::unique_ptr<Slot>> slots_;

@@ -13,7 +13,11 @@
 #include "absl/status/status.h"
 #include "longhaul/base/clock.h"
 #include "longhaul/config/config.h"
+#include <functional>
+
+#include "absl/status/statusor.h"
 #include "mirror_metrics.h"
+#include "record_source.h"
 #include "pipeline_state.h"
 
 namespace longhaul::mirror {
@@ -27,6 +31,9 @@ struct LaneContext {
   int64_t consumer_queue_kbytes = 16 * 1024;
   Clock* clock = nullptr;
   const PipelineMetrics* metrics = nullptr;
+  // Makes the lane's record source (a source-cluster consumer in direct
+  // mode, the link in hub mode). Called on the lane thread per session.
+  std::function<absl::StatusOr<std::unique_ptr<RecordSource>>(int lane)> make_source;
 };
 
 class LaneWorker {

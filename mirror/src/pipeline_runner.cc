@@ -10,7 +10,9 @@
 #include "absl/strings/str_join.h"
 #include "kafka_admin.h"
 #include "kafka_client.h"
+#include "kafka_record_source.h"
 #include "kafka_status.h"
+#include "group_sync.h"
 #include "lane_worker.h"
 #include "mirror_metrics.h"
 #include "longhaul/base/backoff.h"
@@ -62,6 +64,7 @@ class DirectPipelineRunner final : public PipelineRunner {
   void Start() override {
     discovery_thread_ = std::thread([this] { DiscoveryLoop(); });
     membership_thread_ = std::thread([this] { MembershipLoop(); });
+    if (pipeline_.groups.enabled()) group_sync_ = std::make_unique<GroupSyncLoop>(pipeline_, source_, target_);
   }
 
   void Stop(SteadyTime deadline) override {
@@ -74,6 +77,7 @@ class DirectPipelineRunner final : public PipelineRunner {
       stop_deadline_ = deadline;
     }
     wake_.notify_all();
+    group_sync_.reset();  // joins its thread; Kafka reads in flight are cancelled
     if (discovery_thread_.joinable()) discovery_thread_.join();
     if (membership_thread_.joinable()) membership_thread_.join();
   }
@@ -86,9 +90,10 @@ class DirectPipelineRunner final : public PipelineRunner {
     st.checkpoint_topic_ready = checkpoint_topic_ready_.load();
     st.target_reachable = target_reachable_.load();
     st.lane_group_joined = lane_group_joined_.load();
-    std::set<int> owned;
+    std::set<int> owned, orphaned;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      orphaned = orphaned_lanes_;
       int64_t wall = SystemClock::Instance().WallMillis();
       for (const auto& [lane, worker] : lanes_) {
         owned.insert(lane);
@@ -102,7 +107,8 @@ class DirectPipelineRunner final : public PipelineRunner {
     st.lanes_owned.assign(owned.begin(), owned.end());
     int64_t now_ms = SystemClock::Instance().WallMillis();
     for (const auto& [mp, progress] : const_cast<PartitionDirectory&>(directory_).AllWithProgress()) {
-      if (!owned.count(mp.lane)) continue;
+      const bool running = owned.count(mp.lane) > 0;
+      if (!running && !orphaned.count(mp.lane)) continue;
       PartitionStatus ps;
       ps.topic = mp.source.topic;
       ps.partition = mp.source.partition;
@@ -126,6 +132,8 @@ class DirectPipelineRunner final : public PipelineRunner {
           ps.state = "lagging";
         }
       }
+      // Burrow's "stopped": nobody is replicating the partition right now.
+      if (!running) ps.state = "stopped";
       st.partitions.push_back(std::move(ps));
     }
     return st;
@@ -215,11 +223,42 @@ class DirectPipelineRunner final : public PipelineRunner {
       } else if (target_admin_) {
         target_reachable_.store(target_admin_->Reachable(milliseconds(2000)));
       }
+      RefreshOrphanedLanes();
       if (WaitOrStop(std::min<milliseconds>(
               milliseconds(2000),
               std::chrono::duration_cast<milliseconds>(next_discovery - SystemClock::Instance().Now())))) {
         break;
       }
+    }
+  }
+
+  // Lanes lost while the target was unreachable cannot move to another
+  // worker (the lane group lives on the target), so this worker keeps
+  // reporting their partitions, with end offsets read here since no lane
+  // reads them, and lag keeps growing on dashboards instead of vanishing.
+  // Once the target answers again, the lane group decides who reports them.
+  void RefreshOrphanedLanes() {
+    std::set<int> orphaned;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (target_reachable_.load()) orphaned_lanes_.clear();
+      orphaned = orphaned_lanes_;
+    }
+    if (orphaned.empty() || !source_admin_) return;
+    std::vector<std::pair<TopicPartition, PartitionProgress*>> wanted;
+    for (const auto& [mp, progress] : directory_.AllWithProgress()) {
+      if (orphaned.count(mp.lane)) wanted.emplace_back(mp.source, progress);
+    }
+    std::vector<TopicPartition> tps;
+    for (const auto& [tp, _] : wanted) tps.push_back(tp);
+    auto ends = source_admin_->EndOffsets(tps, milliseconds(2000));
+    if (!ends.ok()) return;  // the source is down too; the last values stay
+    const int64_t now_ms = SystemClock::Instance().WallMillis();
+    for (const auto& [tp, progress] : wanted) {
+      auto it = ends->find(tp);
+      if (it == ends->end()) continue;
+      progress->source_end_offset.store(it->second);
+      if (progress->replicated_offset.load() >= it->second) progress->caught_up_at_ms.store(now_ms);
     }
   }
 
@@ -339,6 +378,10 @@ class DirectPipelineRunner final : public PipelineRunner {
     for (int i = 0; i < parts->cnt; ++i) lanes.push_back(parts->elems[i].partition);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       lane_group_joined_.store(true);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        orphaned_lanes_.clear();
+      }
       absl::Status s = TakeKafkaError(rd_kafka_incremental_assign(rk, parts), "taking lanes");
       if (!s.ok()) metrics_.Error(ErrorReason::kLaneGroup);
       if (!s.ok()) LogError("lane assignment failed", {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
@@ -349,7 +392,7 @@ class DirectPipelineRunner final : public PipelineRunner {
       if (stopping_) return;
       for (int lane : lanes) {
         LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, ConsumerQueueKbytes(),
-                        &SystemClock::Instance(), &metrics_};
+                        &SystemClock::Instance(), &metrics_, [this](int lane) { return MakeSourceReader(lane); }};
         auto worker = std::make_unique<LaneWorker>(ctx, lane);
         worker->Start();
         lanes_[lane] = std::move(worker);
@@ -365,11 +408,46 @@ class DirectPipelineRunner final : public PipelineRunner {
         if (stopping_) deadline = std::min(deadline, stop_deadline_);
       }
       LogInfo(lost ? "lanes lost" : "lanes revoked", {{"pipeline", pipeline_.name}, {"lanes", absl::StrJoin(lanes, ",")}});
+      if (lost) {
+        // Out of the group until it rejoins: not ready (readyz) until the
+        // next assignment.
+        lane_group_joined_.store(false);
+        // The discovery thread's reachability flag can be seconds old here
+        // (its own request may still hang on the dead broker): ask now. The
+        // admin handle was created before this thread started (it waits
+        // for checkpoint_topic_ready_).
+        const bool reachable = target_admin_ && target_admin_->Reachable(milliseconds(2000));
+        target_reachable_.store(reachable);
+        if (!reachable) {
+          std::lock_guard<std::mutex> lock(mu_);
+          orphaned_lanes_.insert(lanes.begin(), lanes.end());
+        }
+      }
       StopLanes(lanes, deadline);
       TakeKafkaError(rd_kafka_incremental_unassign(rk, parts), "releasing lanes").IgnoreError();
       return;
     }
     LogError("lane group rebalance error", {{"pipeline", pipeline_.name}, {"error", rd_kafka_err2name(err)}});
+  }
+
+  // Direct mode: each lane reads its partitions straight from the source.
+  absl::StatusOr<std::unique_ptr<RecordSource>> MakeSourceReader(int lane) const {
+    std::string what = absl::StrCat("source consumer of pipeline '", pipeline_.name, "' lane ", lane);
+    Properties defaults = {
+        {"group.id", names_.lane_group + ".reader"},  // never joins: manual assignment only
+        {"client.id", absl::StrCat("longhaul-", pipeline_.name, "-lane-", lane, "-reader")},
+        {"isolation.level", "read_committed"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"enable.partition.eof", "false"},
+        {"fetch.wait.max.ms", "100"},
+        {"reconnect.backoff.max.ms", "2000"},
+        {"queued.max.messages.kbytes", std::to_string(ConsumerQueueKbytes())},
+    };
+    auto source = KafkaRecordSource::Create(defaults, source_.ClientProperties(config::ClientRole::kConsumer), what);
+    if (!source.ok()) return source.status();
+    return std::unique_ptr<RecordSource>(std::move(*source));
   }
 
   int64_t ConsumerQueueKbytes() const {
@@ -411,6 +489,7 @@ class DirectPipelineRunner final : public PipelineRunner {
         {"heartbeat.interval.ms", "1000"},
         {"enable.auto.commit", "false"},
         {"auto.offset.reset", "latest"},
+        {"reconnect.backoff.max.ms", "2000"},
     };
     auto conf = MakeConf(defaults, target_.ClientProperties(config::ClientRole::kConsumer), what);
     if (!conf.ok()) {
@@ -462,6 +541,7 @@ class DirectPipelineRunner final : public PipelineRunner {
   metrics::CollectorHandle collector_;
   std::unique_ptr<KafkaAdmin> source_admin_, target_admin_;
   std::thread discovery_thread_, membership_thread_;
+  std::unique_ptr<GroupSyncLoop> group_sync_;  // consumer-group offset sync, when pipeline.groups is set
   std::atomic<bool> checkpoint_topic_ready_{false};
   std::atomic<bool> target_reachable_{false};
   std::atomic<bool> lane_group_joined_{false};
@@ -472,6 +552,8 @@ class DirectPipelineRunner final : public PipelineRunner {
   SteadyTime stop_deadline_{};
   std::string discovery_error_;
   std::map<int, std::unique_ptr<LaneWorker>> lanes_;
+  // Lanes lost during a target outage, still reported (see RefreshOrphanedLanes).
+  std::set<int> orphaned_lanes_;
 };
 
 }  // namespace

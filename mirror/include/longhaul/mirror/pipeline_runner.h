@@ -40,7 +40,7 @@ struct PipelineStatus {
   std::vector<int> lanes_owned;
   bool checkpoint_topic_ready = false;
   bool target_reachable = false;
-  bool lane_group_joined = false;  // received its first lane assignment (maybe empty)
+  bool lane_group_joined = false;  // in the lane group: assigned (maybe nothing) and not lost since
   std::string last_error;  // most recent error, empty if none
   // Seconds since each owned lane last committed (-1 before its first commit).
   std::vector<std::pair<int, double>> checkpoint_age_seconds;

@@ -1,0 +1,104 @@
+#include "kafka_record_source.h"
+
+#include "absl/strings/str_cat.h"
+#include "kafka_status.h"
+
+namespace longhaul::mirror {
+
+absl::StatusOr<std::unique_ptr<KafkaRecordSource>> KafkaRecordSource::Create(const Properties& defaults,
+                                                                             const Properties& properties,
+                                                                             const std::string& what) {
+  auto conf = MakeConf(defaults, properties, what);
+  if (!conf.ok()) return conf.status();
+  auto rk = MakeClient(RD_KAFKA_CONSUMER, std::move(*conf), what);
+  if (!rk.ok()) return rk.status();
+  rd_kafka_poll_set_consumer(rk->get());
+  return std::unique_ptr<KafkaRecordSource>(new KafkaRecordSource(std::move(*rk), what));
+}
+
+absl::Status KafkaRecordSource::Assign(const std::vector<SourceAssignment>& assignment) {
+  current_.reset();
+  PartitionList list = MakePartitionList(static_cast<int>(assignment.size()) + 1);
+  assigned_.clear();
+  for (const auto& a : assignment) {
+    rd_kafka_topic_partition_list_add(list.get(), a.partition.topic.c_str(), a.partition.partition)->offset =
+        a.start_offset >= 0 ? a.start_offset : RD_KAFKA_OFFSET_BEGINNING;
+    assigned_.push_back(a.partition);
+  }
+  if (auto err = rd_kafka_assign(rk_.get(), list.get())) return KafkaStatus(err, what_ + ": assigning partitions");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> KafkaRecordSource::Next(std::chrono::milliseconds wait, SourceRecordView* out,
+                                             absl::Status* warning) {
+  current_.reset(rd_kafka_consumer_poll(rk_.get(), static_cast<int>(wait.count())));
+  rd_kafka_message_t* m = current_.get();
+  if (m == nullptr) return false;
+  if (m->err) {
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      // Source unreachable or leader moving: librdkafka retries by itself.
+      *warning = KafkaStatus(m->err, absl::StrCat(what_, ": reading",
+                                                  m->rkt ? absl::StrCat(" ", rd_kafka_topic_name(m->rkt), "[",
+                                                                        m->partition, "]")
+                                                         : ""));
+    }
+    return false;
+  }
+  out->partition_handle = m->rkt;
+  out->topic = rd_kafka_topic_name(m->rkt);
+  out->partition = m->partition;
+  out->offset = m->offset;
+  rd_kafka_timestamp_type_t ts_type;
+  out->timestamp_ms = rd_kafka_message_timestamp(m, &ts_type);
+  if (ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) out->timestamp_ms = 0;
+  out->key = m->key;
+  out->key_len = m->key_len;
+  out->value = m->payload;
+  out->value_len = m->len;
+  rd_kafka_headers_t* headers = nullptr;
+  out->headers = rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_headers_copy(headers)
+                                                                                     : nullptr;
+  return true;
+}
+
+std::map<TopicPartition, EndOffsets> KafkaRecordSource::Offsets() {
+  std::map<TopicPartition, EndOffsets> out;
+  PartitionList positions = MakePartitionList(static_cast<int>(assigned_.size()) + 1);
+  for (const auto& tp : assigned_) rd_kafka_topic_partition_list_add(positions.get(), tp.topic.c_str(), tp.partition);
+  rd_kafka_position(rk_.get(), positions.get());
+  for (int i = 0; i < positions->cnt; ++i) {
+    const auto& e = positions->elems[i];
+    EndOffsets eo;
+    eo.position = e.offset >= 0 ? e.offset : -1;
+    int64_t lo = -1, hi = -1;
+    // Cached from fetch responses: no request, never blocks. For a
+    // read_committed consumer the high mark is the last stable offset.
+    if (rd_kafka_get_watermark_offsets(rk_.get(), e.topic, e.partition, &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      eo.end = hi;
+      eo.low = lo;
+    }
+    out[TopicPartition{e.topic, e.partition}] = eo;
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> KafkaRecordSource::LatestOffset(const TopicPartition& tp) {
+  // rd_kafka_query_watermark_offsets ignores its timeout while the broker is
+  // down in 2.0.x; offsets_for_times with OFFSET_END honours it and follows
+  // the consumer's isolation level (read_committed: the last stable offset).
+  PartitionList list = MakePartitionList(1);
+  rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = RD_KAFKA_OFFSET_END;
+  if (auto err = rd_kafka_offsets_for_times(rk_.get(), list.get(), 10'000)) {
+    return KafkaStatus(err, absl::StrCat(what_, ": resolving the latest offset of ", tp.ToString()));
+  }
+  const auto& e = list->elems[0];
+  if (e.err) return KafkaStatus(e.err, absl::StrCat(what_, ": resolving the latest offset of ", tp.ToString()));
+  return e.offset;
+}
+
+void KafkaRecordSource::Close() {
+  current_.reset();
+  rd_kafka_consumer_close(rk_.get());
+}
+
+}  // namespace longhaul::mirror

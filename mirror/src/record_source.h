@@ -1,0 +1,66 @@
+// Where a lane's records come from: the source cluster directly (direct
+// mode, KafkaRecordSource) or batches that an edge shipped over the
+// long-haul link (hub mode). The lane's transactional writer is the same
+// for both. Private to mirror/; runs on the lane's thread only.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "longhaul/base/topic_partition.h"
+
+namespace longhaul::mirror {
+
+// A borrowed view of one record, valid until the next call to Next().
+struct SourceRecordView {
+  const void* partition_handle = nullptr;  // stable per (topic, partition) for the source's lifetime
+  const char* topic = nullptr;
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int64_t timestamp_ms = 0;
+  const void* key = nullptr;  // nullptr = null key
+  size_t key_len = 0;
+  const void* value = nullptr;  // nullptr = tombstone
+  size_t value_len = 0;
+  // A fresh header list the caller takes ownership of (librdkafka's producer
+  // consumes it), or nullptr when the record has none.
+  rd_kafka_headers_t* headers = nullptr;
+};
+
+struct SourceAssignment {
+  TopicPartition partition;
+  int64_t start_offset = -1;  // -1: the pipeline's start position
+};
+
+struct EndOffsets {
+  int64_t end = -1;       // read_committed end of the source partition, -1 if unknown
+  int64_t low = -1;       // earliest available offset, -1 if unknown
+  int64_t position = -1;  // next offset the source will hand out, -1 if unknown
+};
+
+class RecordSource {
+ public:
+  virtual ~RecordSource() = default;
+  // Replaces the set of partitions and where each starts.
+  virtual absl::Status Assign(const std::vector<SourceAssignment>& assignment) = 0;
+  // The next record, or false when none arrived within `wait`. Transient
+  // source problems are reported through `warning` (not an error: the source
+  // retries by itself); a returned error ends the lane session.
+  virtual absl::StatusOr<bool> Next(std::chrono::milliseconds wait, SourceRecordView* out, absl::Status* warning) = 0;
+  // Offsets of the assigned partitions as last seen, for lag.
+  virtual std::map<TopicPartition, EndOffsets> Offsets() = 0;
+  // Resolves the current end of a partition (for start: latest).
+  virtual absl::StatusOr<int64_t> LatestOffset(const TopicPartition& tp) = 0;
+  // Everything before these offsets is durably committed on the target
+  // (a hub acknowledges it to the edge; a Kafka source ignores it).
+  virtual void OnCommitted(const std::map<TopicPartition, int64_t>& next_offsets) {}
+  virtual void Close() = 0;
+};
+
+}  // namespace longhaul::mirror
