@@ -143,7 +143,9 @@ class ConfigParser {
                absl::StrCat("found ", documents.size(),
                             " YAML documents (expected one; remove the extra '---')"));
     }
-    const Section top = r_.Keys(root, {"clusters", "pipelines", "worker", "admin"});
+    const Section top = r_.Keys(root, {"clusters", "pipelines", "links", "worker", "admin"});
+    // Links before pipelines: pipelines refer to them.
+    if (const Field* f = top.Get("links")) Links(*f);
     // Clusters first, wherever they are in the file: pipelines refer to them.
     if (auto f = r_.Require(top, root, "clusters", "a map of cluster name to cluster")) {
       Clusters(*f);
@@ -227,9 +229,21 @@ class ConfigParser {
   void Pipeline(const Field& entry, PipelineConfig& p) {
     CheckName(entry, "pipeline");
     const Section s = r_.Keys(
-        entry, {"source", "target", "topics", "rename", "lanes", "delivery", "commit_interval",
+        entry, {"source", "target", "via", "topics", "rename", "lanes", "delivery", "commit_interval",
                 "max_transaction_bytes", "start", "discovery_interval", "sync_topic_configs",
                 "groups", "offset_syncs"});
+    if (const Field* f = s.Get("via")) {
+      if (auto text = r_.Scalar(*f, "the name of a link")) {
+        if (!config_.links.count(text->value)) {
+          std::vector<std::string> known;
+          for (const auto& [name, _] : config_.links) known.push_back(name);
+          r_.Error(*f, absl::StrCat("no link named '", text->value, "' (known links: ",
+                                    known.empty() ? "none" : absl::StrJoin(known, ", "), ")"));
+        } else {
+          p.via = std::move(text->value);
+        }
+      }
+    }
     std::optional<std::string> source;
     std::optional<std::string> target;
     if (auto f = r_.Require(s, entry, "source", "the name of a cluster")) source = ClusterName(*f);
@@ -375,6 +389,105 @@ class ConfigParser {
       return std::nullopt;
     }
     return std::move(*filter);
+  }
+
+  void Links(const Field& field) {
+    for (const Field& entry : r_.Entries(field, "a map of link name to link")) {
+      CheckName(entry, "link");
+      LinkConfig link;
+      link.name = entry.key;
+      const Section s = r_.Keys(entry, {"edge", "hub"});
+      if (const Field* f = s.Get("edge")) link.edge = LinkEdge(*f);
+      if (const Field* f = s.Get("hub")) link.hub = LinkHub(*f);
+      if (!link.edge && !link.hub) r_.Error(entry, "a link needs an edge or a hub section (or both)");
+      config_.links.emplace(link.name, std::move(link));
+    }
+  }
+
+  void TlsFile(const Section& s, absl::string_view key, std::string* out) {
+    if (const Field* f = s.Get(key)) {
+      if (auto text = r_.Scalar(*f, "a path to a PEM file")) *out = std::move(text->value);
+    }
+  }
+
+  LinkEdgeConfig LinkEdge(const Field& field) {
+    LinkEdgeConfig e;
+    const Section s = r_.Keys(field, {"hub", "server_name", "ca_file", "cert_file", "key_file", "connections",
+                                      "compression", "compression_level", "buffer_bytes", "heartbeat_interval",
+                                      "dead_link_timeout"});
+    if (auto f = r_.Require(s, field, "hub", "host:port of the hub")) {
+      if (auto text = r_.Scalar(*f, "host:port of the hub")) {
+        if (absl::Status valid = CheckHostPort(text->value, /*allow_port_zero=*/false); !valid.ok()) {
+          r_.Invalid(*f, *text, "host:port of the hub", valid.message());
+        } else {
+          e.hub = std::move(text->value);
+        }
+      }
+    }
+    if (const Field* f = s.Get("server_name")) {
+      if (auto text = r_.Scalar(*f, "a host name")) e.server_name = std::move(text->value);
+    }
+    TlsFile(s, "ca_file", &e.ca_file);
+    TlsFile(s, "cert_file", &e.cert_file);
+    TlsFile(s, "key_file", &e.key_file);
+    if (const Field* f = s.Get("connections")) {
+      if (auto v = r_.Integer(*f, 1, 64)) e.connections = static_cast<int>(*v);
+    }
+    if (const Field* f = s.Get("compression")) {
+      if (auto v = r_.Choice<std::string>(*f, {{"zstd", std::string("zstd")}, {"lz4", std::string("lz4")},
+                                                {"none", std::string("none")}})) {
+        e.compression = *v;
+      }
+    }
+    if (const Field* f = s.Get("compression_level")) {
+      if (auto v = r_.Integer(*f, 1, 19)) e.compression_level = static_cast<int>(*v);
+    }
+    if (const Field* f = s.Get("buffer_bytes")) {
+      if (auto v = r_.ByteSize(*f, kMiB, kTiB)) e.buffer_bytes = *v;
+    }
+    if (const Field* f = s.Get("heartbeat_interval")) {
+      if (auto v = r_.Duration(*f, milliseconds(100), std::chrono::minutes(1))) e.heartbeat_interval = *v;
+    }
+    if (const Field* f = s.Get("dead_link_timeout")) {
+      if (auto v = r_.Duration(*f, std::chrono::seconds(1), std::chrono::minutes(10))) e.dead_link_timeout = *v;
+    }
+    return e;
+  }
+
+  LinkHubConfig LinkHub(const Field& field) {
+    LinkHubConfig h;
+    const Section s = r_.Keys(field, {"listen", "ca_file", "cert_file", "key_file", "require_client_cert",
+                                      "identities", "receive_window_bytes"});
+    if (auto f = r_.Require(s, field, "listen", "host:port to accept edges on")) {
+      if (auto text = r_.Scalar(*f, "host:port to accept edges on")) {
+        if (absl::Status valid = CheckHostPort(text->value, /*allow_port_zero=*/true); !valid.ok()) {
+          r_.Invalid(*f, *text, "host:port to accept edges on", valid.message());
+        } else {
+          h.listen = std::move(text->value);
+        }
+      }
+    }
+    TlsFile(s, "ca_file", &h.ca_file);
+    TlsFile(s, "cert_file", &h.cert_file);
+    TlsFile(s, "key_file", &h.key_file);
+    if (const Field* f = s.Get("require_client_cert")) {
+      if (auto v = r_.Bool(*f)) h.require_client_cert = *v;
+    }
+    if (const Field* f = s.Get("identities")) {
+      for (const Field& id : r_.Entries(*f, "a map of certificate identity to a list of pipelines")) {
+        std::vector<std::string> pipelines;
+        if (auto items = r_.List(id, "a list of pipeline names (\"*\" for all)")) {
+          for (const Field& item : *items) {
+            if (auto text = r_.Scalar(item, "a pipeline name")) pipelines.push_back(std::move(text->value));
+          }
+        }
+        h.identities[id.key] = std::move(pipelines);
+      }
+    }
+    if (const Field* f = s.Get("receive_window_bytes")) {
+      if (auto v = r_.ByteSize(*f, kMiB, kGiB)) h.receive_window_bytes = *v;
+    }
+    return h;
   }
 
   void Worker(const Field& field) {

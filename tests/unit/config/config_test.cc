@@ -257,7 +257,7 @@ unknown_section: 1
           "pipelines.yaml:11:35: pipelines.p.offset_syncs.compaction: unknown key (expected one "
           "of: retention)",
           "pipelines.yaml:12:1: unknown_section: unknown key (expected one of: clusters, "
-          "pipelines, worker, admin)"));
+          "pipelines, links, worker, admin)"));
 }
 
 TEST(ConfigParse, ReportsBadRegexWithListEntryAndRegexError) {

@@ -99,6 +99,10 @@ struct GroupSyncConfig {
 
 struct PipelineConfig {
   std::string name;
+  // Empty: direct (one process reads the source and writes the target).
+  // Else the name of a link: an edge reads the source and ships batches to a
+  // hub, which writes the target.
+  std::string via;
   std::string source;  // a key of Config::clusters
   std::string target;  // a key of Config::clusters
   TopicFilter topics;
@@ -140,8 +144,37 @@ struct AdminConfig {
   bool per_partition_metrics = true;
 };
 
+// The long-haul link a pipeline can run across (`pipelines.<p>.via`). One
+// config file may describe both ends: the edge process reads `edge`, the hub
+// process reads `hub` (see `longhaul run --role`).
+struct LinkEdgeConfig {
+  std::string hub;  // host:port the edge dials
+  std::string server_name;  // checked against the hub certificate; default: hub's host
+  std::string ca_file, cert_file, key_file;
+  int connections = 2;
+  std::string compression = "zstd";  // zstd, lz4, none
+  int compression_level = 3;
+  int64_t buffer_bytes = int64_t{256} << 20;
+  std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(1);
+  std::chrono::milliseconds dead_link_timeout = std::chrono::seconds(15);
+};
+struct LinkHubConfig {
+  std::string listen;  // host:port the hub accepts edges on
+  std::string ca_file, cert_file, key_file;
+  bool require_client_cert = true;
+  // Certificate identity (CN or URI SAN) -> pipelines it may feed ("*": all).
+  std::map<std::string, std::vector<std::string>> identities;
+  int64_t receive_window_bytes = int64_t{64} << 20;
+};
+struct LinkConfig {
+  std::string name;
+  std::optional<LinkEdgeConfig> edge;
+  std::optional<LinkHubConfig> hub;
+};
+
 struct Config {
   std::string file;  // as given to LoadConfigFile / ParseConfig
+  std::map<std::string, LinkConfig> links;  // by name
   std::map<std::string, ClusterConfig> clusters;    // by name
   std::map<std::string, PipelineConfig> pipelines;  // by name; never empty
   WorkerConfig worker;
