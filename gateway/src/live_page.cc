@@ -6,7 +6,8 @@
 // tr[data-partition="<topic>/<partition>"] inside
 // section[data-pipeline="<name>"], the link block is #link (hidden while
 // "link" is null), and <body> gets data-renders (count of successful
-// renders) and data-connection ("up"/"down").
+// renders) and data-connection ("up"/"down"). tests/browser/live_page.py
+// compares these with /api/v1/status in headless Chromium.
 #include "live_page.h"
 
 namespace longhaul::gateway {
@@ -39,12 +40,29 @@ header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.4rem 1.2r
   padding: 0.9rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--panel); }
 header h1 { font-size: 1.15rem; margin: 0; letter-spacing: 0.02em; }
 header .meta { color: var(--muted); font-size: 0.85rem; }
-main { padding: 1.2rem 1.5rem; display: grid; gap: 1.2rem; max-width: 1400px; }
+header nav { margin-left: auto; display: flex; gap: 1rem; font-size: 0.85rem; }
+a { color: var(--chart); text-decoration: none; }
+a:hover { text-decoration: underline; }
+main { padding: 1.2rem 1.5rem; display: grid; grid-template-columns: minmax(0, 1fr); gap: 1.2rem;
+  max-width: 1400px; margin: 0 auto; }
+/* minmax(0, ...): a wide partition table scrolls inside its panel instead of
+   widening the page on a phone. */
+#pipelines { display: grid; grid-template-columns: minmax(0, 1fr); gap: 1.2rem; }
+@media (max-width: 600px) {
+  header, main { padding-left: 0.8rem; padding-right: 0.8rem; }
+  .panel { padding: 0.8rem; }
+}
 .banner { padding: 0.6rem 0.9rem; border-radius: 6px; border: 1px solid var(--error); color: var(--error); }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.2rem; }
 .panel h2 { font-size: 1.05rem; margin: 0; }
 .title { display: flex; align-items: center; gap: 0.7rem; flex-wrap: wrap; margin-bottom: 0.8rem; }
 .title .sub { color: var(--muted); font-size: 0.85rem; }
+.problem { margin: -0.3rem 0 0.9rem; padding: 0.45rem 0.75rem; border-left: 3px solid var(--error);
+  background: color-mix(in srgb, var(--error) 8%, transparent); border-radius: 0 4px 4px 0;
+  font-size: 0.85rem; overflow-wrap: anywhere; }
+.problem .label { font-weight: 600; color: var(--error); margin-right: 0.4rem; }
+.stat .value .sub { color: var(--muted); font-size: 0.85rem; }
+.stat .value.bad { color: var(--error); }
 .badge { display: inline-block; padding: 0.05rem 0.55rem; border-radius: 999px; font-size: 0.78rem;
   font-weight: 600; text-transform: uppercase; letter-spacing: 0.04em; color: #fff; background: var(--stopped); }
 .state-ok { background: var(--ok); } .state-lagging { background: var(--lagging); }
@@ -56,8 +74,10 @@ main { padding: 1.2rem 1.5rem; display: grid; gap: 1.2rem; max-width: 1400px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap: 1rem; margin-bottom: 0.9rem; }
 figure { margin: 0; }
 figcaption { display: flex; justify-content: space-between; color: var(--muted); font-size: 0.78rem; }
-svg.chart { display: block; width: 100%; height: 70px; border-bottom: 1px solid var(--line); }
-svg.chart polyline { fill: none; stroke: var(--chart); stroke-width: 1.6; vector-effect: non-scaling-stroke; }
+svg.chart { display: block; width: 100%; height: 80px; border-bottom: 1px solid var(--line); margin-top: 0.2rem; }
+svg.chart line.grid { stroke: var(--line); stroke-width: 1; stroke-dasharray: 3 4; vector-effect: non-scaling-stroke; }
+svg.chart polyline { fill: none; stroke: var(--chart); stroke-width: 1.8; vector-effect: non-scaling-stroke;
+  stroke-linejoin: round; }
 svg.chart polygon { fill: var(--chart-fill); stroke: none; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
@@ -74,6 +94,7 @@ td .badge { font-size: 0.7rem; }
   <span class="meta">worker <span id="worker" data-field="worker">&ndash;</span></span>
   <span class="meta">version <span id="version" data-field="version">&ndash;</span></span>
   <span class="meta">updated <span id="updated">never</span></span>
+  <nav><a href="/api/v1/status">status API</a><a href="/metrics">metrics</a></nav>
 </header>
 <main>
   <noscript><div class="banner">This page needs JavaScript; the same data is at /api/v1/status.</div></noscript>
@@ -156,32 +177,48 @@ td .badge { font-size: 0.7rem; }
     node.textContent = text;
   }
 
-  // A line chart of the last WINDOW_MS of one series, scaled to its maximum.
+  function fmtSpan(ms) {
+    const s = Math.max(1, Math.round(ms / 1000));
+    return s < 120 ? s + " s" : Math.round(s / 60) + " min";
+  }
+
+  // A line chart of one series over the history this page holds (up to
+  // WINDOW_MS, so a freshly opened page still uses the full width), scaled
+  // to the series' maximum.
   function chart(name, points, key, format) {
-    const W = 600, H = 70, now = Date.now();
-    const values = points.map(p => p[key]).filter(isNum);
+    const W = 600, H = 80, now = Date.now();
+    const series = points.filter(p => isNum(p[key]));
+    const values = series.map(p => p[key]);
     const max = Math.max(1e-9, ...values);
+    const start = series.length ? Math.max(now - WINDOW_MS, Math.min(series[0].t, now - 2 * POLL_MS))
+                                : now - WINDOW_MS;
+    const span = Math.max(1, now - start);
     const svg = svgEl("svg", { class: "chart", "data-chart": key, viewBox: "0 0 " + W + " " + H,
                                preserveAspectRatio: "none", role: "img",
-                               "aria-label": name + " over the last 10 minutes" });
-    const xy = [];
-    for (const p of points) {
-      if (!isNum(p[key])) continue;
-      const x = (p.t - (now - WINDOW_MS)) / WINDOW_MS * W;
-      const y = H - 2 - (p[key] / max) * (H - 6);
-      xy.push(x.toFixed(1) + "," + y.toFixed(1));
+                               "aria-label": name + " over the last " + fmtSpan(span) });
+    for (const frac of [0.5, 1]) {
+      const y = (H - 2 - frac * (H - 6)).toFixed(1);
+      svg.appendChild(svgEl("line", { class: "grid", x1: "0", x2: String(W), y1: y, y2: y }));
     }
+    const xy = series.map(p => {
+      const x = Math.max(0, Math.min(W, (p.t - start) / span * W));
+      const y = H - 2 - (p[key] / max) * (H - 6);
+      return [x, y];
+    });
+    // One sample is a level, not a dot: draw it across the chart.
+    if (xy.length === 1) xy.unshift([0, xy[0][1]]);
     if (xy.length > 0) {
-      const first = xy[0].split(",")[0], last = xy[xy.length - 1].split(",")[0];
-      svg.appendChild(svgEl("polygon", { points: first + "," + H + " " + xy.join(" ") + " " + last + "," + H }));
-      svg.appendChild(svgEl("polyline", { points: xy.join(" ") }));
+      const pts = xy.map(([x, y]) => x.toFixed(1) + "," + y.toFixed(1)).join(" ");
+      svg.appendChild(svgEl("polygon", { points: xy[0][0].toFixed(1) + "," + H + " " + pts + " " +
+                                                 xy[xy.length - 1][0].toFixed(1) + "," + H }));
+      svg.appendChild(svgEl("polyline", { points: pts }));
     }
     const current = values.length ? values[values.length - 1] : null;
     return el("figure", {}, [
       el("figcaption", {}, [
-        el("span", { text: name + " \u00b7 10 min" }),
+        el("span", { text: name + " \u00b7 last " + fmtSpan(span) }),
         el("span", { "data-field": "chart_max", "data-value": values.length ? String(max) : "",
-                     text: "now " + format(current) + " \u00b7 max " + (values.length ? format(max) : "\u2013") }),
+                     text: "now " + format(current) + " \u00b7 peak " + (values.length ? format(max) : "\u2013") }),
       ]),
       svg,
     ]);
@@ -218,25 +255,41 @@ td .badge { font-size: 0.7rem; }
   function pipelineSection(p) {
     const owned = Array.isArray(p.lanes_owned) ? p.lanes_owned : [];
     const points = history.get(p.name) || [];
+    const hasError = p.last_error !== null && p.last_error !== undefined && p.last_error !== "";
+    const target = stat("Target", "target_reachable", p.target_reachable,
+                        p.target_reachable === true ? "reachable" : p.target_reachable === false ? "unreachable" : "\u2013");
+    if (p.target_reachable === false) target.querySelector(".value").classList.add("bad");
     return el("section", { class: "panel pipeline", "data-pipeline": p.name, "data-state": raw(p.state) }, [
       el("div", { class: "title" }, [
         el("h2", { "data-field": "name", "data-value": raw(p.name), text: p.name }),
         badge(p.state),
         el("span", { class: "sub", "data-field": "delivery", "data-value": raw(p.delivery), text: raw(p.delivery) }),
       ]),
+      ...(hasError ? [el("div", { class: "problem", role: "status" }, [
+        el("span", { class: "label", text: "Last error" }),
+        el("span", { "data-field": "last_error", "data-value": raw(p.last_error), text: raw(p.last_error) }),
+      ])] : []),
       el("div", { class: "stats" }, [
         stat("Lag (records)", "lag_records", p.lag_records, fmtInt(p.lag_records)),
         stat("Lag (time)", "lag_seconds", p.lag_seconds, fmtSeconds(p.lag_seconds)),
         stat("Records / s", "records_per_second", p.records_per_second, fmtRate(p.records_per_second)),
         stat("Bytes / s", "bytes_per_second", p.bytes_per_second, fmtBytes(p.bytes_per_second) + "/s"),
-        stat("Records total", "records_total", p.records_total, fmtInt(p.records_total)),
-        stat("Lanes owned", "lanes_owned", owned.join(","),
-             owned.length + " of " + raw(p.lanes_total) + (owned.length ? " (" + owned.join(", ") + ")" : "")),
-        stat("Lanes total", "lanes_total", p.lanes_total, raw(p.lanes_total)),
+        stat("Replicated here", "records_total", p.records_total, fmtInt(p.records_total)),
+        el("div", { class: "stat" }, [
+          el("div", { class: "label", text: "Lanes owned" }),
+          el("div", { class: "value" }, [
+            el("span", { "data-field": "lanes_owned", "data-value": owned.join(","), text: String(owned.length) }),
+            document.createTextNode(" of "),
+            el("span", { "data-field": "lanes_total", "data-value": raw(p.lanes_total), text: raw(p.lanes_total) }),
+            el("span", { class: "sub", text: owned.length ? "  (" + owned.join(", ") + ")" : "" }),
+          ]),
+        ]),
+        target,
       ]),
       el("div", { class: "charts" }, [
         chart("Lag (records)", points, "lagRecords", fmtInt),
         chart("Lag (time)", points, "lagSeconds", fmtSeconds),
+        chart("Throughput (records/s)", points, "rate", fmtRate),
       ]),
       partitionTable(p.partitions),
     ]);
@@ -248,7 +301,7 @@ td .badge { font-size: 0.7rem; }
     for (const p of pipelines) {
       seen.add(p.name);
       const points = history.get(p.name) || [];
-      points.push({ t: now, lagRecords: p.lag_records, lagSeconds: p.lag_seconds });
+      points.push({ t: now, lagRecords: p.lag_records, lagSeconds: p.lag_seconds, rate: p.records_per_second });
       while (points.length && points[0].t < now - WINDOW_MS) points.shift();
       history.set(p.name, points);
     }
@@ -281,8 +334,6 @@ td .badge { font-size: 0.7rem; }
     container.replaceChildren(...(pipelines.length
         ? pipelines.map(pipelineSection)
         : [el("div", { class: "panel empty", text: "No pipelines configured." })]));
-    container.style.display = "grid";
-    container.style.gap = "1.2rem";
     document.getElementById("status-error").hidden = true;
     document.body.dataset.connection = "up";
     document.body.dataset.renders = String(++renders);

@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""Loads Longhaul's live page in Debian's headless Chromium and checks that
+what it shows matches /api/v1/status; writes screenshots.
+
+    live_page.py --url http://127.0.0.1:PORT/ --screenshot OUT.png [--attempts N]
+
+The page is rendered with --dump-dom after a virtual-time budget (long
+enough for a few polls), then /api/v1/status is fetched and every value the
+page marks with data-field/data-value is compared with it: the pipeline
+header and stats, and one row per partition (tr[data-partition="topic/N"]).
+The caller makes sure the numbers are not moving (replication caught up);
+a mismatch is retried a few times before it fails. Throughput is not
+compared (it is a rate between two polls).
+
+Exit 0 when everything matched and the screenshots were written, 1 with the
+differences on stderr otherwise. No CDP, no websockets: only Chromium's own
+command line.
+"""
+
+import argparse
+import html.parser
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
+]
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class Node:
+    def __init__(self, tag, attrs, parent):
+        self.tag, self.attrs, self.parent, self.children, self.text = tag, dict(attrs), parent, [], ""
+
+    def walk(self):
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+    def find_all(self, pred):
+        return [n for n in self.walk() if pred(n)]
+
+    def all_text(self):
+        return self.text + "".join(c.all_text() for c in self.children)
+
+
+class DomParser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#document", {}, None)
+        self.current = self.root
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, attrs, self.current)
+        self.current.children.append(node)
+        if tag not in VOID:
+            self.current = node
+
+    def handle_startendtag(self, tag, attrs):
+        self.current.children.append(Node(tag, attrs, self.current))
+
+    def handle_endtag(self, tag):
+        node = self.current
+        while node is not self.root and node.tag != tag:
+            node = node.parent
+        if node is not self.root:
+            self.current = node.parent
+
+    def handle_data(self, data):
+        self.current.text += data
+
+
+def chromium(binary, args, timeout):
+    profile = tempfile.mkdtemp(prefix="longhaul-chromium-")
+    try:
+        return subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                              capture_output=True, text=True, timeout=timeout)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def js_string(value):
+    """String(value) as the page's JavaScript computes it for data-value."""
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ",".join(js_string(v) for v in value)
+    return str(value)
+
+
+def fields(node):
+    """data-field -> (data-value, shown text) under `node`, nearest first."""
+    out = {}
+    for n in node.find_all(lambda n: "data-field" in n.attrs):
+        out.setdefault(n.attrs["data-field"], (n.attrs.get("data-value"), n.all_text().strip()))
+    return out
+
+
+def compare(dom_text, status):
+    diffs = []
+    parser = DomParser()
+    parser.feed(dom_text)
+    root = parser.root
+    body = next((n for n in root.walk() if n.tag == "body"), None)
+    if body is None:
+        return ["no <body> in the dumped DOM"], {}
+    renders = int(body.attrs.get("data-renders", "0") or 0)
+    if renders < 1:
+        diffs.append("the page never rendered a status (body data-renders=0)")
+    if body.attrs.get("data-connection") != "up":
+        diffs.append(f"body data-connection={body.attrs.get('data-connection')!r}, expected 'up'")
+    header = next((n for n in root.walk() if n.tag == "header"), None)
+    top = fields(header) if header else {}
+    for key in ("worker", "version"):
+        if top.get(key, (None,))[0] != js_string(status.get(key)):
+            diffs.append(f"header {key}: page {top.get(key)} vs status {status.get(key)!r}")
+
+    sections = {n.attrs["data-pipeline"]: n for n in root.walk() if n.tag == "section" and "data-pipeline" in n.attrs}
+    if set(sections) != {p["name"] for p in status["pipelines"]}:
+        diffs.append(f"pipelines on the page {sorted(sections)} vs status {[p['name'] for p in status['pipelines']]}")
+    checked = {"pipelines": 0, "partitions": 0, "values": 0}
+    for p in status["pipelines"]:
+        section = sections.get(p["name"])
+        if section is None:
+            continue
+        checked["pipelines"] += 1
+        shown = fields(section)
+        for key in ("name", "state", "delivery", "lanes_total", "lanes_owned", "lag_records", "lag_seconds",
+                    "records_total", "target_reachable", "last_error"):
+            expected = js_string(p.get(key))
+            if key == "last_error" and not expected:
+                if key in shown:
+                    diffs.append(f"{p['name']}: shows an error {shown[key]} but status has none")
+                continue
+            got = shown.get(key, (None, None))[0]
+            checked["values"] += 1
+            if got != expected:
+                diffs.append(f"{p['name']}: {key} page {got!r} vs status {expected!r}")
+        rows = {n.attrs["data-partition"]: n for n in section.walk()
+                if n.tag == "tr" and "data-partition" in n.attrs}
+        wanted = {f"{q['topic']}/{q['partition']}": q for q in p["partitions"]}
+        if set(rows) != set(wanted):
+            diffs.append(f"{p['name']}: partition rows {sorted(rows)} vs status {sorted(wanted)}")
+        for key, q in sorted(wanted.items()):
+            row = rows.get(key)
+            if row is None:
+                continue
+            checked["partitions"] += 1
+            cells = fields(row)
+            for field in ("topic", "target_topic", "partition", "lane", "state", "source_end_offset",
+                          "replicated_offset", "lag_records", "lag_seconds"):
+                got = cells.get(field, (None, None))
+                checked["values"] += 1
+                if got[0] != js_string(q[field]):
+                    diffs.append(f"{p['name']} {key}: {field} page {got[0]!r} vs status {q[field]!r}")
+            # What a person reads, not only the attribute: offsets with
+            # thousands separators, state as the badge text.
+            for field in ("source_end_offset", "replicated_offset", "lag_records"):
+                text = cells.get(field, (None, ""))[1]
+                if isinstance(q[field], int) and text != f"{q[field]:,}":
+                    diffs.append(f"{p['name']} {key}: {field} shown as {text!r}, expected {q[field]:,}")
+            if cells.get("state", (None, ""))[1] != q["state"]:
+                diffs.append(f"{p['name']} {key}: state shown as {cells.get('state')}")
+    checked["renders"] = renders
+    return diffs, checked
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path} is not a PNG")
+    return struct.unpack(">II", head[16:24])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--screenshot", required=True, help="PNG to write (a narrow one is written next to it)")
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    ap.add_argument("--attempts", type=int, default=4)
+    ap.add_argument("--budget-ms", type=int, default=7000, help="virtual time the page runs before the dump")
+    args = ap.parse_args()
+    url = args.url if args.url.endswith("/") else args.url + "/"
+    status_url = url + "api/v1/status"
+
+    diffs, checked = ["not run"], {}
+    for attempt in range(1, args.attempts + 1):
+        run = chromium(args.chromium, [f"--virtual-time-budget={args.budget_ms}", "--dump-dom", url], 60)
+        if run.returncode != 0 or "<body" not in run.stdout:
+            diffs = [f"chromium --dump-dom failed (exit {run.returncode}): {run.stderr[-2000:]}"]
+        else:
+            with urllib.request.urlopen(status_url, timeout=10) as r:
+                status = json.load(r)
+            diffs, checked = compare(run.stdout, status)
+        if not diffs:
+            break
+        print(f"attempt {attempt}: {len(diffs)} differences, retrying", file=sys.stderr)
+        time.sleep(1)
+
+    shots = [(args.screenshot, "1400,1000")]
+    stem, ext = os.path.splitext(args.screenshot)
+    shots.append((f"{stem}-narrow{ext}", "420,1400"))
+    for path, size in shots:
+        run = chromium(args.chromium, [f"--virtual-time-budget={args.budget_ms}", f"--window-size={size}",
+                                       f"--screenshot={path}", url], 60)
+        try:
+            w, h = png_size(path)
+            checked[os.path.basename(path)] = f"{w}x{h}"
+        except (OSError, ValueError) as e:
+            diffs.append(f"no screenshot {path} (chromium exit {run.returncode}): {e}; {run.stderr[-1000:]}")
+
+    if diffs:
+        print("the live page does not match /api/v1/status:\n  " + "\n  ".join(diffs), file=sys.stderr)
+        return 1
+    print("ok: " + json.dumps(checked, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
