@@ -120,6 +120,11 @@ class LaneWorker::Session {
     checkpoints_ = std::move(*cps);
     if (auto s = CreateConsumer(); !s.ok()) return s;
     if (auto s = ApplyDirectory(); !s.ok()) return s;
+    {
+      std::map<TopicPartition, int64_t> checkpointed;
+      for (const auto& [tp, cp] : checkpoints_) checkpointed[tp] = cp.next_source_offset;
+      source_->OnSessionReady(checkpointed);
+    }
     LogInfo("lane started", {{"pipeline", ctx_.pipeline->name},
                              {"lane", w_->lane_},
                              {"partitions", static_cast<unsigned long>(slots_.size())},
@@ -380,9 +385,15 @@ class LaneWorker::Session {
   absl::Status Commit(SteadyTime deadline) {
     std::string what = absl::StrCat("lane ", w_->lane_, ": committing");
     const SteadyTime started = ctx_.clock->Now();
+    // A stop request (drain, lanes revoked or lost) tightens the deadline:
+    // never block a rebalance or a SIGTERM for the whole commit timeout.
+    auto effective = [&] {
+      if (!w_->stop_.load()) return deadline;
+      return std::min(deadline, SteadyTime(std::chrono::nanoseconds(w_->stop_deadline_ns_.load())));
+    };
     // 1. Every record delivered: only then are the target offsets known.
     while (rd_kafka_outq_len(producer_.get()) > 0) {
-      if (ctx_.clock->Now() > deadline) {
+      if (ctx_.clock->Now() > effective()) {
         return absl::UnavailableError(absl::StrCat(what, ": records not delivered to the target in time"));
       }
       rd_kafka_flush(producer_.get(), 200);
@@ -436,26 +447,28 @@ class LaneWorker::Session {
     // 3. Records and checkpoints become visible together, or not at all.
     if (transactional_) {
       while (true) {
-        auto left = std::chrono::duration_cast<milliseconds>(deadline - ctx_.clock->Now());
+        auto left = std::chrono::duration_cast<milliseconds>(effective() - ctx_.clock->Now());
         absl::Status s = TakeKafkaError(
             rd_kafka_commit_transaction(producer_.get(), ToMs(std::clamp(left, milliseconds(100), milliseconds(10'000)))),
             what);
         if (s.ok()) break;
-        if (IsRetriable(s) && ctx_.clock->Now() < deadline) continue;
+        if (IsRetriable(s) && ctx_.clock->Now() < effective()) continue;
         return s;
       }
       txn_open_ = false;
     } else {
       while (rd_kafka_outq_len(producer_.get()) > 0) {
-        if (ctx_.clock->Now() > deadline) return absl::UnavailableError(what + ": checkpoints not delivered in time");
+        if (ctx_.clock->Now() > effective()) return absl::UnavailableError(what + ": checkpoints not delivered in time");
         rd_kafka_flush(producer_.get(), 200);
       }
       if (!delivery_error_.ok()) return delivery_error_;
     }
     // 4. Durable: advance positions.
+    std::map<TopicPartition, int64_t> committed;
     for (auto& [tp, slot] : slots_) {
       if (slot->txn_records == 0 && !slot->pending_checkpoint) continue;
       if (slot->txn_records > 0) slot->committed_next = slot->txn_last_source + 1;
+      if (slot->committed_next >= 0) committed[tp] = slot->committed_next;
       slot->progress->replicated_offset.store(slot->committed_next);
       slot->progress->advanced_at_ms.store(now_ms);
       slot->progress->records_total.fetch_add(slot->txn_records);
@@ -467,6 +480,7 @@ class LaneWorker::Session {
       slot->segments.Clear();
     }
     policy_.OnCommitted();
+    if (!committed.empty()) source_->OnCommitted(committed);
     ctx_.metrics->commit_latency->Observe(std::chrono::duration<double>(ctx_.clock->Now() - started).count());
     ctx_.metrics->transactions->Increment();
     const int64_t committed_ms = ctx_.clock->WallMillis();
@@ -564,6 +578,16 @@ void LaneWorker::Run() {
     if (s.ok() || stop_.load()) {
       session.Close();
       break;
+    }
+    if (IsSessionRestart(s)) {
+      // Asked for by the record source (a hub whose edge session ended): a
+      // routine restart, not a failure; no backoff.
+      LogInfo("lane session restarting", {{"pipeline", ctx_.pipeline->name}, {"lane", lane_},
+                                          {"reason", std::string(s.message())}});
+      session.Abort(milliseconds(2000));
+      session.Close();
+      backoff.Reset();
+      continue;
     }
     SetError(s);
     ctx_.metrics->Error(IsFenced(s) ? ErrorReason::kFenced : ErrorReason::kTransactionAbort);

@@ -17,7 +17,7 @@ const char* ErrorReasonName(ErrorReason r) {
 
 PipelineMetrics PipelineMetrics::Register(metrics::Registry* registry, const std::string& pipeline) {
   PipelineMetrics m;
-  // 1 ms .. ~9 h: replication latency spans LAN commits to records that were
+  // 1 ms .. ~1.6 h: replication latency spans LAN commits to records that were
   // days old when read (then it lands in +Inf, honestly).
   m.replication_latency = &registry
                                ->AddHistogram("longhaul_replication_latency_seconds",
