@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/config/config.h"
+#include "offsets_command.h"
 #include "run_command.h"
 
 namespace longhaul::gateway {
@@ -18,8 +19,15 @@ namespace {
 constexpr const char* kUsage = R"(usage: longhaul <command> [options]
 
 commands:
-  run -c FILE        replicate the pipelines of FILE until SIGTERM/SIGINT
+  run -c FILE [--role all|edge|hub]
+                     replicate the pipelines of FILE until SIGTERM/SIGINT; --role picks
+                     which halves of pipelines with `via` run here (all: both, plus the
+                     direct pipelines; edge: only edges; hub: only hubs)
   validate -c FILE   check FILE offline; print every error with file:line and key
+  offsets translate -c FILE --pipeline P --group G [--json]
+                     print a consumer group's source offsets and their exact target offsets
+  offsets failover -c FILE --pipeline P --group G [--allow-rewind] [--json]
+                     commit the group's translated offsets on the target now
   version            print the version
 
 options:
@@ -57,6 +65,7 @@ int RunCli(int argc, char** argv) {
     std::printf("longhaul %s\n", kLonghaulVersion);
     return 0;
   }
+  if (command == "offsets") return OffsetsCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   CommonOptions opts;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -73,6 +82,13 @@ int RunCli(int argc, char** argv) {
     std::string v;
     if (a == "-c" || a == "--config" || a.rfind("--config=", 0) == 0) {
       if (!value(&opts.config_file)) return Usage("missing value for " + a);
+    } else if (a == "--role" || a.rfind("--role=", 0) == 0) {
+      if (!value(&v)) return Usage("missing value for --role");
+      if (v == "all") opts.role = Role::kAll;
+      else if (v == "edge") opts.role = Role::kEdge;
+      else if (v == "hub") opts.role = Role::kHub;
+      else return Usage("--role must be all, edge or hub, got '" + v + "'");
+      if (command != "run") return Usage("--role only applies to 'run'");
     } else if (a == "--log-format" || a.rfind("--log-format=", 0) == 0) {
       if (!value(&v)) return Usage("missing value for --log-format");
       if (v == "json") SetLogFormat(LogFormat::kJson);

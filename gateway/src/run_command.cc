@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -118,17 +119,54 @@ int RunCommand(const CommonOptions& opts) {
       .WithLabels({kLonghaulVersion})
       .Set(1);
   std::vector<std::unique_ptr<mirror::PipelineRunner>> runners;
+  // The hub end of each link this process serves, created before the hub
+  // halves that register with it; it starts accepting edges after them.
+  std::map<std::string, std::unique_ptr<mirror::LinkHub>> hubs;
+  const bool run_edges = opts.role != Role::kHub;
+  const bool run_hubs = opts.role != Role::kEdge;
+  auto fail = [](const absl::Status& s) {
+    std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+    return 1;
+  };
   for (const auto& [name, pipeline] : config->pipelines) {
-    auto runner = mirror::CreatePipelineRunner(*config, name, &registry);
-    if (!runner.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(runner.status().message()).c_str());
-      return 1;
+    if (pipeline.via.empty()) {
+      if (opts.role != Role::kAll) {
+        LogInfo("direct pipeline not run in this role (only with --role all)", {{"pipeline", name}});
+        continue;
+      }
+      auto runner = mirror::CreatePipelineRunner(*config, name, &registry);
+      if (!runner.ok()) return fail(runner.status());
+      runners.push_back(std::move(*runner));
+      continue;
     }
-    runners.push_back(std::move(*runner));
+    if (run_hubs) {
+      auto& hub = hubs[pipeline.via];
+      if (!hub) {
+        auto created = mirror::LinkHub::Create(*config, pipeline.via, &registry);
+        if (!created.ok()) return fail(created.status());
+        hub = std::move(*created);
+      }
+      auto runner = hub->CreatePipelineRunner(name);
+      if (!runner.ok()) return fail(runner.status());
+      runners.push_back(std::move(*runner));
+    }
+    if (run_edges) {
+      auto runner = mirror::CreateEdgeRunner(*config, name, &registry);
+      if (!runner.ok()) return fail(runner.status());
+      runners.push_back(std::move(*runner));
+    }
+  }
+  if (runners.empty()) {
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        opts.config_file, ": nothing to run in this role (no pipeline with via for --role edge|hub)")));
   }
   LogInfo("longhaul starting", {{"version", kLonghaulVersion},
                                 {"config", opts.config_file},
+                                {"role", opts.role == Role::kAll ? "all" : opts.role == Role::kEdge ? "edge" : "hub"},
                                 {"pipelines", static_cast<unsigned long>(runners.size())}});
+  for (auto& [link, hub] : hubs) {
+    if (absl::Status s = hub->Start(); !s.ok()) return fail(s);
+  }
   for (auto& r : runners) r->Start();
   ProcessStatus status(&runners);
   auto admin = AdminServer::Start(config->admin.listen, &registry, &status);
@@ -186,6 +224,9 @@ int RunCommand(const CommonOptions& opts) {
     }
   });
   for (auto& t : stoppers) t.join();
+  // After the pipelines: their lanes acknowledged what they committed while
+  // draining, over sessions that were still open.
+  for (auto& [link, hub] : hubs) hub->Stop();
   done = true;
   watchdog.join();
   if (admin.ok()) (*admin)->Stop();

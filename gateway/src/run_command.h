@@ -8,8 +8,15 @@ namespace longhaul::gateway {
 
 inline constexpr const char* kLonghaulVersion = "0.1.0";
 
+// Which halves of the pipelines `longhaul run` starts. Direct pipelines
+// run only with kAll; a pipeline `via` a link runs its edge half with kEdge
+// or kAll and its hub half with kHub or kAll (kAll over the real TLS link,
+// in one process).
+enum class Role { kAll, kEdge, kHub };
+
 struct CommonOptions {
   std::string config_file;
+  Role role = Role::kAll;
 };
 
 int RunCommand(const CommonOptions& opts);

@@ -37,6 +37,17 @@ int Severity(const std::string& state) {
 }  // namespace
 
 std::string PipelineState(const mirror::PipelineStatus& st) {
+  if (st.role == "edge") {
+    // An edge owns no lane; it is in error while its link is down with an
+    // error to show, else as its worst partition.
+    const bool up = st.link && st.link->state == "up";
+    if (!up && !st.last_error.empty()) return "error";
+    std::string worst = "ok";
+    for (const auto& p : st.partitions) {
+      if (Severity(p.state) > Severity(worst)) worst = p.state;
+    }
+    return worst;
+  }
   if (!st.last_error.empty() && (st.lanes_owned.empty() || !st.target_reachable)) return "error";
   if (st.lanes_owned.empty()) return "stopped";
   std::string worst = "ok";
@@ -48,6 +59,14 @@ std::string PipelineState(const mirror::PipelineStatus& st) {
 
 bool PipelinesReady(const std::vector<mirror::PipelineStatus>& pipelines, std::string* reason) {
   for (const auto& st : pipelines) {
+    if (st.role == "edge") {
+      if (!st.link || st.link->state != "up") {
+        *reason = absl::StrCat("pipeline '", st.name, "': the edge's link to the hub is not up",
+                               st.last_error.empty() ? "" : absl::StrCat(" (", st.last_error, ")"));
+        return false;
+      }
+      continue;
+    }
     if (!st.checkpoint_topic_ready) {
       *reason = absl::StrCat("pipeline '", st.name, "': internal topics not ready on the target yet",
                              st.last_error.empty() ? "" : absl::StrCat(" (", st.last_error, ")"));
@@ -64,6 +83,39 @@ bool PipelinesReady(const std::vector<mirror::PipelineStatus>& pipelines, std::s
   }
   return true;
 }
+
+namespace {
+
+void AppendLink(std::string* out, const mirror::LinkStatus& l) {
+  out->append("{\"name\":");
+  AppendString(out, l.name);
+  out->append(",\"role\":");
+  AppendString(out, l.role);
+  out->append(",\"state\":");
+  AppendString(out, l.state);
+  out->append(",\"peer\":");
+  AppendString(out, l.peer);
+  out->append(",\"rtt_ms\":");
+  if (l.rtt_ms < 0) out->append("null");
+  else AppendNumber(out, l.rtt_ms);
+  out->append(",\"bytes_in\":").append(std::to_string(l.bytes_in));
+  out->append(",\"bytes_out\":").append(std::to_string(l.bytes_out));
+  out->append(",\"compression_ratio\":");
+  AppendNumber(out, l.compression_ratio);
+  if (l.role == "edge") {
+    out->append(",\"reconnects\":").append(std::to_string(l.reconnects));
+    out->append(",\"buffered_bytes\":").append(std::to_string(l.buffered_bytes));
+    out->append(",\"buffer_budget_bytes\":").append(std::to_string(l.buffer_budget_bytes));
+  } else {
+    out->append(",\"sessions\":").append(std::to_string(l.sessions));
+  }
+  out->append(",\"last_error\":");
+  if (l.last_error.empty()) out->append("null");
+  else AppendString(out, l.last_error);
+  out->push_back('}');
+}
+
+}  // namespace
 
 std::string StatusJson(const std::vector<mirror::PipelineStatus>& pipelines, const std::string& worker_id,
                        double seconds_since_last, const std::vector<int64_t>& records_then,
@@ -93,6 +145,11 @@ std::string StatusJson(const std::vector<mirror::PipelineStatus>& pipelines, con
     if (i) out.push_back(',');
     out.append("{\"name\":");
     AppendString(&out, st.name);
+    out.append(",\"role\":");
+    AppendString(&out, st.role);
+    out.append(",\"link\":");
+    if (st.link) AppendLink(&out, *st.link);
+    else out.append("null");
     out.append(",\"state\":");
     AppendString(&out, PipelineState(st));
     out.append(",\"delivery\":");
@@ -133,11 +190,21 @@ std::string StatusJson(const std::vector<mirror::PipelineStatus>& pipelines, con
       out.append(",\"lag_seconds\":");
       AppendNumber(&out, p.lag_seconds);
       out.append(",\"records_total\":").append(std::to_string(p.records_total));
+      if (st.role == "edge") out.append(",\"sent_offset\":").append(std::to_string(p.sent_offset));
       out.push_back('}');
     }
     out.append("]}");
   }
-  out.append("],\"link\":null}");
+  // The process's link at a glance: its edge's when it runs one (the
+  // direction data flows), else its hub's; each pipeline carries its own.
+  const mirror::LinkStatus* link = nullptr;
+  for (const auto& st : pipelines) {
+    if (st.link && (link == nullptr || (st.link->role == "edge" && link->role != "edge"))) link = &*st.link;
+  }
+  out.append("],\"link\":");
+  if (link) AppendLink(&out, *link);
+  else out.append("null");
+  out.push_back('}');
   return out;
 }
 

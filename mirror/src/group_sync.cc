@@ -53,10 +53,10 @@ absl::StatusOr<std::unique_ptr<GroupSyncer>> GroupSyncer::Create(const config::P
                                                                  const config::ClusterConfig& target,
                                                                  const std::atomic<bool>* stop) {
   auto source_admin = RdKafkaGroupAdmin::Create(source.ClientProperties(config::ClientRole::kAdmin),
-                                                absl::StrCat("source cluster '", source.name, "'"), kAdminTimeout);
+                                                absl::StrCat("source cluster '", source.name, "'"), kAdminTimeout, stop);
   if (!source_admin.ok()) return source_admin.status();
   auto target_admin = RdKafkaGroupAdmin::Create(target.ClientProperties(config::ClientRole::kAdmin),
-                                                absl::StrCat("target cluster '", target.name, "'"), kAdminTimeout);
+                                                absl::StrCat("target cluster '", target.name, "'"), kAdminTimeout, stop);
   if (!target_admin.ok()) return target_admin.status();
   auto reader = CreateRdKafkaOffsetSyncReader(pipeline, source, target, stop);
   if (!reader.ok()) return reader.status();
@@ -235,11 +235,15 @@ void GroupSyncLoop::RunOnce() {
       }
     }
     if (committed > 0 || failed > 0) {
-      LogInfo("group offsets synced to the target", {{"pipeline", pipeline_.name},
-                                                     {"group", group},
-                                                     {"committed", committed},
-                                                     {"failed", failed},
-                                                     {"not_translated", untranslated}});
+      // Info the first time per group (and on failures), debug after: a
+      // group consuming on the source moves every interval.
+      bool first = synced_groups_.insert(group).second;
+      Log(first || failed > 0 ? LogLevel::kInfo : LogLevel::kDebug, "group offsets synced to the target",
+          {{"pipeline", pipeline_.name},
+           {"group", group},
+           {"committed", committed},
+           {"failed", failed},
+           {"not_translated", untranslated}});
     }
     if (report->target_members > 0) {
       LogDebug("group is active on the target; not synced",

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -76,6 +77,7 @@ class GroupSyncLoop {
   const config::ClusterConfig& source_;
   const config::ClusterConfig& target_;
   std::unique_ptr<GroupSyncer> syncer_;
+  std::set<std::string> synced_groups_;  // logged at info once each
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable wake_;

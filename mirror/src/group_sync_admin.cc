@@ -22,9 +22,19 @@ AdminOptions Options(rd_kafka_t* rk, rd_kafka_admin_op_t op, std::chrono::millis
   return o;
 }
 
-absl::StatusOr<Event> Await(rd_kafka_queue_t* q, std::chrono::milliseconds timeout, const std::string& what) {
-  Event ev(rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 1000));
-  if (!ev) return absl::DeadlineExceededError(absl::StrCat(what, ": no answer within ", timeout.count(), " ms"));
+// Waits for the result in short slices, so that a stopping worker is not
+// held up by a cluster that does not answer.
+absl::StatusOr<Event> Await(rd_kafka_queue_t* q, std::chrono::milliseconds timeout, const std::string& what,
+                            const std::atomic<bool>* stop) {
+  auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
+  Event ev;
+  while (!ev) {
+    if (stop != nullptr && stop->load()) return absl::CancelledError(what + ": stopping");
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(what, ": no answer within ", timeout.count(), " ms"));
+    }
+    ev.reset(rd_kafka_queue_poll(q, 200));
+  }
   if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char* msg = rd_kafka_event_error_string(ev.get());
     return KafkaStatus(rd_kafka_event_error(ev.get()), absl::StrCat(what, msg ? absl::StrCat(": ", msg) : ""));
@@ -48,12 +58,13 @@ PartitionList ToList(const std::vector<TopicPartition>& partitions) {
 
 absl::StatusOr<std::unique_ptr<RdKafkaGroupAdmin>> RdKafkaGroupAdmin::Create(const Properties& properties,
                                                                              std::string what,
-                                                                             std::chrono::milliseconds timeout) {
+                                                                             std::chrono::milliseconds timeout,
+                                                                             const std::atomic<bool>* stop) {
   auto conf = MakeConf({{"client.id", "longhaul-group-sync"}}, properties, what);
   if (!conf.ok()) return conf.status();
   auto rk = MakeClient(RD_KAFKA_PRODUCER, std::move(*conf), what);
   if (!rk.ok()) return rk.status();
-  return std::unique_ptr<RdKafkaGroupAdmin>(new RdKafkaGroupAdmin(std::move(*rk), std::move(what), timeout));
+  return std::unique_ptr<RdKafkaGroupAdmin>(new RdKafkaGroupAdmin(std::move(*rk), std::move(what), timeout, stop));
 }
 
 absl::StatusOr<std::vector<std::string>> RdKafkaGroupAdmin::ListGroups() {
@@ -61,7 +72,7 @@ absl::StatusOr<std::vector<std::string>> RdKafkaGroupAdmin::ListGroups() {
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
   auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout_);
   rd_kafka_ListConsumerGroups(rk_.get(), opts.get(), q.get());
-  auto ev = Await(q.get(), timeout_, what);
+  auto ev = Await(q.get(), timeout_, what, stop_);
   if (!ev.ok()) return ev.status();
   const rd_kafka_ListConsumerGroups_result_t* result = rd_kafka_event_ListConsumerGroups_result(ev->get());
   size_t n_errors = 0;
@@ -91,7 +102,7 @@ absl::StatusOr<std::map<TopicPartition, int64_t>> RdKafkaGroupAdmin::CommittedOf
   }
   rd_kafka_ListConsumerGroupOffsets_t* requests[] = {request.get()};
   rd_kafka_ListConsumerGroupOffsets(rk_.get(), requests, 1, opts.get(), q.get());
-  auto ev = Await(q.get(), timeout_, what);
+  auto ev = Await(q.get(), timeout_, what, stop_);
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_group_result_t** groups =
@@ -117,7 +128,7 @@ absl::StatusOr<GroupMembership> RdKafkaGroupAdmin::Describe(const std::string& g
   auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout_);
   const char* groups[] = {group.c_str()};
   rd_kafka_DescribeConsumerGroups(rk_.get(), groups, 1, opts.get(), q.get());
-  auto ev = Await(q.get(), timeout_, what);
+  auto ev = Await(q.get(), timeout_, what, stop_);
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_ConsumerGroupDescription_t** descs =
@@ -155,7 +166,7 @@ absl::StatusOr<std::map<TopicPartition, absl::Status>> RdKafkaGroupAdmin::Commit
   auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout_);
   rd_kafka_AlterConsumerGroupOffsets_t* requests[] = {request.get()};
   rd_kafka_AlterConsumerGroupOffsets(rk_.get(), requests, 1, opts.get(), q.get());
-  auto ev = Await(q.get(), timeout_, what);
+  auto ev = Await(q.get(), timeout_, what, stop_);
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_group_result_t** groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(

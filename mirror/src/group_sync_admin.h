@@ -6,6 +6,7 @@
 // timeout and errors name the cluster and group.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -28,9 +29,11 @@ struct GroupMembership {
 
 class RdKafkaGroupAdmin {
  public:
-  // `what` names the cluster in errors ("source cluster 'dc1'").
+  // `what` names the cluster in errors ("source cluster 'dc1'"). Calls
+  // return Cancelled soon after *stop (may be null) becomes true.
   static absl::StatusOr<std::unique_ptr<RdKafkaGroupAdmin>> Create(const Properties& properties, std::string what,
-                                                                   std::chrono::milliseconds timeout);
+                                                                   std::chrono::milliseconds timeout,
+                                                                   const std::atomic<bool>* stop);
 
   // Ids of all consumer groups.
   absl::StatusOr<std::vector<std::string>> ListGroups();
@@ -48,11 +51,13 @@ class RdKafkaGroupAdmin {
   const std::string& what() const { return what_; }
 
  private:
-  RdKafkaGroupAdmin(KafkaHandle rk, std::string what, std::chrono::milliseconds timeout)
-      : rk_(std::move(rk)), what_(std::move(what)), timeout_(timeout) {}
+  RdKafkaGroupAdmin(KafkaHandle rk, std::string what, std::chrono::milliseconds timeout,
+                    const std::atomic<bool>* stop)
+      : rk_(std::move(rk)), what_(std::move(what)), timeout_(timeout), stop_(stop) {}
   KafkaHandle rk_;
   std::string what_;
   std::chrono::milliseconds timeout_;
+  const std::atomic<bool>* stop_;
 };
 
 }  // namespace longhaul::mirror

@@ -96,6 +96,16 @@ absl::StatusOr<int64_t> KafkaRecordSource::LatestOffset(const TopicPartition& tp
   return e.offset;
 }
 
+absl::Status KafkaRecordSource::Pause(const std::vector<TopicPartition>& partitions, bool pause) {
+  if (partitions.empty()) return absl::OkStatus();
+  PartitionList list = MakePartitionList(static_cast<int>(partitions.size()));
+  for (const auto& tp : partitions) rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  rd_kafka_resp_err_t err =
+      pause ? rd_kafka_pause_partitions(rk_.get(), list.get()) : rd_kafka_resume_partitions(rk_.get(), list.get());
+  if (err) return KafkaStatus(err, absl::StrCat(what_, pause ? ": pausing partitions" : ": resuming partitions"));
+  return absl::OkStatus();
+}
+
 void KafkaRecordSource::Close() {
   current_.reset();
   rd_kafka_consumer_close(rk_.get());

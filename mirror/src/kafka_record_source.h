@@ -24,6 +24,9 @@ class KafkaRecordSource final : public RecordSource {
   std::map<TopicPartition, EndOffsets> Offsets() override;
   absl::StatusOr<int64_t> LatestOffset(const TopicPartition& tp) override;
   void Close() override;
+  // Stops (or restarts) fetching these assigned partitions; records already
+  // fetched may still arrive. The edge pauses while its link buffer is full.
+  absl::Status Pause(const std::vector<TopicPartition>& partitions, bool pause);
 
  private:
   KafkaRecordSource(KafkaHandle rk, std::string what) : rk_(std::move(rk)), what_(std::move(what)) {}

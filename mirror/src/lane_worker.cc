@@ -120,6 +120,11 @@ class LaneWorker::Session {
     checkpoints_ = std::move(*cps);
     if (auto s = CreateConsumer(); !s.ok()) return s;
     if (auto s = ApplyDirectory(); !s.ok()) return s;
+    {
+      std::map<TopicPartition, int64_t> checkpointed;
+      for (const auto& [tp, cp] : checkpoints_) checkpointed[tp] = cp.next_source_offset;
+      source_->OnSessionReady(checkpointed);
+    }
     LogInfo("lane started", {{"pipeline", ctx_.pipeline->name},
                              {"lane", w_->lane_},
                              {"partitions", static_cast<unsigned long>(slots_.size())},
@@ -459,9 +464,11 @@ class LaneWorker::Session {
       if (!delivery_error_.ok()) return delivery_error_;
     }
     // 4. Durable: advance positions.
+    std::map<TopicPartition, int64_t> committed;
     for (auto& [tp, slot] : slots_) {
       if (slot->txn_records == 0 && !slot->pending_checkpoint) continue;
       if (slot->txn_records > 0) slot->committed_next = slot->txn_last_source + 1;
+      if (slot->committed_next >= 0) committed[tp] = slot->committed_next;
       slot->progress->replicated_offset.store(slot->committed_next);
       slot->progress->advanced_at_ms.store(now_ms);
       slot->progress->records_total.fetch_add(slot->txn_records);
@@ -473,6 +480,7 @@ class LaneWorker::Session {
       slot->segments.Clear();
     }
     policy_.OnCommitted();
+    if (!committed.empty()) source_->OnCommitted(committed);
     ctx_.metrics->commit_latency->Observe(std::chrono::duration<double>(ctx_.clock->Now() - started).count());
     ctx_.metrics->transactions->Increment();
     const int64_t committed_ms = ctx_.clock->WallMillis();
@@ -570,6 +578,16 @@ void LaneWorker::Run() {
     if (s.ok() || stop_.load()) {
       session.Close();
       break;
+    }
+    if (IsSessionRestart(s)) {
+      // Asked for by the record source (a hub whose edge session ended): a
+      // routine restart, not a failure; no backoff.
+      LogInfo("lane session restarting", {{"pipeline", ctx_.pipeline->name}, {"lane", lane_},
+                                          {"reason", std::string(s.message())}});
+      session.Abort(milliseconds(2000));
+      session.Close();
+      backoff.Reset();
+      continue;
     }
     SetError(s);
     ctx_.metrics->Error(IsFenced(s) ? ErrorReason::kFenced : ErrorReason::kTransactionAbort);

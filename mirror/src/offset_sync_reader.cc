@@ -53,6 +53,30 @@ absl::StatusOr<KafkaHandle> MakeReader(const config::ClusterConfig& cluster, con
   return rk;
 }
 
+// First offset and read_committed end (last stable offset) of each
+// partition. offsets_for_times with the logical offsets is a plain
+// ListOffsets that honours its timeout (query_watermark_offsets does not in
+// 2.0.2) and, on a read_committed handle, answers END with the LSO.
+absl::StatusOr<std::map<TopicPartition, PartitionBounds>> Bounds(rd_kafka_t* rk,
+                                                                 const std::vector<TopicPartition>& partitions,
+                                                                 const std::string& what) {
+  std::map<TopicPartition, PartitionBounds> out;
+  for (int64_t which : {RD_KAFKA_OFFSET_BEGINNING, RD_KAFKA_OFFSET_END}) {
+    PartitionList list = MakePartitionList(static_cast<int>(partitions.size()) + 1);
+    for (const auto& tp : partitions) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = which;
+    }
+    if (auto err = rd_kafka_offsets_for_times(rk, list.get(), kWatermarkTimeoutMs)) return KafkaStatus(err, what);
+    for (int i = 0; i < list->cnt; ++i) {
+      const rd_kafka_topic_partition_t& e = list->elems[i];
+      if (e.err) return KafkaStatus(e.err, absl::StrCat(what, ": ", e.topic, "[", e.partition, "]"));
+      PartitionBounds& b = out[TopicPartition{e.topic, e.partition}];
+      (which == RD_KAFKA_OFFSET_BEGINNING ? b.low : b.high) = e.offset;
+    }
+  }
+  return out;
+}
+
 class RdKafkaOffsetSyncReader final : public OffsetSyncReader {
  public:
   RdKafkaOffsetSyncReader(const config::PipelineConfig& pipeline, std::string source_cluster, KafkaHandle consumer,
@@ -62,11 +86,10 @@ class RdKafkaOffsetSyncReader final : public OffsetSyncReader {
   ~RdKafkaOffsetSyncReader() override { rd_kafka_consumer_close(rk_.get()); }
 
   absl::StatusOr<PartitionBounds> SyncBounds(int lane) override {
-    PartitionBounds b;
-    auto err = rd_kafka_query_watermark_offsets(rk_.get(), names_.offset_sync_topic.c_str(), lane, &b.low, &b.high,
-                                                kWatermarkTimeoutMs);
-    if (err) return KafkaStatus(err, absl::StrCat("watermarks of ", names_.offset_sync_topic, "[", lane, "]"));
-    return b;
+    TopicPartition tp{names_.offset_sync_topic, lane};
+    auto b = Bounds(rk_.get(), {tp}, absl::StrCat("reading the bounds of ", tp.ToString()));
+    if (!b.ok()) return b.status();
+    return (*b)[tp];
   }
 
   absl::StatusOr<int64_t> ReadCheckpoints(int lane, int64_t from, const CheckpointFn& fn) override {
@@ -169,16 +192,15 @@ class RdKafkaSourceProbe final : public SourceProbe {
     std::map<TopicPartition, int64_t> out;
     std::set<TopicPartition> pending;
     PartitionList list = MakePartitionList(static_cast<int>(positions.size()) + 1);
+    std::vector<TopicPartition> tps;
+    for (const auto& [tp, _] : positions) tps.push_back(tp);
+    auto bounds = Bounds(rk_.get(), tps, absl::StrCat("reading partition bounds on source cluster '", source_cluster_,
+                                                      "'"));
+    if (!bounds.ok()) return bounds.status();
     for (const auto& [tp, offset] : positions) {
-      int64_t low = 0, high = 0;
-      auto err = rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.c_str(), tp.partition, &low, &high,
-                                                  kWatermarkTimeoutMs);
-      if (err) {
-        return KafkaStatus(err, absl::StrCat("watermarks of ", tp.ToString(), " on source cluster '",
-                                             source_cluster_, "'"));
-      }
-      int64_t start = std::max(offset, low);
-      if (start >= high) {  // nothing written at or after it yet
+      const PartitionBounds& b = (*bounds)[tp];
+      int64_t start = std::max(offset, b.low);
+      if (start >= b.high) {  // no committed record at or after it yet
         out[tp] = start;
         continue;
       }

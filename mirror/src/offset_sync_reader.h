@@ -22,10 +22,10 @@
 
 namespace longhaul::mirror {
 
-// Low and high watermark of one partition.
+// Bounds of one partition.
 struct PartitionBounds {
   int64_t low = 0;   // first retained offset
-  int64_t high = 0;  // one past the last offset written
+  int64_t high = 0;  // read_committed end: the last stable offset
 };
 
 // Reads partition `lane` of the pipeline's checkpoint and offset-sync
@@ -39,7 +39,7 @@ class OffsetSyncReader {
 
   virtual ~OffsetSyncReader() = default;
 
-  // Watermarks of partition `lane` of the offset-sync topic.
+  // Bounds of partition `lane` of the offset-sync topic.
   virtual absl::StatusOr<PartitionBounds> SyncBounds(int lane) = 0;
 
   // Calls `fn` for each committed checkpoint of this pipeline's source

@@ -105,6 +105,21 @@ void OffsetTranslator::Extend(const TopicPartition& tp, absl::Span<const OffsetS
 // at most the transaction right after them.
 absl::Status OffsetTranslator::Refresh(int lane) {
   LaneState& ls = lanes_[lane];
+  if (ls.started) {
+    // Retention deleted records we have not read yet (nobody asked about
+    // this lane for that long): appending what follows would bridge the
+    // hole. Start the lane's indices over from the current end.
+    auto bounds = reader_->SyncBounds(lane);
+    if (!bounds.ok()) return bounds.status();
+    if (bounds->low > ls.sync_position) {
+      LogWarn("offset-sync records expired before they were read; restarting the lane's translation indices",
+              {{"pipeline", pipeline_.name}, {"lane", lane}});
+      for (auto& [tp, index] : indices_) {
+        if (LaneOf(tp) == lane) index = std::make_unique<offsets::OffsetIndex>(options_.max_segments_per_partition);
+      }
+      ls.started = false;
+    }
+  }
   if (!ls.started) {
     auto end = reader_->ReadSyncs(lane, OffsetSyncReader::kFromEnd, std::numeric_limits<int64_t>::max(),
                                   [](int64_t, const offsets::OffsetSyncRecord&) {});
@@ -138,6 +153,9 @@ absl::StatusOr<std::vector<PartitionTranslation>> OffsetTranslator::Translate(
   for (const auto& [tp, offset] : requests) {
     if (offset < 0) {
       return absl::InvalidArgumentError(absl::StrCat("cannot translate offset ", offset, " of ", tp.ToString()));
+    }
+    if (std::count_if(requests.begin(), requests.end(), [&](const auto& r) { return r.first == tp; }) > 1) {
+      return absl::InvalidArgumentError(absl::StrCat(tp.ToString(), " appears more than once in one request"));
     }
     lanes.insert(LaneOf(tp));
     // Indices exist before the lane is read, so that the read feeds them.

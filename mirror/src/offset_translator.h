@@ -45,7 +45,8 @@ class OffsetTranslator {
   OffsetTranslator(const config::PipelineConfig& pipeline, std::unique_ptr<OffsetSyncReader> reader,
                    std::unique_ptr<SourceProbe> probe, OffsetTranslatorOptions options = {});
 
-  // Translates each (source partition, committed offset >= 0). The result
+  // Translates each (source partition, committed offset >= 0); each
+  // partition at most once per call (else InvalidArgument). The result
   // has one entry per request, in order. Errors are Kafka read errors or
   // malformed records in the internal topics (naming topic, partition and
   // offset); a partition that cannot be translated exactly is not an error

@@ -19,6 +19,8 @@
 #include "longhaul/base/logging.h"
 #include "longhaul/offsets/lane.h"
 #include "pipeline_state.h"
+#include "source_side.h"
+#include "topic_discovery.h"
 
 namespace longhaul::mirror {
 namespace {
@@ -30,33 +32,107 @@ constexpr milliseconds kAdminTimeout{10'000};
 constexpr double kLaggingSeconds = 30;
 constexpr int64_t kStallWindowMs = 60'000;
 
-// Topic configs worth carrying to the target. Left out on purpose:
-// message.timestamp.type (LogAppendTime on the target would overwrite the
-// source timestamps we carry), replication and ISR settings (the target
-// cluster's own business), and leader-election/placement settings.
-const std::set<std::string>& SyncedTopicConfigs() {
-  static const std::set<std::string> keys = {
-      "cleanup.policy",      "retention.ms",          "retention.bytes",           "delete.retention.ms",
-      "min.compaction.lag.ms", "max.compaction.lag.ms", "min.cleanable.dirty.ratio", "segment.bytes",
-      "segment.ms",          "max.message.bytes",     "compression.type",
-  };
-  return keys;
-}
-
-class DirectPipelineRunner final : public PipelineRunner {
+// Direct mode's source side: the source cluster itself.
+class KafkaSourceSide final : public SourceSide {
  public:
-  DirectPipelineRunner(const config::Config& config, const config::PipelineConfig& pipeline,
-                       metrics::Registry* registry)
+  KafkaSourceSide(const config::Config& config, const config::PipelineConfig& pipeline)
+      : pipeline_(pipeline), source_(config.Cluster(pipeline.source)), names_(pipeline_) {
+    // The process byte budget, split across lanes; each lane's consumer
+    // prefetch is capped so a backlog of any size stays within it.
+    int64_t total_lanes = 0;
+    for (const auto& [_, p] : config.pipelines) total_lanes += p.lanes;
+    queue_kbytes_ = std::max<int64_t>(1024, config.worker.buffer_bytes / 1024 / std::max<int64_t>(total_lanes, 1));
+  }
+
+  absl::StatusOr<std::map<std::string, int>> Topics(milliseconds timeout) override {
+    if (auto s = EnsureAdmin(); !s.ok()) return s;
+    auto all = admin_->Topics(timeout);
+    if (!all.ok()) return all.status();
+    return SelectTopics(pipeline_, *all);
+  }
+
+  absl::StatusOr<Properties> TopicConfigs(const std::string& topic, milliseconds timeout) override {
+    if (auto s = EnsureAdmin(); !s.ok()) return s;
+    auto explicit_configs = admin_->ExplicitTopicConfigs(topic, timeout);
+    if (!explicit_configs.ok()) return explicit_configs.status();
+    return SyncedTopicConfigs(*explicit_configs);
+  }
+
+  absl::StatusOr<std::map<TopicPartition, int64_t>> EndOffsets(const std::vector<TopicPartition>& partitions,
+                                                               milliseconds timeout) override {
+    if (auto s = EnsureAdmin(); !s.ok()) return s;
+    return admin_->EndOffsets(partitions, timeout);
+  }
+
+  bool CanSyncGroups() const override { return true; }
+
+  void AddStatus(PipelineStatus* status) const override { status->role = "direct"; }
+
+  // Each lane reads its partitions straight from the source.
+  absl::StatusOr<std::unique_ptr<RecordSource>> MakeRecordSource(int lane) override {
+    std::string what = absl::StrCat("source consumer of pipeline '", pipeline_.name, "' lane ", lane);
+    Properties defaults = {
+        {"group.id", names_.lane_group + ".reader"},  // never joins: manual assignment only
+        {"client.id", absl::StrCat("longhaul-", pipeline_.name, "-lane-", lane, "-reader")},
+        {"isolation.level", "read_committed"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"enable.partition.eof", "false"},
+        {"fetch.wait.max.ms", "100"},
+        {"reconnect.backoff.max.ms", "2000"},
+        {"queued.max.messages.kbytes", std::to_string(queue_kbytes_)},
+    };
+    auto source = KafkaRecordSource::Create(defaults, source_.ClientProperties(config::ClientRole::kConsumer), what);
+    if (!source.ok()) return source.status();
+    return std::unique_ptr<RecordSource>(std::move(*source));
+  }
+
+ private:
+  // Called from the discovery thread only.
+  absl::Status EnsureAdmin() {
+    if (admin_) return absl::OkStatus();
+    auto a = KafkaAdmin::Create(source_.ClientProperties(config::ClientRole::kAdmin),
+                                absl::StrCat("source cluster '", source_.name, "'"));
+    if (!a.ok()) return a.status();
+    admin_ = std::move(*a);
+    return absl::OkStatus();
+  }
+
+  const config::PipelineConfig pipeline_;
+  const config::ClusterConfig source_;
+  const PipelineNames names_;
+  int64_t queue_kbytes_ = 16 * 1024;
+  std::unique_ptr<KafkaAdmin> admin_;
+};
+
+// One pipeline's lanes on the target: discovery of the partitions to mirror
+// (from the source side) and target topic creation, lane ownership through
+// the lane group, one LaneWorker per owned lane, status and metrics. The
+// SourceSide decides where partitions and records come from (direct or hub).
+class LanePipelineRunner final : public PipelineRunner {
+ public:
+  LanePipelineRunner(const config::Config& config, const std::string& pipeline, metrics::Registry* registry,
+                     std::unique_ptr<SourceSide> side)
       : config_(config),
-        pipeline_(config_.pipelines.at(pipeline.name)),
+        pipeline_(config_.pipelines.at(pipeline)),
         source_(config_.Cluster(pipeline_.source)),
         target_(config_.Cluster(pipeline_.target)),
         names_(pipeline_),
         directory_(pipeline_.lanes),
+        side_(std::move(side)),
         metrics_(PipelineMetrics::Register(registry, pipeline_.name)),
-        collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })) {}
+        collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })) {
+    side_->SetDiscoveryTrigger([this] {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        discovery_requested_ = true;
+      }
+      wake_.notify_all();
+    });
+  }
 
-  ~DirectPipelineRunner() override {
+  ~LanePipelineRunner() override {
     collector_.Reset();
     Stop(SystemClock::Instance().Now());
   }
@@ -64,10 +140,13 @@ class DirectPipelineRunner final : public PipelineRunner {
   void Start() override {
     discovery_thread_ = std::thread([this] { DiscoveryLoop(); });
     membership_thread_ = std::thread([this] { MembershipLoop(); });
-    if (pipeline_.groups.enabled()) group_sync_ = std::make_unique<GroupSyncLoop>(pipeline_, source_, target_);
+    if (pipeline_.groups.enabled() && side_->CanSyncGroups()) {
+      group_sync_ = std::make_unique<GroupSyncLoop>(pipeline_, source_, target_);
+    }
   }
 
   void Stop(SteadyTime deadline) override {
+    side_->OnStopping();
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) {
@@ -105,6 +184,7 @@ class DirectPipelineRunner final : public PipelineRunner {
       if (st.last_error.empty()) st.last_error = discovery_error_;
     }
     st.lanes_owned.assign(owned.begin(), owned.end());
+    side_->AddStatus(&st);
     int64_t now_ms = SystemClock::Instance().WallMillis();
     for (const auto& [mp, progress] : const_cast<PartitionDirectory&>(directory_).AllWithProgress()) {
       const bool running = owned.count(mp.lane) > 0;
@@ -184,12 +264,18 @@ class DirectPipelineRunner final : public PipelineRunner {
       sink.AddCounter("longhaul_bytes_replicated_total",
                       "Key and value bytes committed on the target by this worker.", labels, r.bytes);
     }
+    side_->Collect(sink);
   }
 
+  // Waits up to `d`, less if stopping or discovery was requested.
   bool WaitOrStop(milliseconds d) {
     std::unique_lock<std::mutex> lock(mu_);
-    wake_.wait_for(lock, d, [&] { return stopping_; });
+    wake_.wait_for(lock, d, [&] { return stopping_ || discovery_requested_; });
     return stopping_;
+  }
+  bool TakeDiscoveryRequest() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(discovery_requested_, false);
   }
   bool stopping() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -205,6 +291,7 @@ class DirectPipelineRunner final : public PipelineRunner {
     SteadyTime next_discovery = SystemClock::Instance().Now();
     while (!stopping()) {
       SteadyTime now = SystemClock::Instance().Now();
+      if (TakeDiscoveryRequest()) next_discovery = std::min(next_discovery, now);
       if (now >= next_discovery) {
         absl::Status s = DiscoverOnce();
         {
@@ -244,14 +331,14 @@ class DirectPipelineRunner final : public PipelineRunner {
       if (target_reachable_.load()) orphaned_lanes_.clear();
       orphaned = orphaned_lanes_;
     }
-    if (orphaned.empty() || !source_admin_) return;
+    if (orphaned.empty()) return;
     std::vector<std::pair<TopicPartition, PartitionProgress*>> wanted;
     for (const auto& [mp, progress] : directory_.AllWithProgress()) {
       if (orphaned.count(mp.lane)) wanted.emplace_back(mp.source, progress);
     }
     std::vector<TopicPartition> tps;
     for (const auto& [tp, _] : wanted) tps.push_back(tp);
-    auto ends = source_admin_->EndOffsets(tps, milliseconds(2000));
+    auto ends = side_->EndOffsets(tps, milliseconds(2000));
     if (!ends.ok()) return;  // the source is down too; the last values stay
     const int64_t now_ms = SystemClock::Instance().WallMillis();
     for (const auto& [tp, progress] : wanted) {
@@ -263,12 +350,6 @@ class DirectPipelineRunner final : public PipelineRunner {
   }
 
   absl::Status EnsureAdmins() {
-    if (!source_admin_) {
-      auto a = KafkaAdmin::Create(source_.ClientProperties(config::ClientRole::kAdmin),
-                                  absl::StrCat("source cluster '", source_.name, "'"));
-      if (!a.ok()) return a.status();
-      source_admin_ = std::move(*a);
-    }
     if (!target_admin_) {
       auto a = KafkaAdmin::Create(target_.ClientProperties(config::ClientRole::kAdmin),
                                   absl::StrCat("target cluster '", target_.name, "'"));
@@ -315,13 +396,12 @@ class DirectPipelineRunner final : public PipelineRunner {
       checkpoint_topic_ready_.store(true);
       wake_.notify_all();
     }
-    auto source_topics = source_admin_->Topics(kAdminTimeout);
+    auto source_topics = side_->Topics(kAdminTimeout);
     if (!source_topics.ok()) return source_topics.status();
 
     std::vector<MirroredPartition> ready;
     absl::Status first_error;
     for (const auto& [topic, partitions] : *source_topics) {
-      if (topic.rfind("__", 0) == 0 || !pipeline_.topics.Matches(topic)) continue;
       std::string target_topic = pipeline_.TargetTopic(topic);
       int target_partitions = 0;
       if (auto t = target_topics->find(target_topic); t != target_topics->end()) target_partitions = t->second;
@@ -329,13 +409,11 @@ class DirectPipelineRunner final : public PipelineRunner {
       if (target_partitions == 0) {
         Properties configs;
         if (pipeline_.sync_topic_configs) {
-          auto explicit_configs = source_admin_->ExplicitTopicConfigs(topic, kAdminTimeout);
-          if (!explicit_configs.ok()) {
-            s = explicit_configs.status();
+          auto synced = side_->TopicConfigs(topic, kAdminTimeout);
+          if (!synced.ok()) {
+            s = synced.status();
           } else {
-            for (const auto& [k, v] : *explicit_configs) {
-              if (SyncedTopicConfigs().count(k)) configs[k] = v;
-            }
+            configs = std::move(*synced);
           }
         }
         if (s.ok()) s = target_admin_->CreateTopic(target_topic, partitions, configs, kAdminTimeout);
@@ -370,7 +448,7 @@ class DirectPipelineRunner final : public PipelineRunner {
 
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                           void* opaque) {
-    static_cast<DirectPipelineRunner*>(opaque)->HandleRebalance(rk, err, parts);
+    static_cast<LanePipelineRunner*>(opaque)->HandleRebalance(rk, err, parts);
   }
 
   void HandleRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
@@ -391,8 +469,8 @@ class DirectPipelineRunner final : public PipelineRunner {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
       for (int lane : lanes) {
-        LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, ConsumerQueueKbytes(),
-                        &SystemClock::Instance(), &metrics_, [this](int lane) { return MakeSourceReader(lane); }};
+        LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, 0,
+                        &SystemClock::Instance(), &metrics_, [this](int lane) { return side_->MakeRecordSource(lane); }};
         auto worker = std::make_unique<LaneWorker>(ctx, lane);
         worker->Start();
         lanes_[lane] = std::move(worker);
@@ -428,34 +506,6 @@ class DirectPipelineRunner final : public PipelineRunner {
       return;
     }
     LogError("lane group rebalance error", {{"pipeline", pipeline_.name}, {"error", rd_kafka_err2name(err)}});
-  }
-
-  // Direct mode: each lane reads its partitions straight from the source.
-  absl::StatusOr<std::unique_ptr<RecordSource>> MakeSourceReader(int lane) const {
-    std::string what = absl::StrCat("source consumer of pipeline '", pipeline_.name, "' lane ", lane);
-    Properties defaults = {
-        {"group.id", names_.lane_group + ".reader"},  // never joins: manual assignment only
-        {"client.id", absl::StrCat("longhaul-", pipeline_.name, "-lane-", lane, "-reader")},
-        {"isolation.level", "read_committed"},
-        {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},
-        {"auto.offset.reset", "earliest"},
-        {"enable.partition.eof", "false"},
-        {"fetch.wait.max.ms", "100"},
-        {"reconnect.backoff.max.ms", "2000"},
-        {"queued.max.messages.kbytes", std::to_string(ConsumerQueueKbytes())},
-    };
-    auto source = KafkaRecordSource::Create(defaults, source_.ClientProperties(config::ClientRole::kConsumer), what);
-    if (!source.ok()) return source.status();
-    return std::unique_ptr<RecordSource>(std::move(*source));
-  }
-
-  int64_t ConsumerQueueKbytes() const {
-    // The process byte budget, split across lanes; each lane's consumer
-    // prefetch is capped so a backlog of any size stays within it.
-    int64_t total_lanes = 0;
-    for (const auto& [_, p] : config_.pipelines) total_lanes += p.lanes;
-    return std::max<int64_t>(1024, config_.worker.buffer_bytes / 1024 / std::max<int64_t>(total_lanes, 1));
   }
 
   void StopLanes(const std::vector<int>& lanes, SteadyTime deadline) {
@@ -496,7 +546,7 @@ class DirectPipelineRunner final : public PipelineRunner {
       LogError("cannot configure the lane group", {{"pipeline", pipeline_.name}, {"error", std::string(conf.status().message())}});
       return;
     }
-    rd_kafka_conf_set_rebalance_cb(conf->get(), &DirectPipelineRunner::OnRebalance);
+    rd_kafka_conf_set_rebalance_cb(conf->get(), &LanePipelineRunner::OnRebalance);
     rd_kafka_conf_set_opaque(conf->get(), this);
     auto rk = MakeClient(RD_KAFKA_CONSUMER, std::move(*conf), what);
     if (!rk.ok()) {
@@ -536,10 +586,11 @@ class DirectPipelineRunner final : public PipelineRunner {
   const config::ClusterConfig& target_;
   PipelineNames names_;
   PartitionDirectory directory_;
+  std::unique_ptr<SourceSide> side_;
 
   PipelineMetrics metrics_;
   metrics::CollectorHandle collector_;
-  std::unique_ptr<KafkaAdmin> source_admin_, target_admin_;
+  std::unique_ptr<KafkaAdmin> target_admin_;
   std::thread discovery_thread_, membership_thread_;
   std::unique_ptr<GroupSyncLoop> group_sync_;  // consumer-group offset sync, when pipeline.groups is set
   std::atomic<bool> checkpoint_topic_ready_{false};
@@ -549,6 +600,7 @@ class DirectPipelineRunner final : public PipelineRunner {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool discovery_requested_ = false;
   SteadyTime stop_deadline_{};
   std::string discovery_error_;
   std::map<int, std::unique_ptr<LaneWorker>> lanes_;
@@ -565,7 +617,20 @@ absl::StatusOr<std::unique_ptr<PipelineRunner>> CreatePipelineRunner(const confi
   if (it == config.pipelines.end()) {
     return absl::NotFoundError(absl::StrCat("no pipeline named '", pipeline_name, "' in ", config.file));
   }
-  return std::unique_ptr<PipelineRunner>(new DirectPipelineRunner(config, it->second, registry));
+  if (!it->second.via.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("pipeline '", pipeline_name, "' runs via link '", it->second.via,
+                                                   "': it has an edge and a hub half, not a direct runner"));
+  }
+  return MakeLanePipelineRunner(config, pipeline_name, registry, MakeKafkaSourceSide(config, it->second));
+}
+
+std::unique_ptr<SourceSide> MakeKafkaSourceSide(const config::Config& config, const config::PipelineConfig& pipeline) {
+  return std::make_unique<KafkaSourceSide>(config, pipeline);
+}
+
+std::unique_ptr<PipelineRunner> MakeLanePipelineRunner(const config::Config& config, const std::string& pipeline,
+                                                       metrics::Registry* registry, std::unique_ptr<SourceSide> side) {
+  return std::make_unique<LanePipelineRunner>(config, pipeline, registry, std::move(side));
 }
 
 }  // namespace longhaul::mirror

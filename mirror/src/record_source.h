@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "longhaul/base/topic_partition.h"
 
@@ -57,10 +58,25 @@ class RecordSource {
   virtual std::map<TopicPartition, EndOffsets> Offsets() = 0;
   // Resolves the current end of a partition (for start: latest).
   virtual absl::StatusOr<int64_t> LatestOffset(const TopicPartition& tp) = 0;
+  // The lane session has fenced the previous owner, read its checkpoints
+  // (`checkpointed`: next source offset per partition) and assigned its
+  // partitions: from now on only this session commits for the lane. A hub
+  // waits for this on every lane before it tells an edge where to resume.
+  virtual void OnSessionReady(const std::map<TopicPartition, int64_t>& checkpointed) {}
   // Everything before these offsets is durably committed on the target
-  // (a hub acknowledges it to the edge; a Kafka source ignores it).
+  // (a hub acknowledges it to the edge; a Kafka source ignores it). Called
+  // after each transaction commit with the partitions it touched.
   virtual void OnCommitted(const std::map<TopicPartition, int64_t>& next_offsets) {}
+  // Ends the source. Called once per session, after the lane aborted (on a
+  // failure) or committed (on a drain) its open transaction.
   virtual void Close() = 0;
 };
+
+// The error a RecordSource returns from Next() to have the lane end its
+// session on purpose (abort the open transaction, re-fence, re-read the
+// checkpoints) and start a new one at once: a hub does this when records it
+// delivered may no longer be committed (their edge session ended).
+absl::Status SessionRestartStatus(const std::string& why);
+bool IsSessionRestart(const absl::Status& status);
 
 }  // namespace longhaul::mirror

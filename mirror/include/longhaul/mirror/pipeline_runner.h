@@ -1,12 +1,15 @@
-// One pipeline of the direct mirror: discovers matching source topics,
+// One pipeline in this process: direct (discovers matching source topics,
 // creates them on the target, takes lanes through a Kafka consumer group and
-// runs one transactional lane worker per owned lane. All state lives in
-// Kafka (checkpoints on the target), so runners in several processes share
-// the work and any of them can die.
+// runs one transactional lane worker per owned lane), or one half of a
+// pipeline that runs `via` a long-haul link: the edge (reads the source and
+// ships batches to the hub) or the hub (the same lanes as direct mode, fed
+// by the edges instead of a source consumer; see LinkHub). All state lives
+// in Kafka (checkpoints on the target), so a process can die at any time.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,13 +31,39 @@ struct PartitionStatus {
   double lag_seconds = 0;
   int64_t records_total = 0;  // replicated by this process
   int64_t bytes_total = 0;
+  // Edge only: the next source offset handed to the link (sent, maybe not
+  // yet committed); replicated_offset is what the hub acknowledged.
+  int64_t sent_offset = -1;
   // ok, lagging (behind by more than the lagging threshold and not closing
   // in), stalled (behind and no progress within the stall window).
   std::string state = "ok";
 };
 
+// The long-haul link as one half of a pipeline sees it.
+struct LinkStatus {
+  std::string name;   // the link (pipelines.<p>.via)
+  std::string role;   // "edge" or "hub"
+  // edge: "up" (every connection resumed), "down"; hub: "serving" (an edge
+  // session streams), "waiting" (listening, no edge streaming).
+  std::string state = "down";
+  double rtt_ms = -1;  // edge: last ping round trip; -1 before the first
+  // edge: record bytes into the link (before compression) and bytes of the
+  // compressed batches out of it; hub: wire bytes in, record bytes out.
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  double compression_ratio = 1;  // uncompressed / compressed
+  uint64_t reconnects = 0;       // edge
+  uint64_t buffered_bytes = 0;   // edge: held until the hub acknowledges
+  uint64_t buffer_budget_bytes = 0;
+  int sessions = 0;              // hub: edge sessions streaming
+  std::string peer;              // edge: the hub; hub: its listen address
+  std::string last_error;
+};
+
 struct PipelineStatus {
   std::string name;
+  std::string role = "direct";  // direct, edge, hub
+  std::optional<LinkStatus> link;
   std::string delivery;
   int lanes_total = 0;
   std::vector<int> lanes_owned;
@@ -60,11 +89,41 @@ class PipelineRunner {
   virtual PipelineStatus Status() const = 0;
 };
 
-// `registry` must outlive the runner; the runner records its metrics there
-// (histograms and error counters on the hot path, offsets and lag through a
-// scrape-time collector).
+// A direct pipeline (one without `via`). `registry` must outlive the runner;
+// the runner records its metrics there (histograms and error counters on the
+// hot path, offsets and lag through a scrape-time collector).
 absl::StatusOr<std::unique_ptr<PipelineRunner>> CreatePipelineRunner(const config::Config& config,
                                                                      const std::string& pipeline_name,
                                                                      metrics::Registry* registry);
+
+// The edge half of a pipeline with `via: LINK`: discovers the source topics,
+// reads them with one read_committed consumer and ships them over the link
+// (links.LINK.edge) to the hub, from where the hub says each partition
+// resumes. Errors: NotFound (pipeline), InvalidArgument (no via, no edge
+// section, bad link options or TLS files, naming them).
+absl::StatusOr<std::unique_ptr<PipelineRunner>> CreateEdgeRunner(const config::Config& config,
+                                                                 const std::string& pipeline_name,
+                                                                 metrics::Registry* registry);
+
+// The hub end of one link in this process: a TLS server (links.LINK.hub)
+// whose edge sessions feed the hub halves of the pipelines via the link.
+// Create it, create the hub half of each pipeline with CreatePipelineRunner,
+// then Start() to accept edges. Not thread-safe; Stop() after the pipelines.
+class LinkHub {
+ public:
+  // Errors: NotFound (no such link), InvalidArgument (no hub section).
+  static absl::StatusOr<std::unique_ptr<LinkHub>> Create(const config::Config& config, const std::string& link,
+                                                         metrics::Registry* registry);
+  virtual ~LinkHub() = default;
+  // The hub half of `pipeline` (which must run via this link). At most once
+  // per pipeline; one hub process per pipeline in this version.
+  virtual absl::StatusOr<std::unique_ptr<PipelineRunner>> CreatePipelineRunner(const std::string& pipeline) = 0;
+  // Loads the TLS files and listens. Errors name the field, file or address.
+  virtual absl::Status Start() = 0;
+  // Closes every edge session and the listener. Idempotent.
+  virtual void Stop() = 0;
+  // "host:port" the hub listens on (after Start).
+  virtual std::string address() const = 0;
+};
 
 }  // namespace longhaul::mirror

@@ -1,0 +1,844 @@
+#include "edge_runner.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <variant>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "kafka_admin.h"
+#include "kafka_record_source.h"
+#include "longhaul/base/backoff.h"
+#include "longhaul/base/logging.h"
+#include "longhaul/mirror/pipeline_runner.h"
+#include "longhaul/offsets/lane.h"
+#include "longhaul/transport/edge_link.h"
+#include "longhaul/transport/record_codec.h"
+#include "pipeline_state.h"
+#include "topic_discovery.h"
+
+namespace longhaul::mirror {
+
+absl::StatusOr<transport::EdgeLinkOptions> EdgeLinkOptionsFor(const config::LinkConfig& link,
+                                                              const config::PipelineConfig& pipeline,
+                                                              const std::string& edge_name) {
+  if (!link.edge) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("links.", link.name, ": no edge section, so pipeline '", pipeline.name, "' has no edge here"));
+  }
+  const config::LinkEdgeConfig& e = *link.edge;
+  transport::EdgeLinkOptions o;
+  std::string port;
+  if (!e.hub.empty() && e.hub[0] == '[') {
+    const size_t close = e.hub.find(']');
+    if (close == std::string::npos || close + 1 >= e.hub.size() || e.hub[close + 1] != ':') {
+      return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge.hub: '", e.hub,
+                                                     "' is not [v6-address]:port"));
+    }
+    o.hub_host = e.hub.substr(1, close - 1);
+    port = e.hub.substr(close + 2);
+  } else {
+    const size_t colon = e.hub.rfind(':');
+    if (colon == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge.hub: '", e.hub, "' is not host:port"));
+    }
+    o.hub_host = e.hub.substr(0, colon);
+    port = e.hub.substr(colon + 1);
+  }
+  int port_number = 0;
+  if (!absl::SimpleAtoi(port, &port_number) || port_number <= 0 || port_number > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge.hub: '", e.hub, "' has a bad port"));
+  }
+  o.hub_port = static_cast<uint16_t>(port_number);
+  o.server_name = e.server_name;
+  o.tls.ca_file = e.ca_file;
+  o.tls.cert_file = e.cert_file;
+  o.tls.key_file = e.key_file;
+  o.pipeline = pipeline.name;
+  o.lane = -1;
+  o.edge_name = edge_name.substr(0, transport::kMaxNameBytes);
+  o.connections = e.connections;
+  auto codec = transport::ParseCompression(e.compression);
+  if (!codec.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("links.", link.name, ".edge.compression: ", codec.status().message()));
+  }
+  o.compression.codec = *codec;
+  o.compression.zstd_level = e.compression_level;
+  o.buffer_budget_bytes = static_cast<uint64_t>(e.buffer_bytes);
+  o.heartbeat_interval = e.heartbeat_interval;
+  o.dead_link_timeout = e.dead_link_timeout;
+  o.reconnect_max = std::chrono::milliseconds(10'000);
+  if (absl::Status s = transport::ValidateEdgeLinkOptions(o); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge: ", s.message()));
+  }
+  return o;
+}
+
+namespace {
+
+using std::chrono::milliseconds;
+constexpr milliseconds kAdminTimeout{10'000};
+constexpr milliseconds kSnapshotInterval{500};
+// A batch refused as out of order with no resume seek explaining it within
+// this time means the reader and the link disagree: start over from the
+// hub's resume points.
+constexpr milliseconds kResyncGrace{2'000};
+// Encoded-size slack for the frame header and the batch's own fields.
+constexpr uint64_t kFrameSlackBytes = 4096;
+
+std::string Hostname() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+struct LinkEvent {
+  std::variant<transport::ResumeEvent, transport::AckEvent, std::pair<transport::LinkState, absl::Status>,
+               std::monostate>
+      what;  // monostate: writable
+};
+
+struct Snapshot {
+  std::vector<PartitionStatus> partitions;
+  transport::EdgeLinkMetrics link;
+  bool have_link = false;
+  std::string last_error;
+};
+
+class EdgeRunner final : public PipelineRunner {
+ public:
+  EdgeRunner(const config::Config& config, const std::string& pipeline, metrics::Registry* registry,
+             transport::EdgeLinkOptions options)
+      : config_(config),
+        pipeline_(config_.pipelines.at(pipeline)),
+        source_(config_.Cluster(pipeline_.source)),
+        names_(pipeline_),
+        options_(std::move(options)),
+        collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })) {}
+
+  ~EdgeRunner() override {
+    collector_.Reset();
+    Stop(SystemClock::Instance().Now());
+  }
+
+  void Start() override {
+    discovery_thread_ = std::thread([this] { DiscoveryLoop(); });
+    reader_thread_ = std::thread([this] { ReaderLoop(); });
+  }
+
+  void Stop(SteadyTime deadline) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stopping_) stop_deadline_ = deadline;
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (discovery_thread_.joinable()) discovery_thread_.join();
+    if (reader_thread_.joinable()) reader_thread_.join();
+  }
+
+  PipelineStatus Status() const override {
+    PipelineStatus st;
+    st.name = pipeline_.name;
+    st.role = "edge";
+    st.delivery = pipeline_.delivery == config::Delivery::kExactlyOnce ? "exactly-once" : "at-least-once";
+    st.lanes_total = pipeline_.lanes;
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    st.partitions = snapshot_.partitions;
+    st.last_error = snapshot_.last_error;
+    LinkStatus link;
+    link.name = pipeline_.via;
+    link.role = "edge";
+    link.peer = absl::StrCat(options_.hub_host, ":", options_.hub_port);
+    if (snapshot_.have_link) {
+      const transport::EdgeLinkMetrics& m = snapshot_.link;
+      link.state = m.up ? "up" : "down";
+      double rtt = -1;
+      for (const auto& c : m.connections) {
+        if (c.up && c.last_rtt_ms > 0) rtt = std::max(rtt, c.last_rtt_ms);
+      }
+      link.rtt_ms = rtt;
+      link.bytes_in = m.bytes_uncompressed;
+      link.bytes_out = m.bytes_compressed;
+      link.compression_ratio = m.compression_ratio();
+      link.reconnects = m.reconnects;
+      link.buffered_bytes = m.buffered_bytes;
+      link.buffer_budget_bytes = m.buffer_budget_bytes;
+      link.last_error = m.last_error;
+    }
+    // Readiness and the state shown for the pipeline: the edge is "ready"
+    // when its link streams.
+    st.target_reachable = link.state == "up";
+    st.checkpoint_topic_ready = true;
+    st.lane_group_joined = true;
+    st.link = std::move(link);
+    return st;
+  }
+
+ private:
+  // A partition as the reader sees it. Reader thread only.
+  struct Part {
+    TopicPartition tp;
+    bool discovered = false;  // the source has it and the pipeline mirrors it
+    bool assigned = false;
+    bool start_known = false;  // from a resume seek, or the pipeline start (hub does not know it)
+    bool hub_known = false;
+    // Next offset to read; -1 before the first record when starting at the
+    // beginning of the partition.
+    int64_t pos = -1;
+    // Where the next sealed batch starts (the end of the last one, or a
+    // seek); -1 for a partition the link has not seen.
+    int64_t sealed_next = -1;
+    // The last batch the link took: its first offset and its end.
+    int64_t last_sent_first = -1;
+    int64_t sent_next = -1;
+    int64_t acked = -1;  // the hub's committed next offset
+    int64_t records_sent = 0;
+    int64_t bytes_sent = 0;
+    // Records read and not yet sealed into a batch.
+    std::vector<Record> open;
+    uint64_t open_bytes = 0;
+    SteadyTime opened_at{};
+    // Sealed batches the link has not taken yet (buffer full).
+    struct Sealed {
+      transport::OutgoingBatch batch;
+      uint64_t bytes = 0;
+    };
+    std::deque<Sealed> sealed;
+    // A batch was refused as out of order; a resume seek should follow.
+    std::optional<SteadyTime> resync_since;
+    int64_t caught_up_at_ms = -1;
+  };
+
+  bool stopping() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopping_;
+  }
+  bool WaitOrStop(milliseconds d) {
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait_for(lock, d, [&] { return stopping_; });
+    return stopping_;
+  }
+  void SetError(const std::string& e) {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    snapshot_.last_error = e;
+  }
+
+  // ---- discovery: which source partitions exist ----
+
+  void DiscoveryLoop() {
+    Backoff backoff(milliseconds(1000), pipeline_.discovery_interval);
+    std::unique_ptr<KafkaAdmin> admin;
+    while (!stopping()) {
+      absl::Status s;
+      if (!admin) {
+        auto a = KafkaAdmin::Create(source_.ClientProperties(config::ClientRole::kAdmin),
+                                    absl::StrCat("source cluster '", source_.name, "'"));
+        if (a.ok()) admin = std::move(*a);
+        else s = a.status();
+      }
+      if (admin) {
+        auto topics = admin->Topics(kAdminTimeout);
+        if (topics.ok()) {
+          std::set<TopicPartition> found;
+          for (const auto& [topic, partitions] : SelectTopics(pipeline_, *topics)) {
+            for (int p = 0; p < partitions; ++p) found.insert(TopicPartition{topic, p});
+          }
+          std::lock_guard<std::mutex> lock(mu_);
+          if (found != discovered_) {
+            discovered_ = std::move(found);
+            ++discovered_version_;
+          }
+        } else {
+          s = topics.status();
+        }
+      }
+      milliseconds next = pipeline_.discovery_interval;
+      if (!s.ok()) {
+        LogWarn("edge: topic discovery failed; will retry",
+                {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
+        SetError(std::string(s.message()));
+        next = backoff.Next();
+      } else {
+        backoff.Reset();
+      }
+      if (WaitOrStop(next)) break;
+    }
+  }
+
+  // ---- the reader: source consumer -> link ----
+
+  void ReaderLoop() {
+    Backoff backoff(milliseconds(500), milliseconds(10'000));
+    while (!stopping()) {
+      absl::Status s = RunReader();
+      if (stopping()) break;
+      SetError(std::string(s.message()));
+      auto delay = backoff.Next();
+      LogWarn("edge: reader restarting from the hub's resume points",
+              {{"pipeline", pipeline_.name}, {"error", std::string(s.message())},
+               {"retry_in_ms", static_cast<long long>(delay.count())}});
+      if (WaitOrStop(delay)) break;
+    }
+  }
+
+  absl::Status CreateConsumer() {
+    std::string what = absl::StrCat("edge consumer of pipeline '", pipeline_.name, "'");
+    Properties defaults = {
+        {"group.id", names_.lane_group + ".edge"},  // never joins: manual assignment only
+        {"client.id", absl::StrCat("longhaul-", pipeline_.name, "-edge")},
+        {"isolation.level", "read_committed"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"enable.partition.eof", "false"},
+        {"fetch.wait.max.ms", "100"},
+        {"reconnect.backoff.max.ms", "2000"},
+        // Bounded prefetch: with the link buffer, what the edge's memory
+        // budget is made of (see kEdgeMemoryAllowanceBytes).
+        {"queued.max.messages.kbytes", std::to_string(kEdgeConsumerQueueBytes / 1024)},
+        {"fetch.max.bytes", std::to_string(kEdgeFetchMaxBytes)},
+    };
+    auto source = KafkaRecordSource::Create(defaults, source_.ClientProperties(config::ClientRole::kConsumer), what);
+    if (!source.ok()) return source.status();
+    consumer_ = std::move(*source);
+    return absl::OkStatus();
+  }
+
+  absl::Status StartLink() {
+    transport::EdgeLinkCallbacks cb;
+    cb.on_resume = [this](const transport::ResumeEvent& e) { Post(LinkEvent{e}); };
+    cb.on_ack = [this](const transport::AckEvent& e) { Post(LinkEvent{e}); };
+    cb.on_state = [this](transport::LinkState state, const absl::Status& why) {
+      Post(LinkEvent{std::make_pair(state, why)});
+    };
+    cb.on_writable = [this] { Post(LinkEvent{std::monostate{}}); };
+    auto link = transport::EdgeLink::Start(options_, std::move(cb));
+    if (!link.ok()) return link.status();
+    link_ = std::move(*link);
+    return absl::OkStatus();
+  }
+
+  // On the link's I/O thread: hand over to the reader, never block.
+  void Post(LinkEvent e) {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    events_.push_back(std::move(e));
+  }
+
+  absl::Status RunReader() {
+    parts_.clear();
+    by_handle_.clear();
+    {
+      std::lock_guard<std::mutex> lock(events_mu_);
+      events_.clear();
+    }
+    link_ready_ = false;
+    link_up_ = false;
+    blocked_ = false;
+    open_count_ = 0;
+    applied_discovery_ = 0;
+    if (auto s = CreateConsumer(); !s.ok()) return s;
+    if (auto s = StartLink(); !s.ok()) {
+      consumer_->Close();
+      consumer_.reset();
+      return s;
+    }
+    absl::Status result = ReadLoop();
+    Drain();
+    link_->Stop();
+    UpdateSnapshot();
+    link_.reset();
+    consumer_->Close();
+    consumer_.reset();
+    return result;
+  }
+
+  absl::Status ReadLoop() {
+    SteadyTime next_snapshot = SystemClock::Instance().Now();
+    bool assignment_dirty = false;
+    while (!stopping()) {
+      if (auto s = ProcessEvents(&assignment_dirty); !s.ok()) return s;
+      ApplyDiscovery(&assignment_dirty);
+      if (assignment_dirty) {
+        if (auto s = Reassign(); !s.ok()) return s;
+        assignment_dirty = false;
+      }
+      const bool have_open = open_count_ > 0;
+      SourceRecordView view;
+      absl::Status warning;
+      auto got = consumer_->Next(have_open ? milliseconds(10) : milliseconds(100), &view, &warning);
+      if (!got.ok()) return got.status();
+      if (*got) {
+        if (auto s = OnRecord(view); !s.ok()) return s;
+      } else if (!warning.ok()) {
+        LogDebug("edge: source read", {{"pipeline", pipeline_.name}, {"error", std::string(warning.message())}});
+      }
+      SteadyTime now = SystemClock::Instance().Now();
+      if (auto s = FlushDue(now, /*all=*/false); !s.ok()) return s;
+      for (auto& [tp, p] : parts_) {
+        if (p.resync_since && now - *p.resync_since > kResyncGrace) {
+          return absl::InternalError(absl::StrCat("the link refused a batch of ", tp.ToString(),
+                                                  " as out of order and no resume explained it"));
+        }
+      }
+      if (now >= next_snapshot) {
+        UpdateSnapshot();
+        next_snapshot = now + kSnapshotInterval;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Stopping: hand what was read to the link and give the hub until the
+  // drain deadline to commit it, so a restart resends little.
+  void Drain() {
+    SteadyTime deadline;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      deadline = std::min(stop_deadline_, SystemClock::Instance().Now() + milliseconds(5'000));
+    }
+    if (!link_up_) return;
+    bool dirty = false;
+    FlushDue(SystemClock::Instance().Now(), /*all=*/true).IgnoreError();
+    while (SystemClock::Instance().Now() < deadline && link_->BufferedBytes() > 0) {
+      ProcessEvents(&dirty).IgnoreError();
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  }
+
+  absl::Status ProcessEvents(bool* assignment_dirty) {
+    std::deque<LinkEvent> events;
+    {
+      std::lock_guard<std::mutex> lock(events_mu_);
+      events.swap(events_);
+    }
+    for (auto& e : events) {
+      if (auto* resume = std::get_if<transport::ResumeEvent>(&e.what)) {
+        for (const auto& c : resume->committed) {
+          Part& p = PartOf(c.partition);
+          p.hub_known = true;
+          p.acked = std::max(p.acked, c.offset);
+        }
+        for (const auto& s : resume->seek) HandleSeek(s.partition, s.offset, assignment_dirty);
+      } else if (auto* ack = std::get_if<transport::AckEvent>(&e.what)) {
+        for (const auto& c : ack->committed) {
+          Part& p = PartOf(c.partition);
+          p.acked = std::max(p.acked, c.offset);
+        }
+      } else if (auto* state = std::get_if<std::pair<transport::LinkState, absl::Status>>(&e.what)) {
+        link_up_ = state->first == transport::LinkState::kUp;
+        if (link_up_ && !link_ready_) {
+          // Every connection has resumed once: partitions the hub did not
+          // name are new to it and start at the pipeline's start position.
+          link_ready_ = true;
+          LogInfo("edge: link up", {{"pipeline", pipeline_.name}, {"hub", absl::StrCat(options_.hub_host, ":",
+                                                                                         options_.hub_port)}});
+        }
+        if (!link_up_) {
+          LogWarn("edge: link down; buffering up to the budget, then pausing the source",
+                  {{"pipeline", pipeline_.name}, {"error", std::string(state->second.message())}});
+        }
+      } else {
+        if (blocked_) {
+          blocked_ = false;
+          if (auto s = consumer_->Pause(AssignedPartitions(), false); !s.ok()) return s;
+        }
+      }
+    }
+    if (!blocked_) {
+      for (auto& [tp, p] : parts_) {
+        if (!p.sealed.empty()) {
+          if (auto s = TrySend(p); !s.ok()) return s;
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  Part& PartOf(const TopicPartition& tp) {
+    auto [it, inserted] = parts_.try_emplace(tp);
+    if (inserted) it->second.tp = tp;
+    return it->second;
+  }
+
+  void HandleSeek(const TopicPartition& tp, int64_t offset, bool* assignment_dirty) {
+    Part& p = PartOf(tp);
+    p.hub_known = true;
+    p.start_known = true;
+    p.resync_since.reset();
+    if (p.last_sent_first == offset && p.sent_next > offset && p.sealed_next >= p.sent_next) {
+      // The link took a batch starting exactly there after it applied this
+      // seek and before we saw it: it expects the end of that batch, which
+      // is where we are.
+      return;
+    }
+    if (!p.open.empty()) --open_count_;
+    p.open.clear();
+    p.open_bytes = 0;
+    p.sealed.clear();
+    p.pos = offset;
+    p.sealed_next = offset;
+    p.sent_next = offset;
+    p.last_sent_first = -1;
+    if (p.assigned) *assignment_dirty = true;
+  }
+
+  void ApplyDiscovery(bool* assignment_dirty) {
+    std::set<TopicPartition> discovered;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (discovered_version_ != applied_discovery_) {
+        discovered = discovered_;
+        applied_discovery_ = discovered_version_;
+        for (const auto& tp : discovered) PartOf(tp).discovered = true;
+      }
+    }
+    if (!link_ready_) return;
+    for (auto& [tp, p] : parts_) {
+      if (!p.discovered || p.assigned) continue;
+      if (!p.start_known) {
+        // The hub does not know the partition: the pipeline's start.
+        if (pipeline_.start == config::StartPosition::kLatest) {
+          auto latest = consumer_->LatestOffset(tp);
+          if (!latest.ok()) {
+            LogWarn("edge: cannot resolve the latest offset yet",
+                    {{"partition", tp.ToString()}, {"error", std::string(latest.status().message())}});
+            continue;
+          }
+          p.pos = *latest;
+          p.sealed_next = *latest;
+        }
+        p.start_known = true;
+      }
+      p.assigned = true;
+      *assignment_dirty = true;
+    }
+  }
+
+  std::vector<TopicPartition> AssignedPartitions() const {
+    std::vector<TopicPartition> out;
+    for (const auto& [tp, p] : parts_) {
+      if (p.assigned) out.push_back(tp);
+    }
+    return out;
+  }
+
+  absl::Status Reassign() {
+    std::vector<SourceAssignment> assignment;
+    for (const auto& [tp, p] : parts_) {
+      if (p.assigned) assignment.push_back(SourceAssignment{tp, p.pos});
+    }
+    by_handle_.clear();
+    if (auto s = consumer_->Assign(assignment); !s.ok()) return s;
+    if (blocked_) return consumer_->Pause(AssignedPartitions(), true);
+    return absl::OkStatus();
+  }
+
+  Part* FindPart(const SourceRecordView& r) {
+    auto key = std::make_pair(r.partition_handle, r.partition);
+    if (auto it = by_handle_.find(key); it != by_handle_.end()) return it->second;
+    auto it = parts_.find(TopicPartition{r.topic, r.partition});
+    Part* p = it == parts_.end() ? nullptr : &it->second;
+    by_handle_[key] = p;
+    return p;
+  }
+
+  absl::Status OnRecord(const SourceRecordView& r) {
+    Part* p = FindPart(r);
+    if (p == nullptr || !p->assigned || (p->pos >= 0 && r.offset < p->pos)) {
+      if (r.headers) rd_kafka_headers_destroy(r.headers);
+      return absl::OkStatus();  // not ours, or read again from before a seek
+    }
+    Record rec;
+    rec.offset = r.offset;
+    rec.timestamp_ms = r.timestamp_ms;
+    if (r.key) rec.key.emplace(static_cast<const char*>(r.key), r.key_len);
+    if (r.value) rec.value.emplace(static_cast<const char*>(r.value), r.value_len);
+    if (r.headers) {
+      size_t i = 0;
+      const char* name;
+      const void* value;
+      size_t size;
+      while (rd_kafka_header_get_all(r.headers, i++, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        RecordHeader h;
+        h.name = name;
+        if (value) h.value.emplace(static_cast<const char*>(value), size);
+        rec.headers.push_back(std::move(h));
+      }
+      rd_kafka_headers_destroy(r.headers);
+    }
+    if (p->open.empty()) {
+      p->opened_at = SystemClock::Instance().Now();
+      ++open_count_;
+    }
+    p->open_bytes += transport::EncodedSizeBound(rec);
+    p->open.push_back(std::move(rec));
+    p->pos = r.offset + 1;
+    if (p->open_bytes >= batching_.max_bytes) {
+      Seal(*p);
+      return TrySend(*p);
+    }
+    return absl::OkStatus();
+  }
+
+  void Seal(Part& p) {
+    if (p.open.empty()) return;
+    Part::Sealed s;
+    s.batch.partition = p.tp;
+    s.batch.first_offset = p.sealed_next;  // where the reader stood; -1: the first record's
+    s.batch.last_offset = p.open.back().offset;
+    s.bytes = p.open_bytes + kFrameSlackBytes;
+    s.batch.records = std::move(p.open);
+    p.sealed_next = s.batch.last_offset + 1;
+    p.open.clear();
+    p.open_bytes = 0;
+    --open_count_;
+    p.sealed.push_back(std::move(s));
+  }
+
+  absl::Status FlushDue(SteadyTime now, bool all) {
+    if (open_count_ == 0 && !all) return absl::OkStatus();
+    for (auto& [tp, p] : parts_) {
+      if (p.open.empty()) continue;
+      if (all || now - p.opened_at >= batching_.max_delay) {
+        Seal(p);
+        if (auto s = TrySend(p); !s.ok()) return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Hands p's sealed batches to the link in order until it is full.
+  absl::Status TrySend(Part& p) {
+    while (!p.sealed.empty() && !blocked_ && !p.resync_since) {
+      Part::Sealed& s = p.sealed.front();
+      // A batch larger than the whole budget still goes once the buffer is empty.
+      if (!link_->CanSend(std::min<uint64_t>(s.bytes, options_.buffer_budget_bytes))) return Block();
+      const int64_t first = s.batch.first_offset >= 0 ? s.batch.first_offset : s.batch.records.front().offset;
+      const int64_t end = s.batch.last_offset + 1;
+      const int64_t records = static_cast<int64_t>(s.batch.records.size());
+      const int64_t bytes = static_cast<int64_t>(s.bytes - kFrameSlackBytes);
+      absl::StatusOr<uint64_t> sent = link_->SendBatch(std::move(s.batch));
+      p.sealed.pop_front();
+      if (sent.ok()) {
+        p.last_sent_first = first;
+        p.sent_next = end;
+        p.records_sent += records;
+        p.bytes_sent += bytes;
+        continue;
+      }
+      switch (sent.status().code()) {
+        case absl::StatusCode::kFailedPrecondition:
+          // Raced with a resume seek (which will reposition the partition),
+          // or the link and we disagree (then start over after a grace).
+          p.resync_since = SystemClock::Instance().Now();
+          p.sealed.clear();
+          return absl::OkStatus();
+        case absl::StatusCode::kResourceExhausted: {
+          // Cannot happen after CanSend (only this thread adds), but if it
+          // does the batch is gone: read it again.
+          bool dirty = false;
+          HandleSeek(p.tp, first, &dirty);
+          if (dirty) Reassign().IgnoreError();
+          return Block();
+        }
+        case absl::StatusCode::kCancelled:
+          return absl::OkStatus();  // stopping
+        default:
+          return sent.status();
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // The link buffer is full: stop fetching until on_writable.
+  absl::Status Block() {
+    if (blocked_) return absl::OkStatus();
+    blocked_ = true;
+    ++pauses_;
+    LogDebug("edge: link buffer full, pausing the source", {{"pipeline", pipeline_.name}});
+    return consumer_->Pause(AssignedPartitions(), true);
+  }
+
+  void UpdateSnapshot() {
+    std::map<TopicPartition, EndOffsets> offsets = consumer_ ? consumer_->Offsets() : decltype(offsets){};
+    const int64_t now_ms = SystemClock::Instance().WallMillis();
+    std::vector<PartitionStatus> out;
+    for (auto& [tp, p] : parts_) {
+      if (!p.discovered) continue;
+      PartitionStatus ps;
+      ps.topic = tp.topic;
+      ps.partition = tp.partition;
+      ps.target_topic = pipeline_.TargetTopic(tp.topic);
+      ps.lane = static_cast<int>(offsets::LaneOf(tp.topic, tp.partition, pipeline_.lanes));
+      ps.records_total = p.records_sent;
+      ps.bytes_total = p.bytes_sent;
+      ps.sent_offset = p.sent_next;
+      int64_t replicated = p.acked;
+      auto it = offsets.find(tp);
+      if (it != offsets.end()) {
+        ps.source_end_offset = it->second.end;
+        // Transaction markers at the end of the log are never delivered:
+        // with nothing read and unacknowledged, everything before the
+        // reader's position is replicated or was skipped.
+        const bool idle = p.open.empty() && p.sealed.empty() && p.sent_next == p.acked;
+        if (idle && it->second.position > replicated) replicated = it->second.position;
+      }
+      ps.replicated_offset = replicated;
+      if (ps.source_end_offset >= 0 && replicated >= 0) {
+        ps.lag_records = std::max<int64_t>(0, ps.source_end_offset - replicated);
+      }
+      if (ps.lag_records == 0) p.caught_up_at_ms = now_ms;
+      if (ps.lag_records > 0 && p.caught_up_at_ms > 0) ps.lag_seconds = (now_ms - p.caught_up_at_ms) / 1000.0;
+      out.push_back(std::move(ps));
+    }
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    snapshot_.partitions = std::move(out);
+    if (link_) {
+      snapshot_.link = link_->Metrics();
+      snapshot_.have_link = true;
+      if (snapshot_.link.up) snapshot_.last_error.clear();
+      else if (!snapshot_.link.last_error.empty()) snapshot_.last_error = snapshot_.link.last_error;
+    }
+  }
+
+  void Collect(metrics::CollectorSink& sink) const {
+    PipelineStatus st = Status();
+    const std::string& p = st.name;
+    for (const auto& ps : st.partitions) {
+      std::vector<metrics::Label> labels = {{"pipeline", p}, {"topic", ps.topic}};
+      if (config_.admin.per_partition_metrics) labels.push_back({"partition", std::to_string(ps.partition)});
+      // Own names: in one process with --role all, the hub half reports
+      // longhaul_replicated_offset etc. for the same partitions.
+      sink.AddGauge("longhaul_edge_source_end_offset", "End offset (read_committed) of the source partition, as the "
+                    "edge last saw it.", labels, static_cast<double>(std::max<int64_t>(ps.source_end_offset, 0)));
+      sink.AddGauge("longhaul_edge_committed_offset",
+                    "Next source offset the hub acknowledged as committed on the target.", labels,
+                    static_cast<double>(std::max<int64_t>(ps.replicated_offset, 0)));
+      sink.AddGauge("longhaul_edge_lag_records", "Source records not yet committed on the target, seen from the edge.",
+                    labels, static_cast<double>(ps.lag_records));
+      sink.AddGauge("longhaul_link_sent_offset", "Next source offset the edge handed to the link.", labels,
+                    static_cast<double>(std::max<int64_t>(ps.sent_offset, 0)));
+    }
+    transport::EdgeLinkMetrics m;
+    {
+      std::lock_guard<std::mutex> lock(snapshot_mu_);
+      if (!snapshot_.have_link) return;
+      m = snapshot_.link;
+    }
+    const std::string& link = pipeline_.via;
+    auto gauge = [&](const char* name, const char* help, double v) {
+      sink.AddGauge(name, help, {{"link", link}, {"pipeline", p}, {"role", "edge"}}, v);
+    };
+    auto counter = [&](const char* name, const char* help, double v) {
+      sink.AddCounter(name, help, {{"link", link}, {"pipeline", p}, {"role", "edge"}}, v);
+    };
+    gauge("longhaul_link_up",
+          "1 while the link streams (edge: every connection resumed; hub: an edge session of the pipeline is "
+          "accepted).",
+          m.up ? 1 : 0);
+    gauge("longhaul_link_connections_up", "Link connections resumed and streaming.", m.connections_up);
+    double last_rtt = 0;
+    for (const auto& c : m.connections) last_rtt = std::max(last_rtt, c.last_rtt_ms);
+    gauge("longhaul_link_rtt_seconds", "Last ping round trip over the link (the slowest connection).",
+          last_rtt / 1000.0);
+    counter("longhaul_link_rtt_seconds_sum", "Sum of all ping round trips measured.", m.rtt.sum_ms / 1000.0);
+    counter("longhaul_link_rtt_seconds_count", "Ping round trips measured.", static_cast<double>(m.rtt.count));
+    counter("longhaul_link_reconnects_total", "Connections re-established after a loss.",
+            static_cast<double>(m.reconnects));
+    counter("longhaul_link_disconnects_total", "Connections lost.", static_cast<double>(m.disconnects));
+    counter("longhaul_link_connect_failures_total", "Dial attempts that failed (refused, TLS, timeout).",
+            static_cast<double>(m.connect_failures));
+    counter("longhaul_link_bytes_uncompressed_total", "Record bytes shipped over the link, before compression.",
+            static_cast<double>(m.bytes_uncompressed));
+    counter("longhaul_link_bytes_compressed_total", "Record bytes shipped over the link, after compression.",
+            static_cast<double>(m.bytes_compressed));
+    counter("longhaul_link_wire_bytes_total", "Bytes of data frames written, resends included.",
+            static_cast<double>(m.wire_bytes_sent));
+    gauge("longhaul_link_compression_ratio", "Record bytes before compression / after.", m.compression_ratio());
+    counter("longhaul_link_batches_sent_total", "Batches sent (first sends).", static_cast<double>(m.batches_sent));
+    counter("longhaul_link_batches_resent_total", "Batches sent again after a reconnect.",
+            static_cast<double>(m.batches_resent));
+    counter("longhaul_link_batches_acked_total", "Batches the hub committed.", static_cast<double>(m.batches_acked));
+    gauge("longhaul_link_frames_in_flight", "Data frames sent and not yet acknowledged.",
+          static_cast<double>(m.frames_in_flight));
+    gauge("longhaul_link_buffered_bytes", "Bytes the edge holds until the hub acknowledges them.",
+          static_cast<double>(m.buffered_bytes));
+    gauge("longhaul_link_buffer_budget_bytes", "links.<l>.edge.buffer_bytes.",
+          static_cast<double>(m.buffer_budget_bytes));
+    counter("longhaul_link_credit_waits_total", "Times a batch waited for hub credit.",
+            static_cast<double>(m.credit_waits));
+    counter("longhaul_link_credit_wait_seconds_total", "Time batches waited for hub credit.", m.credit_wait_seconds);
+    counter("longhaul_link_window_waits_total", "Times a batch waited for the in-flight window.",
+            static_cast<double>(m.window_waits));
+    counter("longhaul_link_source_pauses_total", "Times the edge paused the source because the link buffer was full.",
+            static_cast<double>(pauses_.load()));
+  }
+
+  config::Config config_;
+  const config::PipelineConfig& pipeline_;
+  const config::ClusterConfig& source_;
+  PipelineNames names_;
+  const transport::EdgeLinkOptions options_;
+  const EdgeBatching batching_;
+  metrics::CollectorHandle collector_;
+  std::thread discovery_thread_, reader_thread_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  SteadyTime stop_deadline_{};
+  std::set<TopicPartition> discovered_;
+  uint64_t discovered_version_ = 0;
+
+  std::mutex events_mu_;
+  std::deque<LinkEvent> events_;
+
+  mutable std::mutex snapshot_mu_;
+  Snapshot snapshot_;
+  std::atomic<uint64_t> pauses_{0};
+
+  // Reader thread only.
+  std::unique_ptr<KafkaRecordSource> consumer_;
+  std::unique_ptr<transport::EdgeLink> link_;
+  std::map<TopicPartition, Part> parts_;
+  absl::flat_hash_map<std::pair<const void*, int32_t>, Part*> by_handle_;
+  uint64_t applied_discovery_ = 0;
+  int open_count_ = 0;  // partitions with an open batch
+  bool link_ready_ = false;
+  bool link_up_ = false;
+  bool blocked_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PipelineRunner>> CreateEdgeRunner(const config::Config& config,
+                                                                 const std::string& pipeline_name,
+                                                                 metrics::Registry* registry) {
+  auto it = config.pipelines.find(pipeline_name);
+  if (it == config.pipelines.end()) {
+    return absl::NotFoundError(absl::StrCat("no pipeline named '", pipeline_name, "' in ", config.file));
+  }
+  const config::PipelineConfig& pipeline = it->second;
+  if (pipeline.via.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("pipeline '", pipeline_name, "' has no via: it runs direct"));
+  }
+  auto link = config.links.find(pipeline.via);
+  if (link == config.links.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("pipeline '", pipeline_name, "': no link named '", pipeline.via, "'"));
+  }
+  auto options = EdgeLinkOptionsFor(link->second, pipeline, Hostname());
+  if (!options.ok()) return options.status();
+  return std::unique_ptr<PipelineRunner>(new EdgeRunner(config, pipeline_name, registry, std::move(*options)));
+}
+
+}  // namespace longhaul::mirror

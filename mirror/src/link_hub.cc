@@ -1,0 +1,149 @@
+// LinkHub: the hub end of one link in this process (pipeline_runner.h).
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "hub_router.h"
+#include "longhaul/base/logging.h"
+#include "longhaul/mirror/pipeline_runner.h"
+#include "longhaul/transport/edge_link.h"
+#include "longhaul/transport/hub_server.h"
+#include "source_side.h"
+
+namespace longhaul::mirror {
+namespace {
+
+class LinkHubImpl final : public LinkHub {
+ public:
+  LinkHubImpl(const config::Config& config, const config::LinkConfig& link, metrics::Registry* registry)
+      : config_(config),
+        link_(link),
+        registry_(registry),
+        router_(std::make_unique<HubRouter>(link.name)),
+        collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })) {}
+
+  ~LinkHubImpl() override {
+    collector_.Reset();
+    Stop();
+  }
+
+  absl::StatusOr<std::unique_ptr<PipelineRunner>> CreatePipelineRunner(const std::string& name) override {
+    auto it = config_.pipelines.find(name);
+    if (it == config_.pipelines.end()) {
+      return absl::NotFoundError(absl::StrCat("no pipeline named '", name, "' in ", config_.file));
+    }
+    if (it->second.via != link_.name) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pipeline '", name, "' does not run via link '", link_.name, "'"));
+    }
+    if (started_) return absl::FailedPreconditionError("hub halves must be created before the hub starts");
+    // The hub's copy of the pipeline: the edge resolves where a partition
+    // the hub does not know starts, and the hub takes what the edge sends
+    // first, so its lanes always start "earliest" (they never look for a
+    // latest offset they have no way to read).
+    config::Config hub_config = config_;
+    config::PipelineConfig& p = hub_config.pipelines.at(name);
+    p.start = config::StartPosition::kEarliest;
+    std::shared_ptr<HubPipeline> hub_pipeline = router_->AddPipeline(p);
+    return MakeLanePipelineRunner(hub_config, name, registry_, MakeHubSourceSide(hub_pipeline, router_.get()));
+  }
+
+  absl::Status Start() override {
+    const config::LinkHubConfig& h = *link_.hub;
+    transport::HubServerOptions o;
+    o.listen = h.listen;
+    o.tls.ca_file = h.ca_file;
+    o.tls.cert_file = h.cert_file;
+    o.tls.key_file = h.key_file;
+    o.require_client_cert = h.require_client_cert;
+    for (const auto& [identity, pipelines] : h.identities) o.identities.push_back({identity, pipelines});
+    o.receive_window_bytes = static_cast<uint64_t>(h.receive_window_bytes);
+    // Edges send batches of up to EdgeLinkOptions::max_batch_bytes (8 MiB by
+    // default); the hub must take them and grant credit for at least one.
+    const uint64_t edge_max_batch = transport::EdgeLinkOptions{}.max_batch_bytes;
+    if (o.receive_window_bytes < edge_max_batch) {
+      return absl::InvalidArgumentError(absl::StrCat("links.", link_.name, ".hub.receive_window_bytes: ",
+                                                     o.receive_window_bytes, " is less than the largest batch an "
+                                                     "edge sends (", edge_max_batch, " bytes)"));
+    }
+    o.max_batch_bytes = std::max(edge_max_batch, std::min<uint64_t>(o.max_batch_bytes, o.receive_window_bytes));
+    if (absl::Status s = transport::ValidateHubServerOptions(o); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("links.", link_.name, ".hub: ", s.message()));
+    }
+    auto server = transport::HubServer::Start(o, router_.get());
+    if (!server.ok()) {
+      return absl::Status(server.status().code(),
+                          absl::StrCat("links.", link_.name, ".hub: ", server.status().message()));
+    }
+    server_ = std::move(*server);
+    router_->SetServer(server_.get());
+    started_ = true;
+    LogInfo("hub listening for edges", {{"link", link_.name}, {"address", server_->address()}});
+    return absl::OkStatus();
+  }
+
+  void Stop() override {
+    if (!server_) return;
+    router_->SetServer(nullptr);
+    server_->Stop();
+    server_.reset();
+  }
+
+  std::string address() const override { return server_ ? server_->address() : std::string(); }
+
+ private:
+  // Link-wide counters (all pipelines of the link).
+  void Collect(metrics::CollectorSink& sink) const {
+    auto m = router_->Metrics();
+    if (!m) return;
+    const std::string& link = link_.name;
+    sink.AddCounter("longhaul_link_hub_bytes_uncompressed_total",
+                    "Record bytes the hub received over the link, after decompression.", {{"link", link}},
+                    static_cast<double>(m->bytes_uncompressed));
+    sink.AddCounter("longhaul_link_hub_wire_bytes_total", "Bytes of data frames the hub received.", {{"link", link}},
+                    static_cast<double>(m->wire_bytes_received));
+    sink.AddCounter("longhaul_link_hub_batches_total", "Batches the hub handed to its lanes.", {{"link", link}},
+                    static_cast<double>(m->batches_received));
+    sink.AddCounter("longhaul_link_hub_duplicate_batches_total",
+                    "Batches an edge sent again that were committed already (dropped and acknowledged).",
+                    {{"link", link}}, static_cast<double>(m->duplicate_batches));
+    sink.AddCounter("longhaul_link_hub_sessions_total", "Edge sessions the hub accepted.", {{"link", link}},
+                    static_cast<double>(m->sessions_started));
+    const std::pair<const char*, uint64_t> refused[] = {
+        {"tls", m->refused_tls},       {"protocol", m->refused_protocol}, {"identity", m->refused_identity},
+        {"fenced", m->refused_fenced}, {"hub", m->refused_by_handler},
+    };
+    for (const auto& [reason, n] : refused) {
+      sink.AddCounter("longhaul_link_hub_refused_total",
+                      "Edge connections refused, by reason: tls (no or untrusted certificate, not TLS), protocol "
+                      "(bad upgrade or hello), identity (certificate may not feed the pipeline), fenced (older "
+                      "epoch), hub (not accepted by the pipeline in time).",
+                      {{"link", link}, {"reason", reason}}, static_cast<double>(n));
+    }
+    sink.AddCounter("longhaul_link_hub_bad_frames_total", "Sessions closed for a malformed frame.", {{"link", link}},
+                    static_cast<double>(m->bad_frames));
+    sink.AddGauge("longhaul_link_hub_sessions", "Edge connections open on the hub (all pipelines).",
+                  {{"link", link}}, static_cast<double>(m->sessions.size()));
+  }
+
+  const config::Config config_;
+  const config::LinkConfig link_;
+  metrics::Registry* const registry_;
+  std::unique_ptr<HubRouter> router_;
+  std::unique_ptr<transport::HubServer> server_;
+  bool started_ = false;
+  metrics::CollectorHandle collector_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LinkHub>> LinkHub::Create(const config::Config& config, const std::string& link,
+                                                         metrics::Registry* registry) {
+  auto it = config.links.find(link);
+  if (it == config.links.end()) return absl::NotFoundError(absl::StrCat("no link named '", link, "' in ", config.file));
+  if (!it->second.hub) {
+    return absl::InvalidArgumentError(absl::StrCat("links.", link, ": no hub section, so this process cannot be its hub"));
+  }
+  return std::unique_ptr<LinkHub>(new LinkHubImpl(config, it->second, registry));
+}
+
+}  // namespace longhaul::mirror

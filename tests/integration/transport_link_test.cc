@@ -1,0 +1,1084 @@
+// The edge<->hub link on loopback, in process: a HubServer with a test
+// writer (commits every few milliseconds, acknowledges, can stall) and an
+// EdgeLink fed by a test reader that follows the library's contract (seek
+// on resume, continue on acks). Certificates come from scripts/make-test-certs.
+// Some tests put a small TCP proxy between the two that cuts or blackholes
+// connections, or acts as an HTTP CONNECT proxy.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "longhaul/testing/status_matchers.h"
+#include "longhaul/testing/wait_for.h"
+#include "longhaul/transport/edge_link.h"
+#include "longhaul/transport/hub_server.h"
+
+namespace longhaul::transport {
+namespace {
+
+using ::longhaul::testing::IsOk;
+using ::longhaul::testing::WaitFor;
+using ::testing::HasSubstr;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------- certs
+
+fs::path SourceRoot() {
+  // __FILE__ is absolute under CMake: <root>/tests/integration/<this file>.
+  fs::path p = fs::path(__FILE__).parent_path();
+  while (!p.empty() && !fs::exists(p / "scripts" / "make-test-certs")) p = p.parent_path();
+  return p;
+}
+
+const fs::path& Certs() {
+  static const fs::path dir = [] {
+    fs::path d = fs::path(::testing::TempDir()) / absl::StrCat("longhaul-certs-", getpid());
+    const std::string command =
+        absl::StrCat((SourceRoot() / "scripts" / "make-test-certs").string(), " ", d.string(), " >/dev/null 2>&1");
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    return d;
+  }();
+  return dir;
+}
+
+std::string Cert(const std::string& name) { return (Certs() / name).string(); }
+
+// ---------------------------------------------------------------- source data
+
+// A deterministic source: per partition, records 0..n-1 with JSON-like
+// values, null and empty keys and values, and headers.
+struct Source {
+  std::string topic = "orders";
+  int partitions = 8;
+  int64_t per_partition = 25'000;
+
+  Record Make(int partition, int64_t offset) const {
+    Record r;
+    r.offset = offset;
+    r.timestamp_ms = 1'700'000'000'000 + offset * 7 + partition;
+    switch (offset % 50) {
+      case 0: r.key = std::nullopt; break;
+      case 1: r.key = ""; break;
+      default: r.key = absl::StrCat("order-", partition, "-", offset);
+    }
+    switch (offset % 97) {
+      case 0: r.value = std::nullopt; break;  // tombstone
+      case 1: r.value = ""; break;
+      default:
+        r.value = absl::StrCat(R"({"order_id":)", offset, R"(,"partition":)", partition, R"(,"customer":"customer-)",
+                               offset % 1013, R"(","status":")", (offset % 3 == 0 ? "SHIPPED" : "PENDING"),
+                               R"(","items":[{"sku":"SKU-)", offset % 17, R"(","qty":)", offset % 5 + 1,
+                               R"(,"price":)", 10 + offset % 90, R"(.99}],"currency":"EUR"})");
+    }
+    r.headers.push_back({"trace", absl::StrCat(offset)});
+    if (offset % 10 == 0) r.headers.push_back({"nullable", std::nullopt});
+    if (offset % 10 == 1) r.headers.push_back({"trace", ""});
+    return r;
+  }
+  int64_t total() const { return partitions * per_partition; }
+};
+
+// ---------------------------------------------------------------- hub writer
+
+// Plays the hub-side writer: keeps each session's received batches pending,
+// "commits" them every few milliseconds into an in-memory log per
+// partition, then acknowledges. A closed session's pending batches are
+// discarded (an aborted transaction), so resume points are exact.
+class TestWriter : public HubSessionHandler {
+ public:
+  TestWriter() : committer_([this] { CommitLoop(); }) {}
+  ~TestWriter() override {
+    stop_ = true;
+    committer_.join();
+  }
+
+  void OnHello(std::shared_ptr<HubSession> session) override {
+    std::vector<PartitionOffset> resume;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++hellos_;
+      if (!accept_) {
+        session->Reject(absl::UnavailableError("writer not ready"));
+        return;
+      }
+      for (const auto& [tp, log] : logs_) resume.push_back({tp, static_cast<int64_t>(log.size())});
+      sessions_[session->id()] = Session{session, {}};
+    }
+    session->Accept(std::move(resume));
+  }
+
+  void OnData(HubSession& session, ReceivedBatch batch) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_.find(session.id());
+    if (it == sessions_.end()) {
+      violations_.push_back("data for a session the writer does not know");
+      return;
+    }
+    it->second.pending.push_back(std::move(batch));
+  }
+
+  void OnClosed(HubSession& session, const absl::Status& why) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    sessions_.erase(session.id());
+    close_reasons_.push_back(std::string(why.message()));
+  }
+
+  void SetPaused(bool paused) { paused_ = paused; }
+  // At most this many records per commit (0: no limit), to slow the target.
+  void SetRecordsPerCommit(size_t n) { records_per_commit_ = n; }
+  void SetAccepting(bool accept) {
+    std::lock_guard<std::mutex> lock(mu_);
+    accept_ = accept;
+  }
+
+  int64_t Committed(const TopicPartition& tp) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = logs_.find(tp);
+    return it == logs_.end() ? 0 : static_cast<int64_t>(it->second.size());
+  }
+  int64_t CommittedTotal() {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t n = 0;
+    for (const auto& [tp, log] : logs_) n += static_cast<int64_t>(log.size());
+    return n;
+  }
+  std::vector<std::string> Violations() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return violations_;
+  }
+  std::map<TopicPartition, std::vector<Record>> Logs() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return logs_;
+  }
+  int hellos() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return hellos_;
+  }
+  size_t PendingRecords() {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t n = 0;
+    for (const auto& [id, s] : sessions_) {
+      for (const auto& b : s.pending) n += b.records.size();
+    }
+    return n;
+  }
+
+ private:
+  struct Session {
+    std::shared_ptr<HubSession> session;
+    std::vector<ReceivedBatch> pending;
+  };
+
+  void CommitLoop() {
+    while (!stop_) {
+      std::this_thread::sleep_for(milliseconds(5));  // the commit interval
+      if (paused_) continue;
+      std::vector<std::tuple<std::shared_ptr<HubSession>, std::vector<uint64_t>, std::vector<PartitionOffset>>> acks;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& [id, s] : sessions_) {
+          if (s.pending.empty()) continue;
+          std::vector<uint64_t> ids;
+          std::map<TopicPartition, int64_t> next;
+          size_t taken = 0, records = 0;
+          for (ReceivedBatch& b : s.pending) {
+            if (records_per_commit_ > 0 && records >= records_per_commit_) break;
+            ++taken;
+            records += b.records.size();
+            std::vector<Record>& log = logs_[b.partition];
+            if (b.first_offset != static_cast<int64_t>(log.size())) {
+              violations_.push_back(absl::StrCat("batch ", b.batch_id, " for ", b.partition.ToString(),
+                                                 " starts at ", b.first_offset, ", log ends at ", log.size()));
+            }
+            for (Record& r : b.records) {
+              if (r.offset != static_cast<int64_t>(log.size())) {
+                violations_.push_back(absl::StrCat(b.partition.ToString(), ": record ", r.offset,
+                                                   " committed at position ", log.size()));
+              }
+              log.push_back(std::move(r));
+            }
+            ids.push_back(b.batch_id);
+            next[b.partition] = b.last_offset + 1;
+          }
+          s.pending.erase(s.pending.begin(), s.pending.begin() + static_cast<std::ptrdiff_t>(taken));
+          std::vector<PartitionOffset> committed;
+          for (const auto& [tp, o] : next) committed.push_back({tp, o});
+          acks.emplace_back(s.session, std::move(ids), std::move(committed));
+        }
+      }
+      for (auto& [session, ids, committed] : acks) session->Ack(std::move(ids), std::move(committed));
+    }
+  }
+
+  std::mutex mu_;
+  bool accept_ = true;
+  int hellos_ = 0;
+  std::map<uint64_t, Session> sessions_;
+  std::map<TopicPartition, std::vector<Record>> logs_;
+  std::vector<std::string> violations_;
+  std::vector<std::string> close_reasons_;
+  std::atomic<bool> paused_{false};
+  std::atomic<size_t> records_per_commit_{0};
+  std::atomic<bool> stop_{false};
+  std::thread committer_;
+};
+
+// ---------------------------------------------------------------- edge reader
+
+// Plays the edge's source reader against an EdgeLink, following its
+// contract: waits for the first resume, seeks where on_resume says, starts
+// unknown partitions at 0, hands over batches in order, pauses on
+// backpressure until on_writable.
+class TestReader {
+ public:
+  TestReader(const Source& source, int64_t batch_records) : source_(source), batch_records_(batch_records) {
+    for (int p = 0; p < source_.partitions; ++p) position_[TopicPartition{source_.topic, p}] = -1;
+  }
+  ~TestReader() { Stop(); }
+
+  EdgeLinkCallbacks Callbacks() {
+    EdgeLinkCallbacks c;
+    c.on_resume = [this](const ResumeEvent& e) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const PartitionOffset& s : e.seek) position_[s.partition] = s.offset;
+      ++resumes_;
+      cv_.notify_all();
+    };
+    c.on_ack = [this](const AckEvent& e) {
+      std::lock_guard<std::mutex> lock(mu_);
+      acked_batches_ += e.batch_ids.size();
+      cv_.notify_all();
+    };
+    c.on_state = [this](LinkState state, const absl::Status&) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (state == LinkState::kUp) {
+        up_ = true;
+        ++ups_;
+        // Partitions the hub did not know start at the beginning.
+        for (auto& [tp, pos] : position_) {
+          if (pos < 0) pos = 0;
+        }
+      } else {
+        ++downs_;
+      }
+      cv_.notify_all();
+    };
+    c.on_writable = [this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++writable_;
+      cv_.notify_all();
+    };
+    return c;
+  }
+
+  void Start(EdgeLink* link) {
+    link_ = link;
+    stop_ = false;
+    thread_ = std::thread([this] { Loop(); });
+  }
+  void Stop() {
+    stop_ = true;
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // Forget everything, as a restarted edge process would.
+  void Reset() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [tp, pos] : position_) pos = -1;
+    up_ = false;
+  }
+
+  uint64_t budget_refusals() const { return budget_refusals_; }
+  uint64_t paused() const { return paused_; }
+  uint64_t max_buffered() const { return max_buffered_; }
+  int ups() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ups_;
+  }
+  int downs() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return downs_;
+  }
+  std::vector<std::string> errors() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return errors_;
+  }
+  bool ReadAll() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [tp, pos] : position_) {
+      if (pos < source_.per_partition) return false;
+    }
+    return true;
+  }
+
+ private:
+  void Loop() {
+    while (!stop_) {
+      bool progressed = false;
+      for (int p = 0; p < source_.partitions && !stop_; ++p) {
+        const TopicPartition tp{source_.topic, p};
+        int64_t pos;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          pos = position_[tp];
+        }
+        if (pos < 0 || pos >= source_.per_partition) continue;
+        OutgoingBatch batch;
+        batch.partition = tp;
+        const int64_t end = std::min(pos + batch_records_, source_.per_partition);
+        uint64_t estimate = 0;
+        for (int64_t o = pos; o < end; ++o) {
+          batch.records.push_back(source_.Make(p, o));
+          estimate += batch.records.back().value.value_or("").size() + 64;
+        }
+        if (!link_->CanSend(estimate)) {
+          ++paused_;  // a real reader pauses the partition until on_writable
+          continue;
+        }
+        absl::StatusOr<uint64_t> sent = link_->SendBatch(std::move(batch));
+        max_buffered_ = std::max<uint64_t>(max_buffered_, link_->BufferedBytes());
+        if (sent.ok()) {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (position_[tp] == pos) position_[tp] = end;  // unless a seek came meanwhile
+          progressed = true;
+        } else if (sent.status().code() == absl::StatusCode::kResourceExhausted) {
+          ++budget_refusals_;
+        } else if (sent.status().code() != absl::StatusCode::kFailedPrecondition) {
+          std::lock_guard<std::mutex> lock(mu_);
+          errors_.push_back(std::string(sent.status().message()));
+        }
+      }
+      if (!progressed) {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, milliseconds(5));
+      }
+    }
+  }
+
+  const Source& source_;
+  const int64_t batch_records_;
+  EdgeLink* link_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<TopicPartition, int64_t> position_;
+  bool up_ = false;
+  int ups_ = 0, downs_ = 0, resumes_ = 0, writable_ = 0;
+  uint64_t acked_batches_ = 0;
+  std::atomic<uint64_t> budget_refusals_{0};
+  std::atomic<uint64_t> paused_{0};
+  std::atomic<uint64_t> max_buffered_{0};
+  std::vector<std::string> errors_;
+};
+
+// ---------------------------------------------------------------- TCP proxy
+
+// Forwards loopback TCP connections to a target port. CutAll() drops every
+// live connection (both sides see a reset/EOF); SetBlackhole(true) stops
+// forwarding without closing. In CONNECT mode it first acts as an HTTP
+// forward proxy: reads "CONNECT host:port", checks Proxy-Authorization,
+// answers 200 (or 407), then forwards to the target port.
+class TcpProxy {
+ public:
+  explicit TcpProxy(int target_port, bool connect_mode = false, std::string required_auth = "")
+      : target_port_(target_port), connect_mode_(connect_mode), required_auth_(std::move(required_auth)) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(listen_fd_, 64), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~TcpProxy() {
+    stop_ = true;
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    ::close(listen_fd_);
+    acceptor_.join();
+    CutAll();
+    for (auto& t : pumps_) t.join();
+  }
+
+  int port() const { return port_; }
+  void SetTarget(int port) { target_port_ = port; }
+  void SetBlackhole(bool on) { blackhole_ = on; }
+  // Flips one bit in the next chunk forwarded from client to target.
+  void CorruptOnce() { corrupt_ = true; }
+  int accepted() const { return accepted_; }
+  std::vector<std::string> connect_requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return connect_requests_;
+  }
+  int CutAll() {
+    std::lock_guard<std::mutex> lock(mu_);
+    int n = 0;
+    for (int fd : live_) {
+      ::shutdown(fd, SHUT_RDWR);
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  static int Dial(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+  void AcceptLoop() {
+    while (!stop_) {
+      int client = ::accept(listen_fd_, nullptr, nullptr);
+      if (client < 0) continue;
+      ++accepted_;
+      std::lock_guard<std::mutex> lock(mu_);
+      pumps_.emplace_back([this, client] { Serve(client); });
+    }
+  }
+
+  bool Handshake(int client) {
+    std::string request;
+    char buf[1024];
+    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 8192) {
+      const ssize_t n = ::recv(client, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      request.append(buf, static_cast<size_t>(n));
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      connect_requests_.push_back(request.substr(0, request.find("\r\n")));
+    }
+    if (!required_auth_.empty() && request.find("Proxy-Authorization: " + required_auth_) == std::string::npos) {
+      const std::string no = "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n";
+      ::send(client, no.data(), no.size(), MSG_NOSIGNAL);
+      return false;
+    }
+    const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+    return ::send(client, ok.data(), ok.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(ok.size());
+  }
+
+  void Serve(int client) {
+    if (connect_mode_ && !Handshake(client)) {
+      ::close(client);
+      return;
+    }
+    int upstream = Dial(target_port_);
+    if (upstream < 0) {
+      ::close(client);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      live_.insert(client);
+      live_.insert(upstream);
+    }
+    char buf[64 * 1024];
+    bool open = true;
+    while (open && !stop_) {
+      pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
+      if (::poll(fds, 2, 20) <= 0) continue;
+      if (blackhole_) continue;  // connections stay open, bytes go nowhere
+      for (int i = 0; i < 2 && open; ++i) {
+        if (fds[i].revents == 0) continue;
+        const int from = i == 0 ? client : upstream;
+        const int to = i == 0 ? upstream : client;
+        const ssize_t n = ::recv(from, buf, sizeof buf, 0);
+        if (n <= 0) {
+          open = false;
+          break;
+        }
+        if (i == 0 && corrupt_.exchange(false)) buf[n / 2] = static_cast<char>(buf[n / 2] ^ 0x20);
+        for (ssize_t sent = 0; sent < n;) {
+          const ssize_t w = ::send(to, buf + sent, static_cast<size_t>(n - sent), MSG_NOSIGNAL);
+          if (w <= 0) {
+            open = false;
+            break;
+          }
+          sent += w;
+        }
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      live_.erase(client);
+      live_.erase(upstream);
+    }
+    ::shutdown(client, SHUT_RDWR);
+    ::shutdown(upstream, SHUT_RDWR);
+    ::close(client);
+    ::close(upstream);
+  }
+
+  std::atomic<int> target_port_;
+  const bool connect_mode_;
+  const std::string required_auth_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> blackhole_{false};
+  std::atomic<bool> corrupt_{false};
+  std::atomic<int> accepted_{0};
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<std::thread> pumps_;
+  std::set<int> live_;
+  std::vector<std::string> connect_requests_;
+};
+
+// ---------------------------------------------------------------- fixtures
+
+HubServerOptions HubOptions() {
+  HubServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.tls = {Cert("ca.pem"), Cert("hub.pem"), Cert("hub.key")};
+  o.identities = {{"longhaul://edge/edge-1", {"orders-pipeline"}}, {"other-edge", {"another-pipeline"}}};
+  o.receive_window_bytes = 16 << 20;
+  o.max_batch_bytes = 4 << 20;
+  o.io_threads = 2;
+  return o;
+}
+
+EdgeLinkOptions EdgeOptions(int port) {
+  EdgeLinkOptions o;
+  o.hub_host = "127.0.0.1";
+  o.hub_port = static_cast<uint16_t>(port);
+  o.tls = {Cert("ca.pem"), Cert("edge.pem"), Cert("edge.key")};
+  o.pipeline = "orders-pipeline";
+  o.edge_name = "test-edge";
+  o.connections = 3;
+  o.buffer_budget_bytes = 32 << 20;
+  o.max_batch_bytes = 4 << 20;
+  o.heartbeat_interval = milliseconds(200);
+  o.dead_link_timeout = milliseconds(3000);
+  o.reconnect_initial = milliseconds(20);
+  o.reconnect_max = milliseconds(300);
+  o.connect_timeout = milliseconds(3000);
+  return o;
+}
+
+void ExpectExactlyTheSource(TestWriter& writer, const Source& source) {
+  EXPECT_THAT(writer.Violations(), ::testing::IsEmpty());
+  const auto logs = writer.Logs();
+  ASSERT_EQ(logs.size(), static_cast<size_t>(source.partitions));
+  for (const auto& [tp, log] : logs) {
+    ASSERT_EQ(static_cast<int64_t>(log.size()), source.per_partition) << tp.ToString();
+    for (int64_t o = 0; o < source.per_partition; ++o) {
+      if (!(log[o] == source.Make(tp.partition, o))) {
+        ADD_FAILURE() << tp.ToString() << " record " << o << " differs";
+        return;
+      }
+    }
+  }
+}
+
+bool Finished(TestWriter& writer, const Source& source) { return writer.CommittedTotal() == source.total(); }
+
+// ---------------------------------------------------------------- tests
+
+TEST(TransportLink, DeliversEveryRecordExactlyOnceByteForByteOverMutualTls) {
+  const Source source;  // 8 partitions x 25,000 = 200,000 records
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  TestReader reader(source, 500);
+  auto edge = EdgeLink::Start(EdgeOptions((*hub)->port()), reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120))) << writer.CommittedTotal();
+  ASSERT_TRUE(WaitFor([&] { return (*edge)->BufferedBytes() == 0; }, seconds(10)));
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+  EXPECT_THAT(reader.errors(), ::testing::IsEmpty());
+
+  const EdgeLinkMetrics m = (*edge)->Metrics();
+  EXPECT_TRUE(m.up);
+  EXPECT_EQ(m.connections_up, 3);
+  EXPECT_EQ(m.records_sent, static_cast<uint64_t>(source.total()));
+  EXPECT_EQ(m.batches_sent, m.batches_acked);
+  EXPECT_EQ(m.batches_resent, 0u);
+  EXPECT_EQ(m.frames_in_flight, 0u);
+  EXPECT_GT(m.rtt.count, 0u);
+  ASSERT_EQ(m.connections.size(), 3u);
+  for (const auto& c : m.connections) {
+    EXPECT_TRUE(c.up);
+    EXPECT_FALSE(c.congestion_control.empty());
+  }
+  const HubMetrics h = (*hub)->Metrics();
+  EXPECT_EQ(h.sessions.size(), 3u);
+  EXPECT_EQ(h.sessions_started, 3u);
+  EXPECT_EQ(h.refused_tls, 0u);
+  for (const auto& s : h.sessions) {
+    EXPECT_EQ(s.identity, "longhaul://edge/edge-1");
+    EXPECT_EQ(s.pipeline, "orders-pipeline");
+  }
+}
+
+// Plain TCP to the hub: sends `bytes`, then waits until the hub closes the
+// connection. True if it did within the timeout.
+bool HubHangsUpOnGarbage(int port, const std::string& bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return false;
+  }
+  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  const auto deadline = std::chrono::steady_clock::now() + seconds(15);
+  char buf[4096];
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) closed = ::recv(fd, buf, sizeof buf, 0) <= 0;
+  }
+  ::close(fd);
+  return closed;
+}
+
+// An edge that must never come up: returns its last error once it has
+// failed to connect at least twice.
+std::string RefusedEdgeError(EdgeLinkOptions options) {
+  options.reconnect_initial = milliseconds(50);
+  options.reconnect_max = milliseconds(200);
+  EdgeLinkCallbacks callbacks;
+  std::atomic<bool> came_up{false};
+  callbacks.on_state = [&](LinkState s, const absl::Status&) {
+    if (s == LinkState::kUp) came_up = true;
+  };
+  auto edge = EdgeLink::Start(std::move(options), callbacks);
+  if (!edge.ok()) return std::string(edge.status().message());
+  EXPECT_TRUE(WaitFor([&] { return (*edge)->Metrics().connect_failures >= 2; }, seconds(20)));
+  EXPECT_FALSE(came_up.load());
+  EXPECT_FALSE((*edge)->Metrics().up);
+  return (*edge)->Metrics().last_error;
+}
+
+TEST(TransportLink, RefusesUntrustedNoCertAndGarbageClientsWhileAGoodEdgeKeepsStreaming) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 20'000;
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  const int port = (*hub)->port();
+  TestReader reader(source, 100);
+  EdgeLinkOptions good = EdgeOptions(port);
+  good.connections = 2;
+  auto edge = EdgeLink::Start(good, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return writer.CommittedTotal() > 0; }, seconds(20)));
+
+  // Signed by a CA the hub does not trust.
+  EdgeLinkOptions rogue = EdgeOptions(port);
+  rogue.tls.cert_file = Cert("rogue-edge.pem");
+  rogue.tls.key_file = Cert("rogue-edge.key");
+  EXPECT_THAT(RefusedEdgeError(rogue), HasSubstr("the hub refused our certificate"));
+  // No client certificate at all.
+  EdgeLinkOptions anonymous = EdgeOptions(port);
+  anonymous.tls.cert_file.clear();
+  anonymous.tls.key_file.clear();
+  EXPECT_THAT(RefusedEdgeError(anonymous), HasSubstr("the hub refused our certificate"));
+  // Plain TCP speaking HTTP, and random bytes.
+  EXPECT_TRUE(HubHangsUpOnGarbage(port, "GET /longhaul/v1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string noise(3000, '\0');
+  std::mt19937 rng(5);
+  for (char& c : noise) c = static_cast<char>(rng());
+  EXPECT_TRUE(HubHangsUpOnGarbage(port, noise));
+  // An edge that does not trust the hub (wrong CA) refuses it.
+  EdgeLinkOptions distrustful = EdgeOptions(port);
+  distrustful.tls.ca_file = Cert("rogue-ca.pem");
+  EXPECT_THAT(RefusedEdgeError(distrustful),
+              HasSubstr("TLS handshake with hub 127.0.0.1:" + std::to_string(port) + " failed"));
+
+  const HubMetrics during = (*hub)->Metrics();
+  EXPECT_GE(during.refused_tls, 5u);  // 2+ rogue, 2+ anonymous, garbage x2, distrustful
+  // The good edge never noticed.
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120)));
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+  const EdgeLinkMetrics m = (*edge)->Metrics();
+  EXPECT_EQ(m.disconnects, 0u);
+  EXPECT_EQ(m.connects, 2u);
+  EXPECT_EQ(writer.hellos(), 2);
+}
+
+TEST(TransportLink, RefusesACertificateIdentityNotMappedToThePipeline) {
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  // other-edge may feed "another-pipeline" only.
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.tls.cert_file = Cert("other-edge.pem");
+  options.tls.key_file = Cert("other-edge.key");
+  EXPECT_THAT(RefusedEdgeError(options),
+              HasSubstr("certificate identity 'longhaul://edge/other-edge' may not feed pipeline 'orders-pipeline'"));
+  EXPECT_GE((*hub)->Metrics().refused_identity, 2u);
+  EXPECT_EQ(writer.hellos(), 0);
+}
+
+TEST(TransportLink, FencesAnEdgeWithAnOlderEpoch) {
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  EdgeLinkOptions current = EdgeOptions((*hub)->port());
+  current.connections = 1;
+  current.epoch = 1000;
+  auto edge = EdgeLink::Start(current, {});
+  ASSERT_THAT(edge, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
+  EdgeLinkOptions zombie = current;
+  zombie.epoch = 999;
+  EXPECT_THAT(RefusedEdgeError(zombie), HasSubstr("fenced: epoch 999 is older than epoch 1000"));
+  EXPECT_TRUE((*edge)->Metrics().up);  // the current one is untouched
+  // A newer epoch takes over: the old session is closed first.
+  EdgeLinkOptions successor = current;
+  successor.epoch = 1001;
+  auto next = EdgeLink::Start(successor, {});
+  ASSERT_THAT(next, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*next)->Metrics().up; }, seconds(20)));
+  // The old edge was told it was replaced; redialling, it is fenced.
+  EXPECT_TRUE(WaitFor([&] { return (*edge)->Metrics().disconnects == 1 && !(*edge)->Metrics().up; }, seconds(20)));
+  EXPECT_TRUE(WaitFor([&] { return (*edge)->Metrics().last_error.find("fenced: epoch 1000 is older than epoch 1001") !=
+                                   std::string::npos; },
+                      seconds(20)))
+      << (*edge)->Metrics().last_error;
+  EXPECT_TRUE((*next)->Metrics().up);
+  EXPECT_GE((*hub)->Metrics().refused_fenced, 3u);
+  (*edge)->Stop();
+}
+
+TEST(TransportLink, ResumesAfterTenConnectionCutsWithoutLosingOrDuplicatingARecord) {
+  Source source;
+  source.partitions = 6;
+  source.per_partition = 30'000;
+  TestWriter writer;
+  writer.SetRecordsPerCommit(300);  // a slower target: the transfer takes a while
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  TcpProxy proxy((*hub)->port());
+  TestReader reader(source, 200);
+  auto edge = EdgeLink::Start(EdgeOptions(proxy.port()), reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+
+  // Ten cuts spread over the transfer, each at a random moment once the
+  // link is up again and a fifteenth of the records more were committed:
+  // batches are in flight and unacknowledged every time.
+  std::mt19937 rng(20261128);
+  int cuts = 0;
+  int64_t last_cut_at = 0;
+  while (cuts < 10) {
+    ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up &&
+                                     writer.CommittedTotal() >= last_cut_at + source.total() / 15; },
+                        seconds(60)))
+        << "cut " << cuts + 1;
+    std::this_thread::sleep_for(milliseconds(rng() % 10));
+    if (proxy.CutAll() > 0) {
+      ++cuts;
+      last_cut_at = writer.CommittedTotal();
+    }
+  }
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120))) << writer.CommittedTotal();
+  reader.Stop();
+  EXPECT_EQ(cuts, 10);
+  ExpectExactlyTheSource(writer, source);
+  const EdgeLinkMetrics m = (*edge)->Metrics();
+  EXPECT_GE(m.reconnects, 10u);
+  EXPECT_GT(m.batches_resent + m.batches_acked, 0u);
+  EXPECT_TRUE(WaitFor([&] { return (*edge)->BufferedBytes() == 0; }, seconds(10)));
+  const HubMetrics h = (*hub)->Metrics();
+  std::cout << "10 cuts: " << m.batches_sent << " batches sent, " << m.batches_resent << " resent, "
+            << h.duplicate_batches << " dropped by the hub as already committed, " << m.reconnects << " reconnects\n";
+  // Batches in flight at a cut go again (they were not committed), but
+  // nothing the hub had committed: the resume points told the edge to drop
+  // those, so the hub never had to discard a duplicate.
+  EXPECT_GT(m.batches_resent, 0u);
+  EXPECT_EQ(h.duplicate_batches, 0u);
+}
+
+TEST(TransportLink, CorruptedBytesCloseTheConnectionAndLoseNothing) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 20'000;
+  TestWriter writer;
+  writer.SetRecordsPerCommit(300);
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  TcpProxy proxy((*hub)->port());
+  TestReader reader(source, 200);
+  auto edge = EdgeLink::Start(EdgeOptions(proxy.port()), reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  for (int k = 1; k <= 3; ++k) {
+    ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up && writer.CommittedTotal() >= source.total() * k / 5; },
+                        seconds(60)));
+    const uint64_t disconnects = (*edge)->Metrics().disconnects;
+    proxy.CorruptOnce();  // TLS notices (bad record MAC) and the hub drops the connection
+    ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().disconnects > disconnects; }, seconds(30)));
+  }
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120)));
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+}
+
+TEST(TransportLink, ReportsWireBytesAndCompressionRatioForJsonPayloads) {
+  for (Compression codec : {Compression::kZstd, Compression::kLz4, Compression::kNone}) {
+    SCOPED_TRACE(std::string(CompressionName(codec)));
+    Source source;
+    source.partitions = 2;
+    source.per_partition = 10'000;
+    TestWriter writer;
+    auto hub = HubServer::Start(HubOptions(), &writer);
+    ASSERT_THAT(hub, IsOk());
+    TestReader reader(source, 1000);
+    EdgeLinkOptions options = EdgeOptions((*hub)->port());
+    options.compression = {codec, 3};
+    auto edge = EdgeLink::Start(options, reader.Callbacks());
+    ASSERT_THAT(edge, IsOk());
+    reader.Start(edge->get());
+    ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(60)));
+    reader.Stop();
+    ExpectExactlyTheSource(writer, source);
+    const EdgeLinkMetrics m = (*edge)->Metrics();
+    const HubMetrics h = (*hub)->Metrics();
+    EXPECT_GT(m.bytes_uncompressed, 10'000u * 2 * 100);
+    EXPECT_GE(m.wire_bytes_sent, m.bytes_compressed);
+    EXPECT_EQ(h.bytes_uncompressed, m.bytes_uncompressed);
+    if (codec == Compression::kNone) {
+      EXPECT_DOUBLE_EQ(m.compression_ratio(), 1.0);
+    } else {
+      EXPECT_GT(m.compression_ratio(), 3.0);
+      EXPECT_LT(m.wire_bytes_sent, m.bytes_uncompressed / 3);
+    }
+    std::cout << CompressionName(codec) << ": " << m.bytes_uncompressed << " bytes of records, "
+              << m.bytes_compressed << " compressed, " << m.wire_bytes_sent << " on the wire, ratio "
+              << m.compression_ratio() << "\n";
+  }
+}
+
+TEST(TransportLink, BoundsEdgeMemoryWhileTheWriterStallsAndCatchesUpAfter) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 20'000;
+  TestWriter writer;
+  writer.SetPaused(true);  // the target cluster is down
+  HubServerOptions hub_options = HubOptions();
+  hub_options.receive_window_bytes = 1 << 20;  // x 3 connections: the hub takes 3 MiB
+  hub_options.max_batch_bytes = 512 << 10;
+  auto hub = HubServer::Start(hub_options, &writer);
+  ASSERT_THAT(hub, IsOk());
+  TestReader reader(source, 200);
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.compression = {Compression::kNone, 0};  // so that bytes are easy to reason about
+  options.buffer_budget_bytes = 4 << 20;          // the edge holds 4 MiB
+  options.max_batch_bytes = 512 << 10;
+  auto edge = EdgeLink::Start(options, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+
+  // The hub's credit runs out, then the edge's budget: the reader is held back.
+  ASSERT_TRUE(WaitFor([&] { return reader.paused() > 0 && (*edge)->Metrics().credit_waits > 0; }, seconds(20)))
+      << reader.paused() << " pauses, " << (*edge)->Metrics().credit_waits << " credit waits";
+  std::this_thread::sleep_for(milliseconds(500));
+  const EdgeLinkMetrics stalled = (*edge)->Metrics();
+  EXPECT_LE(stalled.buffered_bytes, options.buffer_budget_bytes);
+  EXPECT_LE(reader.max_buffered(), options.buffer_budget_bytes);
+  EXPECT_GT(stalled.credit_waits, 0u);
+  EXPECT_LT(writer.PendingRecords(), static_cast<size_t>(source.total()));
+  EXPECT_EQ(writer.CommittedTotal(), 0);
+
+  writer.SetPaused(false);  // the target is back
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120)));
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+  EXPECT_LE(reader.max_buffered(), options.buffer_budget_bytes);
+}
+
+TEST(TransportLink, DetectsADeadLinkAndRedials) {
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  TcpProxy proxy((*hub)->port());
+  EdgeLinkOptions options = EdgeOptions(proxy.port());
+  options.connections = 1;
+  options.heartbeat_interval = milliseconds(100);
+  options.dead_link_timeout = milliseconds(800);
+  auto edge = EdgeLink::Start(options, {});
+  ASSERT_THAT(edge, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
+  proxy.SetBlackhole(true);  // packets vanish, nobody closes anything
+  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().disconnects > 0; }, seconds(10)));
+  EXPECT_THAT((*edge)->Metrics().last_error, HasSubstr("dead link: nothing from the hub for"));
+  proxy.SetBlackhole(false);
+  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
+  EXPECT_GE((*edge)->Metrics().reconnects, 1u);
+}
+
+TEST(TransportLink, TunnelsThroughAnHttpConnectProxy) {
+  Source source;
+  source.partitions = 2;
+  source.per_partition = 5'000;
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  TcpProxy proxy((*hub)->port(), /*connect_mode=*/true, "Basic ZWRnZTpzZWNyZXQ=");
+  {
+    EdgeLinkOptions wrong = EdgeOptions((*hub)->port());
+    wrong.proxy = ProxyOptions{"127.0.0.1", static_cast<uint16_t>(proxy.port()), "Basic bm9ib2R5Og=="};
+    EXPECT_THAT(RefusedEdgeError(wrong), HasSubstr("proxy CONNECT 127.0.0.1:" + std::to_string((*hub)->port()) +
+                                                   ": 407 Proxy Authentication Required"));
+  }
+  TestReader reader(source, 500);
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.proxy = ProxyOptions{"127.0.0.1", static_cast<uint16_t>(proxy.port()), "Basic ZWRnZTpzZWNyZXQ="};
+  auto edge = EdgeLink::Start(options, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(60)));
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+  EXPECT_THAT(proxy.connect_requests(),
+              ::testing::Contains("CONNECT 127.0.0.1:" + std::to_string((*hub)->port()) + " HTTP/1.1"));
+}
+
+TEST(TransportLink, PicksUpCertificatesChangedOnDisk) {
+  const fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("longhaul-rotate-", getpid());
+  fs::create_directories(dir);
+  auto put = [&](const std::string& from, const std::string& to) {
+    // Write a new file and rename it over the old one, as rotation tools do.
+    fs::copy_file(Cert(from), dir / (to + ".tmp"), fs::copy_options::overwrite_existing);
+    fs::rename(dir / (to + ".tmp"), dir / to);
+  };
+  // The hub starts trusting only the rogue CA; the edge starts with the rogue cert.
+  put("rogue-ca.pem", "hub-trusts.pem");
+  put("edge.pem", "edge.pem");
+  put("edge.key", "edge.key");
+  TestWriter writer;
+  HubServerOptions hub_options = HubOptions();
+  hub_options.tls.ca_file = (dir / "hub-trusts.pem").string();
+  auto hub = HubServer::Start(hub_options, &writer);
+  ASSERT_THAT(hub, IsOk());
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.connections = 1;
+  options.reconnect_initial = milliseconds(50);
+  options.reconnect_max = milliseconds(200);
+  options.tls.cert_file = (dir / "edge.pem").string();
+  options.tls.key_file = (dir / "edge.key").string();
+  auto edge = EdgeLink::Start(options, {});
+  ASSERT_THAT(edge, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().connect_failures >= 2; }, seconds(20)));
+  EXPECT_FALSE((*edge)->Metrics().up);
+  // Rotate the hub's CA bundle: the next accept uses it.
+  put("ca.pem", "hub-trusts.pem");
+  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20))) << (*edge)->Metrics().last_error;
+  (*edge)->Stop();
+
+  // And the edge side: start with the rogue client cert, rotate to the good one.
+  put("rogue-edge.pem", "edge.pem");
+  put("rogue-edge.key", "edge.key");
+  auto edge2 = EdgeLink::Start(options, {});
+  ASSERT_THAT(edge2, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*edge2)->Metrics().connect_failures >= 2; }, seconds(20)));
+  put("edge.pem", "edge.pem");
+  put("edge.key", "edge.key");
+  ASSERT_TRUE(WaitFor([&] { return (*edge2)->Metrics().up; }, seconds(20))) << (*edge2)->Metrics().last_error;
+  fs::remove_all(dir);
+}
+
+TEST(TransportLink, ARestartedEdgeResumesFromTheHubsResumePoints) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 25'000;
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  TestReader reader(source, 300);
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  auto edge = EdgeLink::Start(options, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return writer.CommittedTotal() > source.total() / 3; }, seconds(60)));
+  // The edge process dies: its unacknowledged batches are gone with it.
+  reader.Stop();
+  (*edge)->Stop();
+  edge->reset();
+  ASSERT_LT(writer.CommittedTotal(), source.total());
+  reader.Reset();
+  auto restarted = EdgeLink::Start(options, reader.Callbacks());  // epoch = now: newer
+  ASSERT_THAT(restarted, IsOk());
+  reader.Start(restarted->get());
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120)));
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+}
+
+TEST(TransportLink, SurvivesAHubRestart) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 25'000;
+  TestWriter writer;  // the target cluster: outlives the hub process
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  TcpProxy front((*hub)->port());  // a stable address for the edge
+  TestReader reader(source, 300);
+  auto edge = EdgeLink::Start(EdgeOptions(front.port()), reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return writer.CommittedTotal() > source.total() / 3; }, seconds(60)));
+  (*hub)->Stop();
+  hub->reset();
+  front.CutAll();
+  auto restarted = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(restarted, IsOk());
+  front.SetTarget((*restarted)->port());
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120)));
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+  EXPECT_GE((*edge)->Metrics().reconnects, 1u);
+}
+
+}  // namespace
+}  // namespace longhaul::transport

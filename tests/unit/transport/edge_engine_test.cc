@@ -1,0 +1,275 @@
+#include "edge_engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "longhaul/base/clock.h"
+#include "longhaul/testing/status_matchers.h"
+#include "longhaul/transport/frame.h"
+#include "longhaul/transport/record_codec.h"
+
+namespace longhaul::transport {
+namespace {
+
+using ::longhaul::testing::IsOk;
+using ::longhaul::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using std::chrono::milliseconds;
+
+const TopicPartition kOrders{"orders", 0};
+const TopicPartition kAudit{"audit", 1};
+
+EdgeEngineOptions Options() {
+  EdgeEngineOptions o;
+  o.hello.pipeline = "p";
+  o.hello.edge_name = "edge-1";
+  o.hello.connection_count = 1;
+  o.window.initial_bytes = 1 << 20;
+  o.window.min_bytes = 1 << 20;
+  o.heartbeat_interval = milliseconds(1000);
+  o.dead_link_timeout = milliseconds(5000);
+  return o;
+}
+
+PendingBatch Batch(uint64_t id, const TopicPartition& tp, int64_t first, int64_t last, size_t value_bytes = 10) {
+  std::vector<Record> records;
+  for (int64_t o = first; o <= last; ++o) {
+    Record r;
+    r.offset = o;
+    r.value = std::string(value_bytes, 'x');
+    records.push_back(r);
+  }
+  DataFrame frame;
+  frame.batch_id = id;
+  frame.topic = tp.topic;
+  frame.partition = tp.partition;
+  frame.first_offset = first;
+  frame.last_offset = last;
+  EXPECT_THAT(EncodeRecords(records, CompressionOptions{Compression::kNone, 0}, &frame), IsOk());
+  PendingBatch b;
+  b.id = id;
+  b.partition = tp;
+  b.first_offset = first;
+  b.last_offset = last;
+  b.record_count = frame.record_count;
+  b.uncompressed_bytes = frame.uncompressed_size;
+  b.compressed_bytes = frame.records.size();
+  b.frame = std::make_shared<const std::string>(EncodeFrame(frame));
+  return b;
+}
+
+// Drains everything the engine wants to write now, decoded.
+std::vector<Frame> Drain(EdgeConnectionEngine& e, SteadyTime now) {
+  std::vector<Frame> out;
+  while (auto f = e.NextFrame(now)) out.push_back(DecodeFrame(*f->bytes).value());
+  return out;
+}
+
+std::vector<uint64_t> DataIds(const std::vector<Frame>& frames) {
+  std::vector<uint64_t> ids;
+  for (const Frame& f : frames) {
+    if (const auto* d = std::get_if<DataFrame>(&f)) ids.push_back(d->batch_id);
+  }
+  return ids;
+}
+
+class EdgeEngineTest : public ::testing::Test {
+ protected:
+  // Connects and resumes with the given points and plenty of credit.
+  EdgeConnectionEngine::Inbound ConnectAndResume(std::vector<PartitionOffset> resume, uint64_t credit = 1 << 30) {
+    const std::string hello = engine_.OnConnected(clock_.Now());
+    EXPECT_EQ(TypeOf(DecodeFrame(hello).value()), FrameType::kHello);
+    auto in = engine_.OnMessage(EncodeFrame(ResumeFrame{std::move(resume)}), clock_.Now());
+    EXPECT_THAT(in.error, IsOk());
+    EXPECT_THAT(engine_.OnMessage(EncodeFrame(CreditFrame{credit}), clock_.Now()).error, IsOk());
+    return in;
+  }
+
+  ManualClock clock_;
+  EdgeConnectionEngine engine_{Options()};
+};
+
+TEST_F(EdgeEngineTest, SaysHelloAndSendsNoDataBeforeTheResume) {
+  ASSERT_THAT(engine_.Enqueue(Batch(1, kOrders, 0, 9)), IsOk());
+  const Frame hello = DecodeFrame(engine_.OnConnected(clock_.Now())).value();
+  EXPECT_EQ(std::get<HelloFrame>(hello).edge_name, "edge-1");
+  ASSERT_THAT(engine_.OnMessage(EncodeFrame(CreditFrame{1 << 20}), clock_.Now()).error, IsOk());
+  // Only the first ping may go: it measures the round trip early.
+  ASSERT_THAT(engine_.OnTick(clock_.Now()), IsOk());
+  const std::vector<Frame> out = Drain(engine_, clock_.Now());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(TypeOf(out[0]), FrameType::kPing);
+}
+
+TEST_F(EdgeEngineTest, TellsTheReaderWhereToStartPartitionsItHasNotSent) {
+  auto in = ConnectAndResume({{kOrders, 500}, {kAudit, 7}});
+  EXPECT_TRUE(in.resumed);
+  EXPECT_THAT(in.seek, ElementsAre(PartitionOffset{kAudit, 7}, PartitionOffset{kOrders, 500}));
+  EXPECT_EQ(in.committed.size(), 2u);
+  // The link now expects orders to continue at 500.
+  EXPECT_THAT(engine_.Enqueue(Batch(1, kOrders, 400, 409)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("batch for orders[0] starts at offset 400 but the link expects 500")));
+  EXPECT_THAT(engine_.Enqueue(Batch(2, kOrders, 500, 509)), IsOk());
+  EXPECT_THAT(engine_.Enqueue(Batch(3, kOrders, 511, 519)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("expects 510")));
+}
+
+TEST_F(EdgeEngineTest, SendsInOrderAndForgetsOnlyWhatTheHubAcknowledged) {
+  ConnectAndResume({});
+  for (uint64_t id = 1; id <= 3; ++id) ASSERT_THAT(engine_.Enqueue(Batch(id, kOrders, (id - 1) * 10, id * 10 - 1)), IsOk());
+  EXPECT_THAT(DataIds(Drain(engine_, clock_.Now())), ElementsAre(1, 2, 3));
+  const uint64_t retained = engine_.retained_bytes();
+  auto in = engine_.OnMessage(EncodeFrame(AckFrame{{1, 2}, {{kOrders, 20}}, 1000}), clock_.Now());
+  ASSERT_THAT(in.error, IsOk());
+  EXPECT_THAT(in.acked, ElementsAre(1, 2));
+  EXPECT_THAT(in.ack_offsets, ElementsAre(PartitionOffset{kOrders, 20}));
+  EXPECT_GT(in.freed_bytes, 0u);
+  EXPECT_EQ(engine_.retained_bytes(), retained - in.freed_bytes);
+  EXPECT_EQ(engine_.retained_batches(), 1u);
+  EXPECT_EQ(engine_.counters().batches_acked, 2u);
+}
+
+TEST_F(EdgeEngineTest, ResendsUnacknowledgedBatchesAfterAReconnectFromTheHubsResumePoint) {
+  ConnectAndResume({});
+  for (uint64_t id = 1; id <= 4; ++id) ASSERT_THAT(engine_.Enqueue(Batch(id, kOrders, (id - 1) * 10, id * 10 - 1)), IsOk());
+  Drain(engine_, clock_.Now());
+  // The link drops; the hub had committed batches 1 and 2 but the ack was lost.
+  engine_.OnDisconnected(clock_.Now());
+  auto in = ConnectAndResume({{kOrders, 20}});
+  EXPECT_THAT(in.acked, ElementsAre(1, 2));  // known committed: forgotten now
+  EXPECT_TRUE(in.seek.empty());             // the reader goes on where it is
+  EXPECT_THAT(DataIds(Drain(engine_, clock_.Now())), ElementsAre(3, 4));
+  EXPECT_EQ(engine_.counters().batches_resent, 2u);
+  EXPECT_EQ(engine_.counters().batches_sent, 4u);
+  // New batches continue after the retained ones.
+  EXPECT_THAT(engine_.Enqueue(Batch(5, kOrders, 40, 49)), IsOk());
+}
+
+TEST_F(EdgeEngineTest, ResendsABatchTheHubCommittedPartOf) {
+  ConnectAndResume({});
+  ASSERT_THAT(engine_.Enqueue(Batch(1, kOrders, 0, 9)), IsOk());
+  Drain(engine_, clock_.Now());
+  engine_.OnDisconnected(clock_.Now());
+  auto in = ConnectAndResume({{kOrders, 5}});
+  EXPECT_TRUE(in.acked.empty());
+  EXPECT_TRUE(in.seek.empty());
+  EXPECT_THAT(DataIds(Drain(engine_, clock_.Now())), ElementsAre(1));  // the hub trims 0..4
+}
+
+TEST_F(EdgeEngineTest, DropsWhatItHoldsAndSeeksWhenTheHubNeedsEarlierOffsets) {
+  ConnectAndResume({{kOrders, 100}});
+  ASSERT_THAT(engine_.Enqueue(Batch(1, kOrders, 100, 109)), IsOk());
+  Drain(engine_, clock_.Now());
+  engine_.OnDisconnected(clock_.Now());
+  // The hub lost its commit of 90..99 (say the target was restored).
+  auto in = ConnectAndResume({{kOrders, 90}});
+  EXPECT_THAT(in.seek, ElementsAre(PartitionOffset{kOrders, 90}));
+  EXPECT_TRUE(in.acked.empty());
+  EXPECT_EQ(engine_.retained_batches(), 0u);
+  EXPECT_TRUE(DataIds(Drain(engine_, clock_.Now())).empty());
+  EXPECT_THAT(engine_.Enqueue(Batch(2, kOrders, 90, 99)), IsOk());
+}
+
+TEST_F(EdgeEngineTest, SkipsAheadWhenTheHubHasCommittedMoreThanItHolds) {
+  ConnectAndResume({{kOrders, 0}});
+  ASSERT_THAT(engine_.Enqueue(Batch(1, kOrders, 0, 9)), IsOk());
+  engine_.OnDisconnected(clock_.Now());
+  // Another edge incarnation got the hub to 50 meanwhile.
+  auto in = ConnectAndResume({{kOrders, 50}});
+  EXPECT_THAT(in.acked, ElementsAre(1));
+  EXPECT_THAT(in.seek, ElementsAre(PartitionOffset{kOrders, 50}));
+}
+
+TEST_F(EdgeEngineTest, WaitsForCreditAndCountsTheWait) {
+  ConnectAndResume({}, /*credit=*/0);
+  PendingBatch b = Batch(1, kOrders, 0, 99, 100);
+  const uint64_t cost = b.uncompressed_bytes;
+  ASSERT_THAT(engine_.Enqueue(std::move(b)), IsOk());
+  EXPECT_TRUE(DataIds(Drain(engine_, clock_.Now())).empty());
+  EXPECT_EQ(engine_.credit_wait().count(), 1u);
+  clock_.Advance(milliseconds(300));
+  ASSERT_THAT(engine_.OnMessage(EncodeFrame(CreditFrame{cost - 1}), clock_.Now()).error, IsOk());
+  EXPECT_TRUE(DataIds(Drain(engine_, clock_.Now())).empty());
+  ASSERT_THAT(engine_.OnMessage(EncodeFrame(CreditFrame{cost}), clock_.Now()).error, IsOk());
+  EXPECT_THAT(DataIds(Drain(engine_, clock_.Now())), ElementsAre(1));
+  EXPECT_NEAR(engine_.credit_wait().seconds(clock_.Now()), 0.3, 1e-9);
+}
+
+TEST_F(EdgeEngineTest, KeepsInFlightBytesWithinTheWindow) {
+  ConnectAndResume({});
+  // 1 MiB window, batches of ~300 KB: three fit, the fourth waits.
+  for (uint64_t id = 1; id <= 5; ++id) {
+    ASSERT_THAT(engine_.Enqueue(Batch(id, kOrders, (id - 1) * 30, id * 30 - 1, 10000)), IsOk());
+  }
+  EXPECT_THAT(DataIds(Drain(engine_, clock_.Now())), ElementsAre(1, 2, 3));
+  EXPECT_EQ(engine_.window_wait().count(), 1u);
+  clock_.Advance(milliseconds(50));
+  ASSERT_THAT(engine_.OnMessage(EncodeFrame(AckFrame{{1}, {}, 0}), clock_.Now()).error, IsOk());
+  EXPECT_THAT(DataIds(Drain(engine_, clock_.Now())), ElementsAre(4));
+  EXPECT_EQ(engine_.Snapshot(clock_.Now()).frames_in_flight, 3u);
+}
+
+TEST_F(EdgeEngineTest, PingsEveryHeartbeatAndMeasuresTheRoundTrip) {
+  ConnectAndResume({});
+  ASSERT_THAT(engine_.OnTick(clock_.Now()), IsOk());
+  std::vector<Frame> out = Drain(engine_, clock_.Now());
+  ASSERT_EQ(out.size(), 1u);
+  const auto ping = std::get<PingFrame>(out[0]);
+  clock_.Advance(milliseconds(250));
+  ASSERT_THAT(engine_.OnMessage(EncodeFrame(PongFrame{ping.sequence, ping.sent_ns, 0}), clock_.Now()).error, IsOk());
+  EXPECT_DOUBLE_EQ(engine_.counters().last_rtt_ms, 250.0);
+  EXPECT_EQ(engine_.counters().rtt.count, 1u);
+  clock_.Advance(milliseconds(500));
+  ASSERT_THAT(engine_.OnTick(clock_.Now()), IsOk());
+  EXPECT_TRUE(Drain(engine_, clock_.Now()).empty());  // not due yet
+  clock_.Advance(milliseconds(500));
+  ASSERT_THAT(engine_.OnTick(clock_.Now()), IsOk());
+  EXPECT_EQ(Drain(engine_, clock_.Now()).size(), 1u);
+}
+
+TEST_F(EdgeEngineTest, DeclaresTheLinkDeadAfterTheTimeoutWithoutFrames) {
+  ConnectAndResume({});
+  clock_.Advance(milliseconds(4000));
+  ASSERT_THAT(engine_.OnMessage(EncodeFrame(PongFrame{1, 1, 0}), clock_.Now()).error, IsOk());
+  clock_.Advance(milliseconds(5000));
+  EXPECT_THAT(engine_.OnTick(clock_.Now()), IsOk());
+  clock_.Advance(milliseconds(1));
+  EXPECT_THAT(engine_.OnTick(clock_.Now()),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("dead link: nothing from the hub for 5001 ms")));
+}
+
+TEST_F(EdgeEngineTest, ReportsTheHubsErrorAndBadFrames) {
+  engine_.OnConnected(clock_.Now());
+  auto in = engine_.OnMessage(EncodeFrame(ErrorFrame{absl::StatusCode::kPermissionDenied, "not yours"}), clock_.Now());
+  EXPECT_THAT(in.error, StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("the hub reported: not yours")));
+  std::string bad = EncodeFrame(ResumeFrame{});
+  bad[9] ^= 1;
+  EXPECT_THAT(engine_.OnMessage(bad, clock_.Now()).error,
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("resume frame: bad checksum")));
+  EXPECT_THAT(engine_.OnMessage(EncodeFrame(AckFrame{}), clock_.Now()).error,
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unexpected ack frame from the hub (waiting for resume)")));
+  EXPECT_THAT(engine_.OnMessage(EncodeFrame(CloseFrame{"hub draining"}), clock_.Now()).error,
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("the hub closed the connection: hub draining")));
+}
+
+TEST(ConnectionOf, StripesPartitionsStablyAndEvenlyAcrossConnections) {
+  EXPECT_EQ(ConnectionOf({"orders", 3}, 1), 0u);
+  std::vector<int> per_connection(4);
+  for (int p = 0; p < 400; ++p) {
+    const uint32_t c = ConnectionOf({"orders", p}, 4);
+    ASSERT_LT(c, 4u);
+    EXPECT_EQ(c, ConnectionOf({"orders", p}, 4));
+    ++per_connection[c];
+  }
+  for (int n : per_connection) EXPECT_GT(n, 60);
+}
+
+}  // namespace
+}  // namespace longhaul::transport

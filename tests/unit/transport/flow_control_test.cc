@@ -1,0 +1,177 @@
+#include "flow_control.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <deque>
+
+#include "longhaul/base/clock.h"
+
+namespace longhaul::transport {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr uint64_t kMiB = 1 << 20;
+
+WindowOptions Options() {
+  WindowOptions o;
+  o.initial_bytes = 4 * kMiB;
+  o.min_bytes = 1 * kMiB;
+  o.max_bytes = 256 * kMiB;
+  o.gain = 2.0;
+  o.filter_window = seconds(10);
+  return o;
+}
+
+// Simulates a link of `rate` bytes/s (a bottleneck with an unbounded queue)
+// and a fixed round trip `rtt` for `duration`: frames of 64 KiB are sent
+// whenever the window allows, pings see the round trip without our queue
+// (TCP_NOTSENT_LOWAT), and the hub holds each batch `hold` before its ack.
+void RunLink(DeliveryWindow& w, ManualClock& clock, double rate, milliseconds rtt, milliseconds duration,
+             milliseconds hold = milliseconds(0)) {
+  struct InFlight {
+    DeliveryWindow::SendStamp stamp;
+    SteadyTime due;
+    uint64_t bytes;
+  };
+  std::deque<InFlight> flight;
+  const uint64_t frame = 64 * 1024;
+  const auto end = clock.Now() + duration;
+  SteadyTime link_free = clock.Now();
+  SteadyTime next_ping = clock.Now();
+  while (clock.Now() < end) {
+    while (w.Allows(frame)) {
+      const auto start = std::max(link_free, clock.Now());
+      link_free = start + std::chrono::nanoseconds(static_cast<int64_t>(frame / rate * 1e9));
+      flight.push_back({w.OnSent(frame, clock.Now()), link_free + rtt + hold, frame});
+    }
+    clock.Advance(milliseconds(1));
+    if (clock.Now() >= next_ping) {
+      w.OnRtt(rtt, clock.Now());
+      next_ping = clock.Now() + milliseconds(100);
+    }
+    bool acked = false;
+    while (!flight.empty() && flight.front().due <= clock.Now()) {
+      w.OnDelivered(flight.front().bytes, flight.front().stamp, clock.Now());
+      flight.pop_front();
+      acked = true;
+    }
+    if (acked) w.OnHubHold(hold, clock.Now());
+  }
+}
+
+TEST(DeliveryWindow, StartsAtTheInitialWindowAndAlwaysLetsOneFrameGo) {
+  DeliveryWindow w(Options());
+  EXPECT_EQ(w.window(), 4 * kMiB);
+  EXPECT_TRUE(w.Allows(100 * kMiB));  // nothing in flight: even a huge frame goes
+  ManualClock clock;
+  w.OnSent(3 * kMiB, clock.Now());
+  EXPECT_TRUE(w.Allows(1 * kMiB));
+  EXPECT_FALSE(w.Allows(1 * kMiB + 1));
+  EXPECT_EQ(w.in_flight(), 3 * kMiB);
+  w.OnAbandoned(3 * kMiB);
+  EXPECT_EQ(w.in_flight(), 0u);
+}
+
+TEST(DeliveryWindow, GrowsToTheBandwidthDelayProductOfALongLink) {
+  // 20 Mbit/s = 2.5 MB/s with 600 ms round trips: BDP 1.5 MB, window ~ 2x.
+  ManualClock clock;
+  WindowOptions o = Options();
+  o.initial_bytes = o.min_bytes = 256 * 1024;
+  DeliveryWindow w(o);
+  RunLink(w, clock, 2.5e6, milliseconds(600), seconds(20));
+  EXPECT_NEAR(w.rate_bytes_per_second(), 2.5e6, 0.25e6);
+  EXPECT_GE(w.window(), 2'500'000u);  // > 1 BDP: the link stays full
+  EXPECT_LE(w.window(), 6'000'000u);  // but not unbounded
+}
+
+TEST(DeliveryWindow, CoversTheHubHoldTimeOnTopOfTheRoundTrip) {
+  // Same link, but the hub commits (and acks) 400 ms after arrival.
+  ManualClock clock;
+  WindowOptions o = Options();
+  o.initial_bytes = o.min_bytes = 256 * 1024;
+  DeliveryWindow w(o);
+  RunLink(w, clock, 2.5e6, milliseconds(600), seconds(20), milliseconds(400));
+  EXPECT_NEAR(w.rate_bytes_per_second(), 2.5e6, 0.25e6);
+  EXPECT_NEAR(std::chrono::duration<double>(w.latency()).count(), 1.0, 0.01);
+  EXPECT_GE(w.window(), 4'000'000u);  // 2 x 2.5 MB/s x 1 s
+  EXPECT_LE(w.window(), 6'000'000u);
+}
+
+TEST(DeliveryWindow, ShrinksOnAShortFastLinkAndIsClampedToTheMinimum) {
+  ManualClock clock;
+  DeliveryWindow w(Options());
+  RunLink(w, clock, 50e6, milliseconds(2), seconds(5));
+  // BDP 100 KB -> clamped up to min_bytes.
+  EXPECT_EQ(w.window(), 1 * kMiB);
+}
+
+TEST(DeliveryWindow, IsClampedToTheMaximum) {
+  ManualClock clock;
+  WindowOptions o = Options();
+  o.max_bytes = 8 * kMiB;
+  DeliveryWindow w(o);
+  RunLink(w, clock, 100e6, milliseconds(500), seconds(10));
+  EXPECT_EQ(w.window(), 8 * kMiB);
+}
+
+TEST(DeliveryWindow, KeepsItsLastValueWhileTheLinkIsIdle) {
+  ManualClock clock;
+  WindowOptions o = Options();
+  o.initial_bytes = o.min_bytes = 256 * 1024;
+  DeliveryWindow w(o);
+  RunLink(w, clock, 2.5e6, milliseconds(600), seconds(20));
+  const uint64_t before = w.window();
+  clock.Advance(std::chrono::minutes(5));
+  w.OnRtt(milliseconds(600), clock.Now());
+  EXPECT_EQ(w.window(), before);
+}
+
+TEST(DeliveryWindow, UsesThePingRoundTripAsTheFloorOfTheLatency) {
+  ManualClock clock;
+  DeliveryWindow w(Options());
+  const auto stamp = w.OnSent(1000, clock.Now());
+  clock.Advance(milliseconds(10));
+  w.OnDelivered(1000, stamp, clock.Now());
+  EXPECT_EQ(w.latency(), milliseconds(10));
+  w.OnRtt(milliseconds(300), clock.Now());
+  EXPECT_EQ(w.latency(), milliseconds(300));
+}
+
+TEST(CreditLedger, AllowsSendingWithinTheCumulativeGrant) {
+  CreditLedger c;
+  EXPECT_FALSE(c.Allows(1));
+  EXPECT_TRUE(c.Allows(0));  // an empty batch needs no credit
+  c.OnGrant(1000);
+  EXPECT_TRUE(c.Allows(1000));
+  c.OnSent(600);
+  EXPECT_EQ(c.available(), 400u);
+  EXPECT_FALSE(c.Allows(401));
+  c.OnGrant(900);  // stale, smaller total: ignored
+  EXPECT_EQ(c.available(), 400u);
+  c.OnGrant(1600);
+  EXPECT_TRUE(c.Allows(1000));
+  c.Reset();
+  EXPECT_EQ(c.available(), 0u);
+}
+
+TEST(WaitTracker, CountsWaitsAndTheirDuration) {
+  ManualClock clock;
+  WaitTracker t;
+  t.Update(false, clock.Now());
+  t.Update(true, clock.Now());
+  clock.Advance(milliseconds(250));
+  t.Update(true, clock.Now());  // still the same wait
+  EXPECT_NEAR(t.seconds(clock.Now()), 0.25, 1e-9);
+  t.Update(false, clock.Now());
+  clock.Advance(seconds(1));
+  t.Update(true, clock.Now());
+  clock.Advance(milliseconds(500));
+  EXPECT_EQ(t.count(), 2u);
+  EXPECT_NEAR(t.seconds(clock.Now()), 0.75, 1e-9);
+}
+
+}  // namespace
+}  // namespace longhaul::transport

@@ -1,0 +1,141 @@
+// Settings of the edge<->hub link as plain structs: what an EdgeLink dials
+// and how it paces itself, what a HubServer accepts and from whom. The
+// config module maps its `link:` keys onto these; tests fill them directly.
+// Validate*() say precisely which field is wrong.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "longhaul/transport/record_codec.h"
+
+namespace longhaul::transport {
+
+// PEM files. Re-read whenever one of them changes on disk (checked on each
+// connect / accept), so certificates rotate without a restart.
+struct TlsFiles {
+  // CA bundle that verifies the peer (the hub's server cert on the edge,
+  // edge client certs on the hub).
+  std::string ca_file;
+  // Our own certificate chain and its private key. On the edge they are the
+  // client identity; leaving both empty sends no client certificate.
+  std::string cert_file;
+  std::string key_file;
+};
+
+// The in-flight window (bytes sent and not yet acknowledged) is sized to the
+// measured bandwidth-delay product: gain x max delivery rate x min ack
+// latency over `filter_window`, clamped to [min_bytes, max_bytes].
+struct WindowOptions {
+  uint64_t initial_bytes = uint64_t{4} << 20;
+  uint64_t min_bytes = uint64_t{1} << 20;
+  uint64_t max_bytes = uint64_t{128} << 20;
+  double gain = 2.0;
+  std::chrono::milliseconds filter_window{10'000};
+};
+
+// An HTTP CONNECT proxy the edge tunnels through (TLS stays end to end).
+struct ProxyOptions {
+  std::string host;
+  uint16_t port = 0;
+  // Sent as the Proxy-Authorization header when not empty, e.g.
+  // "Basic dXNlcjpwYXNz".
+  std::string authorization;
+};
+
+struct EdgeLinkOptions {
+  // The hub: host name or address, port, WebSocket path.
+  std::string hub_host;
+  uint16_t hub_port = 0;
+  std::string hub_path = "/longhaul/v1";
+  // Name checked against the hub certificate (DNS or IP SAN) and sent as
+  // SNI; empty means hub_host.
+  std::string server_name;
+  TlsFiles tls;
+  std::optional<ProxyOptions> proxy;
+
+  std::string pipeline;
+  int32_t lane = -1;  // -1: every lane of the pipeline
+  std::string edge_name;
+  // Fencing epoch; 0 means "now" in wall-clock milliseconds, so a restarted
+  // edge outranks its predecessor.
+  uint64_t epoch = 0;
+
+  // Parallel TCP connections; partitions are striped over them by a stable
+  // hash, so one partition always travels on the same connection.
+  int connections = 2;
+  CompressionOptions compression;
+  // Bytes of encoded batches the link holds (queued plus sent and not yet
+  // acknowledged). SendBatch refuses beyond it; CanSend says ahead of time.
+  uint64_t buffer_budget_bytes = uint64_t{256} << 20;
+  // Largest batch (uncompressed record bytes) SendBatch accepts; the hub's
+  // max_batch_bytes must be at least this.
+  uint64_t max_batch_bytes = uint64_t{8} << 20;
+  WindowOptions window;
+
+  std::chrono::milliseconds heartbeat_interval{1'000};
+  // No frame from the hub for this long: the connection is dead, redial.
+  std::chrono::milliseconds dead_link_timeout{15'000};
+  // TCP connect, proxy CONNECT, TLS and WebSocket handshakes, each.
+  std::chrono::milliseconds connect_timeout{15'000};
+  std::chrono::milliseconds reconnect_initial{200};
+  std::chrono::milliseconds reconnect_max{30'000};
+
+  size_t max_frame_bytes = kDefaultMaxFrameBytes;
+  // Tried with TCP_CONGESTION on each socket; silently left to the kernel's
+  // default when unavailable. Empty: don't try.
+  std::string congestion_control = "bbr";
+  // SO_SNDBUF / SO_RCVBUF; 0 means window.max_bytes (the kernel caps it at
+  // net.core.wmem_max / rmem_max).
+  int socket_buffer_bytes = 0;
+};
+
+// OK, or InvalidArgument naming the field ("edge link: connections must be
+// 1..1024, got 0").
+absl::Status ValidateEdgeLinkOptions(const EdgeLinkOptions& options);
+
+// Which certificate identity may feed which pipelines. `identity` matches
+// the certificate's subject CN or one of its URI SANs exactly; `pipelines`
+// lists pipeline names, "*" for all.
+struct IdentityRule {
+  std::string identity;
+  std::vector<std::string> pipelines;
+};
+
+struct HubServerOptions {
+  // "host:port" or "[v6]:port"; port 0 picks a free port.
+  std::string listen = "0.0.0.0:0";
+  std::string path = "/longhaul/v1";
+  TlsFiles tls;
+  // Mutual TLS: edges must present a certificate signed by tls.ca_file. On
+  // by default; turning it off also turns off the identity rules (every
+  // edge may feed every pipeline) and is logged as a warning.
+  bool require_client_cert = true;
+  std::vector<IdentityRule> identities;
+
+  // Credit per connection: uncompressed batch bytes received and not yet
+  // acknowledged by the writer. Must be >= max_batch_bytes.
+  uint64_t receive_window_bytes = uint64_t{64} << 20;
+  uint64_t max_batch_bytes = uint64_t{16} << 20;
+  size_t max_frame_bytes = kDefaultMaxFrameBytes;
+
+  // TLS and WebSocket handshakes and the hello, each.
+  std::chrono::milliseconds handshake_timeout{10'000};
+  // No frame from the edge (which pings every heartbeat) for this long.
+  std::chrono::milliseconds dead_link_timeout{30'000};
+  // How long the handler may take to Accept or Reject a hello.
+  std::chrono::milliseconds accept_timeout{60'000};
+  // Connections in the TLS/WebSocket handshake at once; more are closed.
+  int max_pending_handshakes = 64;
+  int io_threads = 1;
+  std::string congestion_control = "bbr";
+  int socket_buffer_bytes = 0;  // 0: receive_window_bytes
+};
+
+absl::Status ValidateHubServerOptions(const HubServerOptions& options);
+
+}  // namespace longhaul::transport

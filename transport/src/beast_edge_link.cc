@@ -1,0 +1,613 @@
+// BeastEdgeLink: the EdgeLink on Boost.Beast WebSocket over OpenSSL TLS 1.3.
+// One I/O thread runs a coroutine per connection: dial (optionally through
+// an HTTP CONNECT proxy), TLS, WebSocket upgrade, hello; then a reader, a
+// writer and a ticker until the connection fails; then back off and redial.
+// The protocol itself lives in EdgeConnectionEngine (sans I/O); this file
+// only moves its frames and feeds it time. Engines and buffer accounting
+// are guarded by mu_ because SendBatch runs on the caller's threads.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "edge_engine.h"
+#include "http_connect.h"
+#include "longhaul/base/backoff.h"
+#include "longhaul/base/check.h"
+#include "longhaul/base/logging.h"
+#include "longhaul/transport/edge_link.h"
+#include "longhaul/transport/record_codec.h"
+#include "socket_options.h"
+#include "tls.h"
+
+namespace longhaul::transport {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using WsStream = websocket::stream<ssl::stream<beast::tcp_stream>>;
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// Unsent bytes the kernel may hold per socket (TCP_NOTSENT_LOWAT): enough
+// to keep a fast link busy between our writes, small enough that a ping
+// does not wait behind much of our own data.
+constexpr int kNotSentLowat = 256 * 1024;
+
+std::string Msg(const absl::Status& s) { return std::string(s.message()); }
+
+struct EdgeConnection {
+  EdgeConnection(asio::io_context& ioc, EdgeEngineOptions options, const EdgeLinkOptions& link, uint64_t seed)
+      : index(static_cast<int>(options.hello.connection_index)),
+        engine(std::move(options)),
+        wake(ioc),
+        tick(ioc),
+        retry(ioc),
+        backoff(link.reconnect_initial, link.reconnect_max, seed) {}
+
+  const int index;
+  EdgeConnectionEngine engine;  // guarded by BeastEdgeLink::mu_
+  // The rest belongs to the I/O thread.
+  asio::steady_timer wake;
+  asio::steady_timer tick;
+  asio::steady_timer retry;
+  bool wake_pending = false;
+  Backoff backoff;
+  std::shared_ptr<WsStream> ws;
+  bool session_over = true;
+  absl::Status session_error;
+  bool up = false;
+  bool ever_up = false;
+  // While dialling (resolve, connect, proxy, handshakes): aborts that step.
+  std::function<void()> cancel_dial;
+  std::string congestion_control;  // guarded by mu_ (read by Metrics)
+};
+
+class BeastEdgeLink final : public EdgeLink {
+ public:
+  BeastEdgeLink(EdgeLinkOptions options, EdgeLinkCallbacks callbacks, const Clock* clock)
+      : options_(std::move(options)),
+        callbacks_(std::move(callbacks)),
+        clock_(clock),
+        tls_(TlsContextSource::Role::kClient, options_.tls, true, "edge link") {}
+
+  ~BeastEdgeLink() override { Stop(); }
+
+  absl::Status Init() {
+    if (absl::StatusOr<std::shared_ptr<ssl::context>> ctx = tls_.Get(); !ctx.ok()) return ctx.status();
+    std::random_device random;
+    const uint64_t link_id = (uint64_t{random()} << 32) ^ random();
+    for (int i = 0; i < options_.connections; ++i) {
+      EdgeEngineOptions e;
+      e.hello.pipeline = options_.pipeline;
+      e.hello.lane = options_.lane;
+      e.hello.epoch = options_.epoch;
+      e.hello.link_id = link_id;
+      e.hello.connection_index = static_cast<uint32_t>(i);
+      e.hello.connection_count = static_cast<uint32_t>(options_.connections);
+      e.hello.edge_name = options_.edge_name;
+      e.window = options_.window;
+      e.heartbeat_interval = options_.heartbeat_interval;
+      e.dead_link_timeout = options_.dead_link_timeout;
+      e.limits.max_frame_bytes = options_.max_frame_bytes;
+      connections_.push_back(std::make_shared<EdgeConnection>(ioc_, std::move(e), options_, link_id + i));
+    }
+    running_ = options_.connections;
+    for (auto& c : connections_) asio::co_spawn(ioc_, RunConnection(c), asio::detached);
+    thread_ = std::thread([this] { ioc_.run(); });
+    LogInfo("edge link started", {{"hub", absl::StrCat(options_.hub_host, ":", options_.hub_port)},
+                                  {"pipeline", options_.pipeline},
+                                  {"lane", options_.lane},
+                                  {"connections", options_.connections},
+                                  {"epoch", std::to_string(options_.epoch)},
+                                  {"proxy", options_.proxy ? absl::StrCat(options_.proxy->host, ":", options_.proxy->port)
+                                                           : std::string("none")}});
+    return absl::OkStatus();
+  }
+
+  bool CanSend(uint64_t bytes) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool ok = buffered_ + bytes <= options_.buffer_budget_bytes;
+    if (!ok) refused_ = true;
+    return ok;
+  }
+
+  absl::StatusOr<uint64_t> SendBatch(OutgoingBatch batch) override {
+    if (stopping_) return absl::CancelledError("edge link stopped");
+    const TopicPartition& tp = batch.partition;
+    if (tp.topic.empty() || tp.topic.size() > kMaxTopicBytes || tp.partition < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("batch for ", tp.ToString(), ": bad topic or partition"));
+    }
+    if (batch.first_offset < 0) {
+      if (batch.records.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("batch for ", tp.ToString(), ": an empty batch needs first_offset and last_offset"));
+      }
+      batch.first_offset = batch.records.front().offset;
+    }
+    if (batch.last_offset < 0) {
+      if (batch.records.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("batch for ", tp.ToString(), ": an empty batch needs last_offset"));
+      }
+      batch.last_offset = batch.records.back().offset;
+    }
+    if (batch.last_offset < batch.first_offset) {
+      return absl::InvalidArgumentError(absl::StrCat("batch for ", tp.ToString(), ": last offset ", batch.last_offset,
+                                                     " is before first offset ", batch.first_offset));
+    }
+    DataFrame frame;
+    frame.batch_id = next_batch_id_.fetch_add(1);
+    frame.topic = tp.topic;
+    frame.partition = tp.partition;
+    frame.first_offset = batch.first_offset;
+    frame.last_offset = batch.last_offset;
+    if (absl::Status s = EncodeRecords(batch.records, options_.compression, &frame); !s.ok()) return s;
+    if (frame.uncompressed_size > options_.max_batch_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("batch for ", tp.ToString(), ": ", frame.uncompressed_size,
+                                                     " encoded bytes exceed max_batch_bytes ",
+                                                     options_.max_batch_bytes));
+    }
+    PendingBatch pending;
+    pending.id = frame.batch_id;
+    pending.partition = tp;
+    pending.first_offset = frame.first_offset;
+    pending.last_offset = frame.last_offset;
+    pending.record_count = frame.record_count;
+    pending.uncompressed_bytes = frame.uncompressed_size;
+    pending.compressed_bytes = frame.records.size();
+    pending.frame = std::make_shared<const std::string>(EncodeFrame(frame));
+    const uint64_t size = pending.frame->size();
+    if (size > options_.max_frame_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("batch for ", tp.ToString(), ": frame of ", size,
+                                                     " bytes exceeds max_frame_bytes ", options_.max_frame_bytes));
+    }
+    std::shared_ptr<EdgeConnection> connection =
+        connections_[ConnectionOf(tp, static_cast<uint32_t>(connections_.size()))];
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (buffered_ + size > options_.buffer_budget_bytes) {
+        refused_ = true;
+        ++budget_refusals_;
+        return absl::ResourceExhaustedError(absl::StrCat("edge link buffer full: ", buffered_, " of ",
+                                                         options_.buffer_budget_bytes,
+                                                         " bytes held until the hub acknowledges; wait for on_writable"));
+      }
+      if (absl::Status s = connection->engine.Enqueue(std::move(pending)); !s.ok()) return s;
+      buffered_ += size;
+    }
+    asio::post(ioc_, [this, connection] { Wake(*connection); });
+    return frame.batch_id;
+  }
+
+  uint64_t BufferedBytes() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return buffered_;
+  }
+
+  void Stop() override {
+    if (stopped_.exchange(true)) return;
+    stopping_ = true;
+    asio::post(ioc_, [this] {
+      for (auto& c : connections_) {
+        c->retry.cancel();
+        if (c->cancel_dial) c->cancel_dial();
+        if (!c->session_over) {
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            c->engine.QueueClose("edge link stopping");
+          }
+          Wake(*c);
+        }
+      }
+      // Give the close frames a moment, then cut whatever is left; as a last
+      // resort stop the loop (a resolver stuck in DNS, say).
+      stop_timer_ = std::make_unique<asio::steady_timer>(ioc_, std::chrono::milliseconds(1000));
+      stop_timer_->async_wait([this](beast::error_code ec) {
+        if (ec) return;
+        for (auto& c : connections_) Abort(*c, absl::CancelledError("edge link stopped"));
+        stop_timer_->expires_after(std::chrono::milliseconds(2000));
+        stop_timer_->async_wait([this](beast::error_code ec2) {
+          if (!ec2) ioc_.stop();
+        });
+      });
+      if (running_ == 0) stop_timer_->cancel();
+    });
+    if (thread_.joinable()) thread_.join();
+    LogInfo("edge link stopped", {{"pipeline", options_.pipeline}});
+  }
+
+  EdgeLinkMetrics Metrics() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const SteadyTime now = clock_->Now();
+    EdgeLinkMetrics m;
+    m.connections_up = connections_up_;
+    m.up = connections_up_ == static_cast<int>(connections_.size());
+    m.connects = connects_;
+    m.reconnects = reconnects_;
+    m.disconnects = disconnects_;
+    m.connect_failures = connect_failures_;
+    m.buffered_bytes = buffered_;
+    m.buffer_budget_bytes = options_.buffer_budget_bytes;
+    m.budget_refusals = budget_refusals_;
+    m.last_error = last_error_;
+    for (const auto& c : connections_) {
+      const EdgeEngineCounters& k = c->engine.counters();
+      m.batches_sent += k.batches_sent;
+      m.batches_resent += k.batches_resent;
+      m.batches_acked += k.batches_acked;
+      m.records_sent += k.records_sent;
+      m.bytes_uncompressed += k.bytes_uncompressed;
+      m.bytes_compressed += k.bytes_compressed;
+      m.wire_bytes_sent += k.wire_bytes_sent;
+      m.frames_sent += k.frames_sent;
+      m.frames_received += k.frames_received;
+      m.rtt.Merge(k.rtt);
+      m.credit_waits += c->engine.credit_wait().count();
+      m.credit_wait_seconds += c->engine.credit_wait().seconds(now);
+      m.window_waits += c->engine.window_wait().count();
+      m.window_wait_seconds += c->engine.window_wait().seconds(now);
+      EdgeConnectionMetrics cm = c->engine.Snapshot(now);
+      cm.congestion_control = c->congestion_control;
+      m.frames_in_flight += cm.frames_in_flight;
+      m.bytes_in_flight += cm.bytes_in_flight;
+      m.connections.push_back(std::move(cm));
+    }
+    return m;
+  }
+
+ private:
+  void Wake(EdgeConnection& c) {
+    c.wake_pending = true;
+    c.wake.cancel();
+  }
+
+  // Ends the connection's current session (first error wins): every loop
+  // of the session returns once its pending operation fails.
+  void Abort(EdgeConnection& c, absl::Status why) {
+    if (c.session_over) return;
+    c.session_over = true;
+    c.session_error = std::move(why);
+    c.wake.cancel();
+    c.tick.cancel();
+    if (c.ws) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(*c.ws).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(*c.ws).close();
+    }
+  }
+
+  asio::awaitable<void> RunConnection(std::shared_ptr<EdgeConnection> c) {
+    while (!stopping_) {
+      absl::Status status = co_await RunSession(c);
+      bool link_was_up = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        c->engine.OnDisconnected(clock_->Now());
+        if (c->up) {
+          link_was_up = connections_up_ == static_cast<int>(connections_.size());
+          --connections_up_;
+          ++disconnects_;
+        } else if (!stopping_) {
+          ++connect_failures_;
+        }
+        if (!stopping_) last_error_ = absl::StrCat("connection ", c->index, ": ", Msg(status));
+      }
+      const bool was_up = c->up;
+      c->up = false;
+      if (stopping_) break;
+      if (link_was_up && callbacks_.on_state) callbacks_.on_state(LinkState::kDown, status);
+      const auto delay = c->backoff.Next();
+      LogWarn(was_up ? "edge link: connection lost, redialling" : "edge link: cannot connect to the hub, retrying",
+              {{"connection", c->index},
+               {"hub", absl::StrCat(options_.hub_host, ":", options_.hub_port)},
+               {"error", Msg(status)},
+               {"retry_in_ms", static_cast<long long>(delay.count())}});
+      c->retry.expires_after(delay);
+      co_await c->retry.async_wait(kNoThrow);
+    }
+    if (--running_ == 0 && stop_timer_) stop_timer_->cancel();
+  }
+
+  asio::awaitable<absl::Status> RunSession(std::shared_ptr<EdgeConnection> c) {
+    struct ClearCancel {
+      EdgeConnection& c;
+      ~ClearCancel() { c.cancel_dial = nullptr; }
+    } clear_cancel{*c};
+    const absl::Status stopped = absl::CancelledError("edge link stopped");
+    absl::StatusOr<std::shared_ptr<ssl::context>> ctx = tls_.Get();
+    if (!ctx.ok()) co_return ctx.status();
+    const std::string hub = absl::StrCat(options_.hub_host, ":", options_.hub_port);
+    const std::string dial_host = options_.proxy ? options_.proxy->host : options_.hub_host;
+    const uint16_t dial_port = options_.proxy ? options_.proxy->port : options_.hub_port;
+
+    tcp::resolver resolver(ioc_);
+    c->cancel_dial = [&resolver] { resolver.cancel(); };
+    auto [resolve_error, endpoints] = co_await resolver.async_resolve(dial_host, std::to_string(dial_port), kNoThrow);
+    if (stopping_) co_return stopped;
+    if (resolve_error) {
+      co_return absl::UnavailableError(absl::StrCat("cannot resolve ", dial_host, ": ", resolve_error.message()));
+    }
+    SocketTuning tuning;
+    tuning.congestion_control = options_.congestion_control;
+    tuning.buffer_bytes = options_.socket_buffer_bytes > 0
+                              ? options_.socket_buffer_bytes
+                              : static_cast<int>(std::min<uint64_t>(options_.window.max_bytes, INT32_MAX));
+    tuning.notsent_lowat_bytes = kNotSentLowat;
+    beast::tcp_stream stream(ioc_);
+    c->cancel_dial = [&stream] { stream.close(); };
+    beast::error_code connect_error = asio::error::host_not_found;
+    std::string congestion;
+    for (const auto& entry : endpoints) {
+      beast::error_code ec;
+      stream.socket().close(ec);
+      stream.socket().open(entry.endpoint().protocol(), ec);
+      if (ec) {
+        connect_error = ec;
+        continue;
+      }
+      congestion = TuneSocket(stream.socket().native_handle(), tuning);
+      stream.expires_after(options_.connect_timeout);
+      auto [error] = co_await stream.async_connect(entry.endpoint(), kNoThrow);
+      if (stopping_) co_return stopped;
+      connect_error = error;
+      if (!error) break;
+    }
+    if (connect_error) {
+      co_return absl::UnavailableError(absl::StrCat("cannot connect to ", options_.proxy ? "proxy " : "hub ", dial_host,
+                                                    ":", dial_port, ": ", connect_error.message()));
+    }
+    if (options_.proxy) {
+      stream.expires_after(options_.connect_timeout);
+      absl::Status tunnel =
+          co_await HttpConnectTunnel(stream, options_.hub_host, options_.hub_port, options_.proxy->authorization);
+      if (stopping_) co_return stopped;
+      if (!tunnel.ok()) co_return tunnel;
+    }
+
+    auto ws = std::make_shared<WsStream>(std::move(stream), **ctx);
+    c->cancel_dial = [ws] { beast::get_lowest_layer(*ws).close(); };
+    const std::string server_name = options_.server_name.empty() ? options_.hub_host : options_.server_name;
+    if (absl::Status s = SetExpectedServerName(ws->next_layer().native_handle(), server_name); !s.ok()) co_return s;
+    auto verify_failure = std::make_shared<std::string>();
+    ws->next_layer().set_verify_callback([verify_failure](bool preverified, ssl::verify_context& vctx) {
+      if (!preverified && verify_failure->empty()) {
+        X509_STORE_CTX* store = vctx.native_handle();
+        *verify_failure = absl::StrCat(X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)),
+                                       " (certificate ", SubjectOf(X509_STORE_CTX_get_current_cert(store)), ")");
+      }
+      return preverified;
+    });
+    beast::get_lowest_layer(*ws).expires_after(options_.connect_timeout);
+    auto [tls_error] = co_await ws->next_layer().async_handshake(ssl::stream_base::client, kNoThrow);
+    if (stopping_) co_return stopped;
+    if (tls_error) {
+      const std::string reason = verify_failure->empty() ? tls_error.message() : *verify_failure;
+      co_return absl::UnauthenticatedError(absl::StrCat("TLS handshake with hub ", hub, " failed: ", reason));
+    }
+    beast::get_lowest_layer(*ws).expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = options_.connect_timeout;
+    timeouts.idle_timeout = websocket::stream_base::none();  // our heartbeat decides
+    timeouts.keep_alive_pings = false;
+    ws->set_option(timeouts);
+    ws->set_option(websocket::stream_base::decorator(
+        [](websocket::request_type& request) { request.set(beast::http::field::user_agent, "longhaul-edge"); }));
+    ws->binary(true);
+    ws->auto_fragment(false);
+    ws->read_message_max(options_.max_frame_bytes);
+    auto [ws_error] = co_await ws->async_handshake(hub, options_.hub_path, kNoThrow);
+    if (stopping_) co_return stopped;
+    if (ws_error) {
+      // With TLS 1.3 the hub checks our certificate after our side of the
+      // handshake finished: its refusal arrives here, as a TLS alert.
+      const bool tls_alert = ws_error.category() == asio::error::get_ssl_category();
+      co_return absl::Status(tls_alert ? absl::StatusCode::kUnauthenticated : absl::StatusCode::kUnavailable,
+                             absl::StrCat(tls_alert ? "the hub refused our certificate: " : "WebSocket upgrade at hub ",
+                                          tls_alert ? "" : absl::StrCat(hub, options_.hub_path, " failed: "),
+                                          ws_error.message()));
+    }
+
+    c->cancel_dial = nullptr;
+    std::string hello;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hello = c->engine.OnConnected(clock_->Now());
+      c->congestion_control = congestion;
+    }
+    c->ws = ws;
+    c->session_over = false;
+    c->session_error = absl::OkStatus();
+    auto [hello_error, written] = co_await ws->async_write(asio::buffer(hello), kNoThrow);
+    if (hello_error) {
+      c->session_over = true;
+      c->ws.reset();
+      co_return absl::UnavailableError(absl::StrCat("writing hello to hub ", hub, ": ", hello_error.message()));
+    }
+    using namespace asio::experimental::awaitable_operators;
+    co_await (ReadLoop(c, ws) && WriteLoop(c, ws) && TickLoop(c));
+    c->ws.reset();
+    beast::error_code ignored;
+    beast::get_lowest_layer(*ws).socket().close(ignored);
+    co_return c->session_error;
+  }
+
+  asio::awaitable<void> ReadLoop(std::shared_ptr<EdgeConnection> c, std::shared_ptr<WsStream> ws) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      buffer.clear();
+      auto [error, n] = co_await ws->async_read(buffer, kNoThrow);
+      if (c->session_over) co_return;
+      if (error) {
+        if (error == websocket::error::closed) {
+          Abort(*c, absl::UnavailableError(absl::StrCat("the hub closed the WebSocket: ",
+                                                        std::string(ws->reason().reason.c_str()))));
+        } else {
+          Abort(*c, absl::UnavailableError(absl::StrCat("reading from the hub: ", error.message())));
+        }
+        co_return;
+      }
+      const std::string_view message(static_cast<const char*>(buffer.data().data()), buffer.size());
+      EdgeConnectionEngine::Inbound in;
+      bool writable = false;
+      bool link_up = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        in = c->engine.OnMessage(message, clock_->Now());
+        buffered_ -= std::min(buffered_, in.freed_bytes);
+        if (in.freed_bytes > 0 && refused_ && buffered_ < options_.buffer_budget_bytes) {
+          refused_ = false;
+          writable = true;
+        }
+        if (in.resumed) {
+          c->up = true;
+          ++connects_;
+          if (c->ever_up) ++reconnects_;
+          c->ever_up = true;
+          ++connections_up_;
+          link_up = connections_up_ == static_cast<int>(connections_.size());
+        }
+      }
+      if (!in.error.ok()) {
+        LogWarn("edge link: closing the connection", {{"connection", c->index}, {"error", Msg(in.error)}});
+        Abort(*c, in.error);
+        co_return;
+      }
+      if (in.resumed) {
+        c->backoff.Reset();
+        LogInfo("edge link: connection resumed",
+                {{"connection", c->index},
+                 {"hub", absl::StrCat(options_.hub_host, ":", options_.hub_port)},
+                 {"partitions", static_cast<long long>(in.committed.size())},
+                 {"seek", static_cast<long long>(in.seek.size())},
+                 {"congestion_control", c->congestion_control}});
+        if (callbacks_.on_resume) callbacks_.on_resume(ResumeEvent{c->index, std::move(in.seek), std::move(in.committed)});
+        if (link_up && callbacks_.on_state) callbacks_.on_state(LinkState::kUp, absl::OkStatus());
+      }
+      if ((!in.acked.empty() || !in.ack_offsets.empty()) && callbacks_.on_ack) {
+        callbacks_.on_ack(AckEvent{c->index, std::move(in.acked), std::move(in.ack_offsets)});
+      }
+      if (writable && callbacks_.on_writable) callbacks_.on_writable();
+      Wake(*c);  // credit, acks or a pong may let more go
+    }
+  }
+
+  asio::awaitable<void> WriteLoop(std::shared_ptr<EdgeConnection> c, std::shared_ptr<WsStream> ws) {
+    for (;;) {
+      if (c->session_over) co_return;
+      std::optional<EdgeConnectionEngine::Outbound> frame;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        frame = c->engine.NextFrame(clock_->Now());
+      }
+      if (frame) {
+        auto [error, n] = co_await ws->async_write(asio::buffer(*frame->bytes), kNoThrow);
+        if (c->session_over) co_return;
+        if (error) {
+          Abort(*c, absl::UnavailableError(absl::StrCat("writing to the hub: ", error.message())));
+          co_return;
+        }
+        if (frame->is_close) {
+          // Let the hub see the close before the socket goes.
+          websocket::close_reason reason(websocket::close_code::going_away);
+          auto [close_error] = co_await ws->async_close(reason, kNoThrow);
+          (void)close_error;
+          Abort(*c, absl::CancelledError("edge link stopped"));
+          co_return;
+        }
+        continue;
+      }
+      if (c->wake_pending) {
+        c->wake_pending = false;
+        continue;
+      }
+      c->wake.expires_at(asio::steady_timer::time_point::max());
+      co_await c->wake.async_wait(kNoThrow);
+      c->wake_pending = false;
+    }
+  }
+
+  asio::awaitable<void> TickLoop(std::shared_ptr<EdgeConnection> c) {
+    const auto period = std::clamp<std::chrono::milliseconds>(options_.heartbeat_interval / 4,
+                                                              std::chrono::milliseconds(10),
+                                                              std::chrono::milliseconds(250));
+    for (;;) {
+      c->tick.expires_after(period);
+      co_await c->tick.async_wait(kNoThrow);
+      if (c->session_over) co_return;
+      absl::Status status;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        status = c->engine.OnTick(clock_->Now());
+      }
+      if (!status.ok()) {
+        Abort(*c, status);
+        co_return;
+      }
+      Wake(*c);
+    }
+  }
+
+  const EdgeLinkOptions options_;
+  const EdgeLinkCallbacks callbacks_;
+  const Clock* clock_;
+  TlsContextSource tls_;
+  std::atomic<uint64_t> next_batch_id_{1};
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopped_{false};
+
+  std::mutex mu_;
+  uint64_t buffered_ = 0;
+  bool refused_ = false;
+  int connections_up_ = 0;
+  uint64_t connects_ = 0;
+  uint64_t reconnects_ = 0;
+  uint64_t disconnects_ = 0;
+  uint64_t connect_failures_ = 0;
+  uint64_t budget_refusals_ = 0;
+  std::string last_error_;
+
+  // Declared before the connections so that it is destroyed after them:
+  // their timers belong to it.
+  asio::io_context ioc_{1};
+  std::vector<std::shared_ptr<EdgeConnection>> connections_;
+  std::unique_ptr<asio::steady_timer> stop_timer_;
+  int running_ = 0;  // I/O thread
+  std::thread thread_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EdgeLink>> EdgeLink::Start(EdgeLinkOptions options, EdgeLinkCallbacks callbacks,
+                                                          const Clock* clock) {
+  if (absl::Status s = ValidateEdgeLinkOptions(options); !s.ok()) return s;
+  if (options.epoch == 0) options.epoch = static_cast<uint64_t>(clock->WallMillis());
+  auto link = std::make_unique<BeastEdgeLink>(std::move(options), std::move(callbacks), clock);
+  if (absl::Status s = link->Init(); !s.ok()) return s;
+  return std::unique_ptr<EdgeLink>(std::move(link));
+}
+
+}  // namespace longhaul::transport

@@ -1,0 +1,832 @@
+// BeastHubServer: the HubServer on Boost.Beast WebSocket over OpenSSL TLS 1.3
+// with mutual TLS. Each accepted connection runs on its own strand: TLS
+// handshake (certificate verified against the CA), WebSocket upgrade on the
+// configured path, then a reader, a writer and a ticker around a
+// HubSessionEngine (sans I/O) until the session ends. Identity rules and
+// epoch fencing are checked when the hello arrives, before the handler
+// sees it.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "hub_engine.h"
+#include "longhaul/base/logging.h"
+#include "longhaul/transport/hub_server.h"
+#include "socket_options.h"
+#include "tls.h"
+
+namespace longhaul::transport {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using Strand = asio::strand<asio::io_context::executor_type>;
+using WsStream = websocket::stream<ssl::stream<beast::tcp_stream>>;
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// How long a closing session may take to get its last frame out.
+constexpr auto kCloseGrace = std::chrono::seconds(2);
+
+std::string Msg(const absl::Status& s) { return std::string(s.message()); }
+
+absl::StatusOr<tcp::endpoint> ParseListen(const std::string& listen) {
+  std::string host, port;
+  if (!listen.empty() && listen[0] == '[') {
+    const size_t close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      return absl::InvalidArgumentError(absl::StrCat("hub server: listen '", listen, "' is not [v6-address]:port"));
+    }
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    const size_t colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("hub server: listen '", listen, "' is not host:port"));
+    }
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  int port_number = 0;
+  if (!absl::SimpleAtoi(port, &port_number) || port_number < 0 || port_number > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("hub server: listen '", listen, "' has a bad port"));
+  }
+  beast::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat("hub server: listen '", listen, "' needs an IP address, got '",
+                                                   host, "'"));
+  }
+  return tcp::endpoint(address, static_cast<uint16_t>(port_number));
+}
+
+std::string Describe(const tcp::endpoint& e) {
+  return e.address().is_v6() ? absl::StrCat("[", e.address().to_string(), "]:", e.port())
+                             : absl::StrCat(e.address().to_string(), ":", e.port());
+}
+
+class BeastHubServer;
+
+class BeastHubSession final : public HubSession, public std::enable_shared_from_this<BeastHubSession> {
+ public:
+  BeastHubSession(BeastHubServer* server, uint64_t id, Strand strand, const HubEngineOptions& engine_options,
+                  SteadyTime now, std::shared_ptr<std::atomic<bool>> server_stopped)
+      : server_(server),
+        id_(id),
+        strand_(std::move(strand)),
+        engine_(engine_options, now),
+        wake_(strand_),
+        tick_(strand_),
+        started_at_(now),
+        server_stopped_(std::move(server_stopped)) {}
+
+  uint64_t id() const override { return id_; }
+  const EdgeInfo& edge() const override { return edge_; }
+
+  void Accept(std::vector<PartitionOffset> resume) override;
+  void Reject(absl::Status why) override;
+  void Ack(std::vector<uint64_t> batch_ids, std::vector<PartitionOffset> committed) override;
+  void Close(absl::Status why) override;
+
+  asio::awaitable<void> Run(tcp::socket socket);
+
+  // Strand only. Ends the session after sending an error frame for a non-OK
+  // `why` (a close frame for OK).
+  void Fail(absl::Status why);
+  // Strand only. Ends it at once.
+  void Abort(absl::Status why);
+  // Strand only: the server stops. A streaming session says why; one still
+  // in its handshakes is cut.
+  void Shutdown() {
+    if (streaming_) {
+      Fail(absl::UnavailableError("hub server stopping"));
+    } else {
+      Abort(absl::UnavailableError("hub server stopping"));
+    }
+  }
+  // Strand only. Tells the handler once, if it saw the hello.
+  void NotifyClosed(const absl::Status& why);
+  // Strand only: the hello passed identity and fencing checks.
+  void DeliverHello();
+
+  HubSessionMetrics Snapshot() {
+    HubSessionMetrics m;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      engine_.FillMetrics(&m);
+    }
+    m.session_id = id_;
+    m.identity = edge_.identity;
+    m.edge_name = edge_.hello.edge_name;
+    m.pipeline = edge_.hello.pipeline;
+    m.lane = edge_.hello.lane;
+    m.connection_index = edge_.hello.connection_index;
+    m.peer = edge_.peer_address;
+    return m;
+  }
+  bool hello_known() const { return hello_known_; }
+  bool edge_ready() const { return edge_ready_; }
+  const Strand& strand() const { return strand_; }
+
+ private:
+  template <class F>
+  void OnStrand(F f) {
+    if (*server_stopped_) return;
+    asio::post(strand_, [self = shared_from_this(), f = std::move(f)]() mutable { f(*self); });
+  }
+  void Wake() {
+    wake_pending_ = true;
+    wake_.cancel();
+  }
+  asio::awaitable<void> ReadLoop(std::shared_ptr<WsStream> ws);
+  asio::awaitable<void> WriteLoop(std::shared_ptr<WsStream> ws);
+  asio::awaitable<void> TickLoop();
+  void OnHelloFrame(HelloFrame hello);
+
+  BeastHubServer* server_;
+  const uint64_t id_;
+  Strand strand_;
+  std::mutex mu_;  // engine_ (metrics snapshots come from other threads)
+  HubSessionEngine engine_;
+  asio::steady_timer wake_;
+  asio::steady_timer tick_;
+  bool wake_pending_ = false;
+  std::shared_ptr<WsStream> ws_;
+  EdgeInfo edge_;
+  SteadyTime started_at_;
+  SteadyTime hello_at_{};
+  SteadyTime closing_since_{};
+  std::atomic<bool> hello_known_{false};  // the handler saw OnHello
+  std::atomic<bool> edge_ready_{false};   // edge_ is final
+  bool closed_notified_ = false;
+  bool closing_ = false;       // a final frame is to be written
+  absl::Status closing_status_;
+  bool over_ = false;
+  bool streaming_ = false;  // past the handshakes
+  absl::Status over_status_;
+  std::shared_ptr<std::atomic<bool>> server_stopped_;
+};
+
+class BeastHubServer final : public HubServer {
+ public:
+  BeastHubServer(HubServerOptions options, HubSessionHandler* handler, const Clock* clock)
+      : options_(std::move(options)),
+        handler_(handler),
+        clock_(clock),
+        tls_(TlsContextSource::Role::kServer, options_.tls, options_.require_client_cert, "hub server"),
+        acceptor_(control_) {}
+
+  ~BeastHubServer() override { Stop(); }
+
+  absl::Status Init() {
+    if (absl::StatusOr<std::shared_ptr<ssl::context>> ctx = tls_.Get(); !ctx.ok()) return ctx.status();
+    absl::StatusOr<tcp::endpoint> endpoint = ParseListen(options_.listen);
+    if (!endpoint.ok()) return endpoint.status();
+    beast::error_code ec;
+    acceptor_.open(endpoint->protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      SocketTuning tuning;
+      tuning.buffer_bytes = BufferBytes();
+      TuneSocket(acceptor_.native_handle(), tuning);  // accepted sockets inherit the buffers
+      acceptor_.bind(*endpoint, ec);
+    }
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      const bool taken = ec == asio::error::address_in_use;
+      const bool denied = ec == asio::error::access_denied;
+      const std::string message = absl::StrCat("hub server: cannot listen on ", options_.listen, ": ", ec.message());
+      if (taken) return absl::UnavailableError(message);
+      if (denied) return absl::PermissionDeniedError(message);
+      return absl::InternalError(message);
+    }
+    local_ = acceptor_.local_endpoint();
+    if (!options_.require_client_cert) {
+      LogWarn("hub server: mutual TLS is OFF: any client may connect and feed any pipeline",
+              {{"listen", address()}});
+    }
+    asio::co_spawn(control_, AcceptLoop(), asio::detached);
+    for (int i = 0; i < options_.io_threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    LogInfo("hub server listening", {{"address", address()},
+                                     {"path", options_.path},
+                                     {"mtls", options_.require_client_cert ? "on" : "off"},
+                                     {"identities", static_cast<long long>(options_.identities.size())}});
+    return absl::OkStatus();
+  }
+
+  int port() const override { return local_.port(); }
+  std::string address() const override { return Describe(local_); }
+
+  void Stop() override {
+    if (stopped_.exchange(true)) return;
+    asio::post(control_, [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      std::vector<std::shared_ptr<BeastHubSession>> live;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& [id, weak] : sessions_) {
+          if (auto s = weak.lock()) live.push_back(std::move(s));
+        }
+      }
+      for (auto& s : live) {
+        asio::post(s->strand(), [s] { s->Shutdown(); });
+      }
+      stop_timer_ = std::make_unique<asio::steady_timer>(control_, std::chrono::seconds(4));
+      stop_timer_->async_wait([this](beast::error_code ec) {
+        if (!ec) ioc_.stop();
+      });
+      MaybeFinishStop();
+    });
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_joined_ = true;
+    *session_stop_flag_ = true;
+    LogInfo("hub server stopped", {{"address", address()}});
+  }
+
+  HubMetrics Metrics() override {
+    std::vector<std::shared_ptr<BeastHubSession>> live;
+    HubMetrics m;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      m = counters_;
+      for (auto& [id, weak] : sessions_) {
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+      }
+    }
+    for (auto& s : live) {
+      if (s->edge_ready()) m.sessions.push_back(s->Snapshot());
+    }
+    return m;
+  }
+
+  // ---- for sessions ----
+  const HubServerOptions& options() const { return options_; }
+  HubSessionHandler* handler() const { return handler_; }
+  const Clock* clock() const { return clock_; }
+  TlsContextSource& tls() { return tls_; }
+  int BufferBytes() const {
+    return options_.socket_buffer_bytes > 0
+               ? options_.socket_buffer_bytes
+               : static_cast<int>(std::min<uint64_t>(options_.receive_window_bytes, INT32_MAX));
+  }
+  template <class F>
+  void Count(F f) {
+    std::lock_guard<std::mutex> lock(mu_);
+    f(counters_);
+  }
+
+  // Identity rules and fencing for a hello. OK, or the error to refuse it
+  // with; *replaced is the session it supersedes (same pipeline, lane and
+  // connection index), if one is still registered.
+  absl::Status Admit(const std::shared_ptr<BeastHubSession>& session, const EdgeInfo& edge,
+                     std::shared_ptr<BeastHubSession>* replaced) {
+    const HelloFrame& hello = edge.hello;
+    if (options_.require_client_cert) {
+      const bool allowed =
+          std::any_of(options_.identities.begin(), options_.identities.end(), [&](const IdentityRule& r) {
+            const bool names_match =
+                (!edge.common_name.empty() && r.identity == edge.common_name) ||
+                std::find(edge.uri_sans.begin(), edge.uri_sans.end(), r.identity) != edge.uri_sans.end();
+            return names_match && std::any_of(r.pipelines.begin(), r.pipelines.end(), [&](const std::string& p) {
+                     return p == "*" || p == hello.pipeline;
+                   });
+          });
+      if (!allowed) {
+        Count([](HubMetrics& m) { ++m.refused_identity; });
+        return absl::PermissionDeniedError(absl::StrCat("certificate identity '", edge.identity,
+                                                        "' may not feed pipeline '", hello.pipeline,
+                                                        "' (see the hub's identity rules)"));
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    FenceState& fence = fences_[std::make_tuple(hello.pipeline, hello.lane, hello.connection_index)];
+    if (hello.epoch < fence.epoch) {
+      ++counters_.refused_fenced;
+      return absl::FailedPreconditionError(absl::StrCat(
+          "fenced: epoch ", hello.epoch, " is older than epoch ", fence.epoch, " already accepted for pipeline '",
+          hello.pipeline, "' lane ", hello.lane, " connection ", hello.connection_index));
+    }
+    fence.epoch = hello.epoch;
+    *replaced = fence.live.lock();
+    if (*replaced == session) replaced->reset();
+    fence.live = session;
+    return absl::OkStatus();
+  }
+
+  void Register(const std::shared_ptr<BeastHubSession>& s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    sessions_[s->id()] = s;
+  }
+  void Unregister(uint64_t id) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sessions_.erase(id);
+    }
+    if (!threads_joined_) asio::post(control_, [this] { MaybeFinishStop(); });
+  }
+
+ private:
+  struct FenceState {
+    uint64_t epoch = 0;
+    std::weak_ptr<BeastHubSession> live;
+  };
+  // On control_, like everything touching the acceptor and the stop timer.
+  void MaybeFinishStop() {
+    if (!stopped_ || !stop_timer_) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sessions_.empty() && !accepting_) stop_timer_->cancel();
+  }
+
+  asio::awaitable<void> AcceptLoop() {
+    accepting_ = true;
+    for (;;) {
+      auto [error, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kNoThrow);
+      if (error) {
+        if (!acceptor_.is_open() || stopped_) break;
+        LogWarn("hub server: accept failed", {{"error", error.message()}});
+        continue;
+      }
+      Count([](HubMetrics& m) { ++m.connections_accepted; });
+      if (pending_handshakes_ >= options_.max_pending_handshakes) {
+        LogWarn("hub server: too many connections in handshake, closing a new one",
+                {{"peer", Describe(socket.remote_endpoint(error))}});
+        Count([](HubMetrics& m) { ++m.refused_protocol; });
+        continue;  // the socket closes here
+      }
+      const uint64_t id = next_session_id_++;
+      auto strand = Strand(socket.get_executor());
+      HubEngineOptions e;
+      e.receive_window_bytes = options_.receive_window_bytes;
+      e.max_batch_bytes = options_.max_batch_bytes;
+      e.limits.max_frame_bytes = options_.max_frame_bytes;
+      e.dead_link_timeout = options_.dead_link_timeout;
+      auto session = std::make_shared<BeastHubSession>(this, id, strand, e, clock_->Now(), session_stop_flag_);
+      Register(session);
+      asio::co_spawn(strand, session->Run(std::move(socket)), asio::detached);
+    }
+    accepting_ = false;
+    MaybeFinishStop();
+  }
+
+ public:
+  std::atomic<int> pending_handshakes_{0};
+
+ private:
+  const HubServerOptions options_;
+  HubSessionHandler* const handler_;
+  const Clock* clock_;
+  TlsContextSource tls_;
+  std::atomic<bool> stopped_{false};
+  std::shared_ptr<std::atomic<bool>> session_stop_flag_ = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<uint64_t> next_session_id_{1};
+
+  std::atomic<bool> threads_joined_{false};
+
+  // Declared before the io_context: session frames destroyed with it (on a
+  // forced stop) still unregister under this mutex.
+  std::mutex mu_;
+  HubMetrics counters_;
+  std::map<uint64_t, std::weak_ptr<BeastHubSession>> sessions_;
+  std::map<std::tuple<std::string, int32_t, uint32_t>, FenceState> fences_;
+
+  asio::io_context ioc_;
+  // Serializes the acceptor, the accept loop and the stop sequence (the
+  // I/O threads may be several).
+  Strand control_{asio::make_strand(ioc_)};
+  tcp::acceptor acceptor_;
+  tcp::endpoint local_;
+  std::unique_ptr<asio::steady_timer> stop_timer_;
+  std::atomic<bool> accepting_{false};
+  std::vector<std::thread> threads_;
+};
+
+// ---- BeastHubSession ----
+
+void BeastHubSession::Accept(std::vector<PartitionOffset> resume) {
+  OnStrand([resume = std::move(resume)](BeastHubSession& s) {
+    if (s.over_ || s.closing_ || !s.hello_known_) return;
+    {
+      std::lock_guard<std::mutex> lock(s.mu_);
+      s.engine_.Accept(resume);
+    }
+    s.server_->Count([](HubMetrics& m) { ++m.sessions_started; });
+    LogInfo("hub server: edge session accepted", {{"session", std::to_string(s.id_)},
+                                                  {"identity", s.edge_.identity},
+                                                  {"pipeline", s.edge_.hello.pipeline},
+                                                  {"lane", s.edge_.hello.lane},
+                                                  {"connection", s.edge_.hello.connection_index},
+                                                  {"resume_partitions", static_cast<long long>(resume.size())}});
+    s.Wake();
+  });
+}
+
+void BeastHubSession::Reject(absl::Status why) {
+  OnStrand([why = std::move(why)](BeastHubSession& s) {
+    if (s.over_ || s.closing_) return;
+    s.server_->Count([](HubMetrics& m) { ++m.refused_by_handler; });
+    LogWarn("hub server: the writer refused an edge", {{"session", std::to_string(s.id_)},
+                                                       {"identity", s.edge_.identity},
+                                                       {"pipeline", s.edge_.hello.pipeline},
+                                                       {"error", Msg(why)}});
+    s.Fail(why.ok() ? absl::PermissionDeniedError("refused") : why);
+  });
+}
+
+void BeastHubSession::Ack(std::vector<uint64_t> batch_ids, std::vector<PartitionOffset> committed) {
+  OnStrand([ids = std::move(batch_ids), committed = std::move(committed)](BeastHubSession& s) {
+    if (s.over_) return;
+    {
+      std::lock_guard<std::mutex> lock(s.mu_);
+      s.engine_.Ack(ids, committed, s.server_->clock()->Now());
+    }
+    s.Wake();
+  });
+}
+
+void BeastHubSession::Close(absl::Status why) {
+  OnStrand([why = std::move(why)](BeastHubSession& s) { s.Fail(why); });
+}
+
+void BeastHubSession::Fail(absl::Status why) {
+  if (over_ || closing_) return;
+  closing_ = true;
+  closing_status_ = why;
+  closing_since_ = server_->clock()->Now();
+  Wake();
+  NotifyClosed(why.ok() ? absl::CancelledError("closed by the hub") : why);
+}
+
+void BeastHubSession::Abort(absl::Status why) {
+  if (over_) return;
+  over_ = true;
+  over_status_ = why;
+  wake_.cancel();
+  tick_.cancel();
+  if (ws_) {
+    beast::error_code ignored;
+    beast::get_lowest_layer(*ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(*ws_).close();
+  }
+  NotifyClosed(why);
+}
+
+void BeastHubSession::NotifyClosed(const absl::Status& why) {
+  if (closed_notified_) return;
+  closed_notified_ = true;
+  if (hello_known_) {
+    server_->Count([](HubMetrics& m) { ++m.sessions_closed; });
+    server_->handler()->OnClosed(*this, why);
+  }
+}
+
+void BeastHubSession::DeliverHello() {
+  if (over_ || closing_) return;
+  hello_known_ = true;
+  server_->handler()->OnHello(shared_from_this());
+}
+
+void BeastHubSession::OnHelloFrame(HelloFrame hello) {
+  hello_at_ = server_->clock()->Now();
+  edge_.hello = std::move(hello);
+  edge_ready_ = true;
+  LogInfo("hub server: edge said hello", {{"session", std::to_string(id_)},
+                                          {"peer", edge_.peer_address},
+                                          {"identity", edge_.identity},
+                                          {"edge", edge_.hello.edge_name},
+                                          {"pipeline", edge_.hello.pipeline},
+                                          {"lane", edge_.hello.lane},
+                                          {"connection", absl::StrCat(edge_.hello.connection_index, "/",
+                                                                      edge_.hello.connection_count)},
+                                          {"epoch", std::to_string(edge_.hello.epoch)}});
+  std::shared_ptr<BeastHubSession> replaced;
+  absl::Status admitted = server_->Admit(shared_from_this(), edge_, &replaced);
+  if (!admitted.ok()) {
+    LogWarn("hub server: refused edge", {{"peer", edge_.peer_address},
+                                         {"identity", edge_.identity},
+                                         {"pipeline", edge_.hello.pipeline},
+                                         {"error", Msg(admitted)}});
+    Fail(admitted);
+    return;
+  }
+  if (!replaced) {
+    DeliverHello();
+    return;
+  }
+  // The superseded session must be over for the handler before it hears
+  // this hello: close it on its strand, then come back to ours.
+  const uint64_t epoch = edge_.hello.epoch;
+  asio::post(replaced->strand(), [replaced, self = shared_from_this(), epoch] {
+    replaced->Fail(absl::AbortedError(
+        absl::StrCat("replaced by a newer connection for the same pipeline, lane and connection (epoch ", epoch, ")")));
+    asio::post(self->strand(), [self] { self->DeliverHello(); });
+  });
+}
+
+asio::awaitable<void> BeastHubSession::Run(tcp::socket socket) {
+  auto self = shared_from_this();
+  struct Unregister {
+    BeastHubServer* server;
+    uint64_t id;
+    ~Unregister() { server->Unregister(id); }
+  } unregister{server_, id_};
+  const HubServerOptions& options = server_->options();
+  beast::error_code ec;
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  edge_.peer_address = ec ? "unknown" : Describe(peer);
+  SocketTuning tuning;
+  tuning.congestion_control = options.congestion_control;
+  TuneConnectedSocket(socket.native_handle(), tuning);
+
+  struct Pending {
+    std::atomic<int>& count;
+    bool done = false;
+    explicit Pending(std::atomic<int>& c) : count(c) { ++count; }
+    void Done() {
+      if (!done) --count;
+      done = true;
+    }
+    ~Pending() { Done(); }
+  } pending(server_->pending_handshakes_);
+
+  absl::StatusOr<std::shared_ptr<ssl::context>> ctx = server_->tls().Get();
+  if (!ctx.ok()) {
+    LogError("hub server: no usable TLS context, closing connection", {{"error", Msg(ctx.status())}});
+    co_return;
+  }
+  auto ws = std::make_shared<WsStream>(beast::tcp_stream(std::move(socket)), **ctx);
+  ws_ = ws;  // so that Abort() can cut the handshakes short
+  auto verify_failure = std::make_shared<std::string>();
+  ws->next_layer().set_verify_callback([verify_failure](bool preverified, ssl::verify_context& vctx) {
+    if (!preverified && verify_failure->empty()) {
+      X509_STORE_CTX* store = vctx.native_handle();
+      *verify_failure = absl::StrCat("certificate verify failed: ",
+                                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)), " (certificate ",
+                                     SubjectOf(X509_STORE_CTX_get_current_cert(store)), ")");
+    }
+    return preverified;
+  });
+  beast::get_lowest_layer(*ws).expires_after(options.handshake_timeout);
+  auto [tls_error] = co_await ws->next_layer().async_handshake(ssl::stream_base::server, kNoThrow);
+  if (over_) co_return;
+  if (tls_error) {
+    std::string reason = verify_failure->empty() ? tls_error.message() : *verify_failure;
+    if (reason.find("peer did not return a certificate") != std::string::npos) {
+      reason = "the client sent no certificate (mutual TLS is required)";
+    } else if (tls_error == beast::error::timeout) {
+      reason = "TLS handshake timed out";
+    }
+    server_->Count([](HubMetrics& m) { ++m.refused_tls; });
+    LogWarn("hub server: refused connection: TLS handshake failed", {{"peer", edge_.peer_address}, {"reason", reason}});
+    co_return;
+  }
+  const CertificateNames names = PeerNames(ws->next_layer().native_handle());
+  edge_.identity = names.Identity();
+  edge_.common_name = names.common_name;
+  edge_.uri_sans = names.uris;
+
+  beast::flat_buffer buffer;
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(8 * 1024);
+  parser.body_limit(1024);
+  auto [read_error, read] = co_await http::async_read(ws->next_layer(), buffer, parser, kNoThrow);
+  if (over_) co_return;
+  if (read_error) {
+    server_->Count([](HubMetrics& m) { ++m.refused_protocol; });
+    LogWarn("hub server: refused connection: no WebSocket upgrade request",
+            {{"peer", edge_.peer_address}, {"identity", edge_.identity}, {"error", read_error.message()}});
+    co_return;
+  }
+  http::request<http::string_body> request = parser.release();
+  if (!websocket::is_upgrade(request) || request.target() != options.path) {
+    server_->Count([](HubMetrics& m) { ++m.refused_protocol; });
+    LogWarn("hub server: refused connection: not a WebSocket upgrade to the link path",
+            {{"peer", edge_.peer_address},
+             {"target", std::string(request.target().data(), request.target().size())},
+             {"path", options.path}});
+    http::response<http::string_body> response{http::status::not_found, request.version()};
+    response.set(http::field::content_type, "text/plain");
+    response.body() = "longhaul hub: the link is a WebSocket at " + options.path + "\n";
+    response.keep_alive(false);
+    response.prepare_payload();
+    auto [write_error, written] = co_await http::async_write(ws->next_layer(), response, kNoThrow);
+    (void)write_error;
+    co_return;
+  }
+  beast::get_lowest_layer(*ws).expires_never();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = options.handshake_timeout;
+  timeouts.idle_timeout = websocket::stream_base::none();  // the engine's dead-link check decides
+  timeouts.keep_alive_pings = false;
+  ws->set_option(timeouts);
+  ws->set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& response) { response.set(http::field::server, "longhaul-hub"); }));
+  ws->binary(true);
+  ws->auto_fragment(false);
+  ws->read_message_max(options.max_frame_bytes);
+  auto [accept_error] = co_await ws->async_accept(request, kNoThrow);
+  if (over_) co_return;
+  if (accept_error) {
+    server_->Count([](HubMetrics& m) { ++m.refused_protocol; });
+    LogWarn("hub server: refused connection: WebSocket upgrade failed",
+            {{"peer", edge_.peer_address}, {"error", accept_error.message()}});
+    co_return;
+  }
+  pending.Done();
+  streaming_ = true;
+  {
+    using namespace asio::experimental::awaitable_operators;
+    co_await (ReadLoop(ws) && WriteLoop(ws) && TickLoop());
+  }
+  ws_.reset();
+  beast::get_lowest_layer(*ws).close();
+  NotifyClosed(over_status_);
+  if (edge_ready_) {
+    LogInfo("hub server: edge session ended", {{"session", std::to_string(id_)},
+                                               {"peer", edge_.peer_address},
+                                               {"identity", edge_.identity},
+                                               {"pipeline", edge_.hello.pipeline},
+                                               {"connection", edge_.hello.connection_index},
+                                               {"reason", Msg(over_status_)}});
+  }
+}
+
+asio::awaitable<void> BeastHubSession::ReadLoop(std::shared_ptr<WsStream> ws) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    buffer.clear();
+    auto [error, n] = co_await ws->async_read(buffer, kNoThrow);
+    if (over_ || closing_) co_return;
+    if (error) {
+      Abort(absl::UnavailableError(error == websocket::error::closed
+                                       ? std::string("the edge closed the WebSocket")
+                                       : absl::StrCat("reading from the edge: ", error.message())));
+      co_return;
+    }
+    if (!ws->got_binary()) {
+      server_->Count([](HubMetrics& m) { ++m.bad_frames; });
+      Fail(absl::InvalidArgumentError("a text WebSocket message: the link speaks binary frames"));
+      co_return;
+    }
+    const std::string_view message(static_cast<const char*>(buffer.data().data()), buffer.size());
+    HubSessionEngine::Inbound in;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      in = engine_.OnMessage(message, server_->clock()->Now(), server_->clock()->WallMillis());
+    }
+    server_->Count([&](HubMetrics& m) {
+      m.wire_bytes_received += message.size();
+      if (in.batch) {
+        m.bytes_uncompressed += in.batch->uncompressed_bytes;
+        ++m.batches_received;
+      }
+      if (in.duplicate) ++m.duplicate_batches;
+      if (in.bad_frame) ++m.bad_frames;
+    });
+    if (!in.error.ok()) {
+      LogWarn("hub server: closing an edge session", {{"session", std::to_string(id_)},
+                                                       {"peer", edge_.peer_address},
+                                                       {"identity", edge_.identity},
+                                                       {"error", Msg(in.error)}});
+      Fail(in.error);
+      co_return;
+    }
+    if (in.peer_closed) {
+      Abort(absl::CancelledError(absl::StrCat("the edge closed the connection: ", in.close_reason)));
+      co_return;
+    }
+    if (in.hello) OnHelloFrame(std::move(*in.hello));
+    if (in.batch && hello_known_ && !closing_) server_->handler()->OnData(*this, std::move(*in.batch));
+    Wake();
+  }
+}
+
+asio::awaitable<void> BeastHubSession::WriteLoop(std::shared_ptr<WsStream> ws) {
+  for (;;) {
+    if (over_) co_return;
+    std::shared_ptr<const std::string> frame;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      frame = engine_.NextFrame();
+    }
+    if (frame) {
+      auto [error, n] = co_await ws->async_write(asio::buffer(*frame), kNoThrow);
+      if (over_) co_return;
+      if (error) {
+        Abort(absl::UnavailableError(absl::StrCat("writing to the edge: ", error.message())));
+        co_return;
+      }
+      continue;
+    }
+    if (closing_) {
+      const std::string last = closing_status_.ok()
+                                   ? EncodeFrame(CloseFrame{"closed by the hub"})
+                                   : EncodeFrame(ErrorFrame{closing_status_.code(), Msg(closing_status_)});
+      auto [error, n] = co_await ws->async_write(asio::buffer(last), kNoThrow);
+      if (!error && !over_) {
+        auto [close_error] = co_await ws->async_close(websocket::close_code::normal, kNoThrow);
+        (void)close_error;
+      }
+      Abort(closing_status_.ok() ? absl::CancelledError("closed by the hub") : closing_status_);
+      co_return;
+    }
+    if (wake_pending_) {
+      wake_pending_ = false;
+      continue;
+    }
+    wake_.expires_at(asio::steady_timer::time_point::max());
+    co_await wake_.async_wait(kNoThrow);
+    wake_pending_ = false;
+  }
+}
+
+asio::awaitable<void> BeastHubSession::TickLoop() {
+  const HubServerOptions& options = server_->options();
+  const auto period = std::clamp<std::chrono::milliseconds>(
+      std::min(options.dead_link_timeout, options.handshake_timeout) / 8, std::chrono::milliseconds(10),
+      std::chrono::milliseconds(250));
+  for (;;) {
+    tick_.expires_after(period);
+    co_await tick_.async_wait(kNoThrow);
+    if (over_) co_return;
+    const SteadyTime now = server_->clock()->Now();
+    if (closing_) {
+      if (now - closing_since_ > kCloseGrace) {
+        Abort(closing_status_.ok() ? absl::CancelledError("closed by the hub") : closing_status_);
+        co_return;
+      }
+      continue;
+    }
+    absl::Status status;
+    HubSessionEngine::State state;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      status = engine_.OnTick(now);
+      state = engine_.state();
+    }
+    if (!status.ok()) {
+      LogWarn("hub server: closing an edge session", {{"session", std::to_string(id_)},
+                                                       {"peer", edge_.peer_address},
+                                                       {"error", Msg(status)}});
+      Abort(status);
+      co_return;
+    }
+    if (state == HubSessionEngine::State::kAwaitHello && now - started_at_ > options.handshake_timeout) {
+      server_->Count([](HubMetrics& m) { ++m.refused_protocol; });
+      LogWarn("hub server: refused connection: no hello", {{"peer", edge_.peer_address}});
+      Fail(absl::DeadlineExceededError("no hello frame within the handshake timeout"));
+    } else if (state == HubSessionEngine::State::kAwaitAccept && hello_known_ &&
+               now - hello_at_ > options.accept_timeout) {
+      server_->Count([](HubMetrics& m) { ++m.refused_by_handler; });
+      LogWarn("hub server: the writer did not answer a hello in time", {{"session", std::to_string(id_)}});
+      Fail(absl::DeadlineExceededError("the hub's writer did not accept the session in time; retry later"));
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubServerOptions options, HubSessionHandler* handler,
+                                                            const Clock* clock) {
+  if (absl::Status s = ValidateHubServerOptions(options); !s.ok()) return s;
+  if (handler == nullptr) return absl::InvalidArgumentError("hub server: a session handler is required");
+  auto server = std::make_unique<BeastHubServer>(std::move(options), handler, clock);
+  if (absl::Status s = server->Init(); !s.ok()) return s;
+  return std::unique_ptr<HubServer>(std::move(server));
+}
+
+}  // namespace longhaul::transport

@@ -1,0 +1,310 @@
+#include "edge_engine.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "longhaul/base/check.h"
+#include "longhaul/offsets/lane.h"
+#include "wire.h"
+
+namespace longhaul::transport {
+namespace {
+
+uint64_t Mix64(uint64_t x) {  // splitmix64 finalizer
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+int64_t Nanos(SteadyTime t) { return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(); }
+
+int64_t Millis(std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+}  // namespace
+
+uint32_t ConnectionOf(const TopicPartition& partition, uint32_t connections) {
+  LH_CHECK(connections >= 1);
+  return static_cast<uint32_t>(Mix64(offsets::StableTopicPartitionHash(partition.topic, partition.partition)) %
+                               connections);
+}
+
+EdgeConnectionEngine::EdgeConnectionEngine(EdgeEngineOptions options)
+    : options_(std::move(options)), window_(options_.window) {}
+
+bool EdgeConnectionEngine::Owns(const TopicPartition& tp) const {
+  return ConnectionOf(tp, options_.hello.connection_count) == options_.hello.connection_index;
+}
+
+absl::Status EdgeConnectionEngine::Enqueue(PendingBatch batch) {
+  LH_CHECK(Owns(batch.partition));
+  LH_CHECK(!sequence_of_.contains(batch.id));
+  auto [it, inserted] = expected_next_.try_emplace(batch.partition, -1);
+  if (it->second >= 0 && batch.first_offset != it->second) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "batch for ", batch.partition.ToString(), " starts at offset ", batch.first_offset, " but the link expects ",
+        it->second, " (where the previous batch or the last resume seek ended)"));
+  }
+  it->second = batch.last_offset + 1;
+  batch.sent = false;
+  batch.ever_sent = false;
+  retained_bytes_ += batch.frame->size();
+  const uint64_t sequence = next_sequence_++;
+  sequence_of_[batch.id] = sequence;
+  retained_.emplace(sequence, std::move(batch));
+  return absl::OkStatus();
+}
+
+std::string EdgeConnectionEngine::OnConnected(SteadyTime now) {
+  state_ = State::kAwaitResume;
+  closing_ = false;
+  last_received_ = now;
+  last_ping_ = now - options_.heartbeat_interval;  // first ping right away: RTT early
+  credit_.Reset();
+  control_.clear();
+  return EncodeFrame(options_.hello);
+}
+
+void EdgeConnectionEngine::OnDisconnected(SteadyTime now) {
+  for (auto& [id, batch] : retained_) {
+    if (batch.sent) {
+      window_.OnAbandoned(batch.frame->size());
+      batch.sent = false;
+    }
+  }
+  send_cursor_ = 0;
+  credit_.Reset();
+  control_.clear();
+  credit_wait_.Update(false, now);
+  window_wait_.Update(false, now);
+  state_ = State::kDisconnected;
+}
+
+void EdgeConnectionEngine::Forget(std::map<uint64_t, PendingBatch>::iterator it, Inbound* in, bool acked) {
+  const uint64_t size = it->second.frame->size();
+  if (it->second.sent && !acked) window_.OnAbandoned(size);
+  retained_bytes_ -= size;
+  in->freed_bytes += size;
+  if (acked) {
+    in->acked.push_back(it->second.id);
+    ++counters_.batches_acked;
+  }
+  sequence_of_.erase(it->second.id);
+  retained_.erase(it);
+}
+
+void EdgeConnectionEngine::ApplyResume(const ResumeFrame& resume, Inbound* in) {
+  absl::flat_hash_map<TopicPartition, int64_t> resume_at;
+  for (const PartitionOffset& p : resume.next_offsets) {
+    if (!Owns(p.partition)) continue;
+    resume_at[p.partition] = p.offset;
+    in->committed.push_back(p);
+  }
+  // Batches wholly below the hub's point are committed: forget them. Note
+  // where each partition's remaining batches start.
+  absl::flat_hash_map<TopicPartition, int64_t> first_remaining;
+  for (auto it = retained_.begin(); it != retained_.end();) {
+    auto next = std::next(it);
+    auto r = resume_at.find(it->second.partition);
+    if (r != resume_at.end()) {
+      if (it->second.last_offset < r->second) {
+        Forget(it, in, /*acked=*/true);
+      } else {
+        first_remaining.try_emplace(it->second.partition, it->second.first_offset);
+      }
+    }
+    it = next;
+  }
+  for (const auto& [tp, next] : resume_at) {
+    auto fr = first_remaining.find(tp);
+    if (fr != first_remaining.end()) {
+      // What we hold continues from the hub's point (the hub trims any
+      // overlap): resend it, the reader goes on where it is.
+      if (fr->second <= next) continue;
+      // The hub needs offsets before what we hold (it lost a commit, or a
+      // different target): what we hold cannot be sent in order. Drop it
+      // and have the reader go back.
+      for (auto it = retained_.begin(); it != retained_.end();) {
+        auto after = std::next(it);
+        if (it->second.partition == tp) Forget(it, in, /*acked=*/false);
+        it = after;
+      }
+    } else {
+      auto e = expected_next_.find(tp);
+      if (e != expected_next_.end() && e->second == next) continue;
+    }
+    expected_next_[tp] = next;
+    in->seek.push_back(PartitionOffset{tp, next});
+  }
+  std::sort(in->seek.begin(), in->seek.end(),
+            [](const PartitionOffset& a, const PartitionOffset& b) { return a.partition < b.partition; });
+}
+
+void EdgeConnectionEngine::ApplyAck(const AckFrame& ack, SteadyTime now, Inbound* in) {
+  window_.OnHubHold(std::chrono::microseconds(static_cast<int64_t>(std::min<uint64_t>(ack.hold_us, INT64_MAX / 1000))),
+                    now);
+  for (uint64_t id : ack.batch_ids) {
+    auto seq = sequence_of_.find(id);
+    if (seq == sequence_of_.end()) continue;  // already forgotten (resume)
+    auto it = retained_.find(seq->second);
+    if (it->second.sent) window_.OnDelivered(it->second.frame->size(), it->second.stamp, now);
+    Forget(it, in, /*acked=*/true);
+  }
+  for (const PartitionOffset& p : ack.committed) {
+    if (Owns(p.partition)) in->ack_offsets.push_back(p);
+  }
+}
+
+EdgeConnectionEngine::Inbound EdgeConnectionEngine::OnMessage(std::string_view message, SteadyTime now) {
+  Inbound in;
+  ++counters_.frames_received;
+  last_received_ = now;
+  absl::StatusOr<Frame> frame = DecodeFrame(message, options_.limits);
+  if (!frame.ok()) {
+    in.error = frame.status();
+    return in;
+  }
+  const FrameType type = TypeOf(*frame);
+  auto unexpected = [&] {
+    in.error = absl::InvalidArgumentError(
+        absl::StrCat("unexpected ", wire::Absl(FrameTypeName(type)), " frame from the hub",
+                     state_ == State::kAwaitResume ? " (waiting for resume)" : ""));
+  };
+  switch (type) {
+    case FrameType::kResume:
+      if (state_ != State::kAwaitResume) {
+        unexpected();
+        break;
+      }
+      ApplyResume(std::get<ResumeFrame>(*frame), &in);
+      state_ = State::kStreaming;
+      in.resumed = true;
+      break;
+    case FrameType::kAck:
+      if (state_ != State::kStreaming) {
+        unexpected();
+        break;
+      }
+      ApplyAck(std::get<AckFrame>(*frame), now, &in);
+      break;
+    case FrameType::kCredit:
+      credit_.OnGrant(std::get<CreditFrame>(*frame).total_bytes);
+      break;
+    case FrameType::kPing: {
+      const auto& ping = std::get<PingFrame>(*frame);
+      if (!closing_) control_.push_back(std::make_shared<const std::string>(EncodeFrame(PongFrame{ping.sequence, ping.sent_ns, 0})));
+      break;
+    }
+    case FrameType::kPong: {
+      const auto& pong = std::get<PongFrame>(*frame);
+      const int64_t rtt_ns = Nanos(now) - pong.ping_sent_ns;
+      if (rtt_ns >= 0) {
+        const double ms = static_cast<double>(rtt_ns) / 1e6;
+        counters_.rtt.Add(ms);
+        counters_.last_rtt_ms = ms;
+        window_.OnRtt(std::chrono::nanoseconds(rtt_ns), now);
+      }
+      break;
+    }
+    case FrameType::kError: {
+      const auto& error = std::get<ErrorFrame>(*frame);
+      in.error = absl::Status(error.code, absl::StrCat("the hub reported: ", error.message));
+      break;
+    }
+    case FrameType::kClose:
+      in.error = absl::UnavailableError(
+          absl::StrCat("the hub closed the connection: ", std::get<CloseFrame>(*frame).reason));
+      break;
+    case FrameType::kHello:
+    case FrameType::kData:
+      unexpected();
+      break;
+  }
+  return in;
+}
+
+std::optional<EdgeConnectionEngine::Outbound> EdgeConnectionEngine::NextFrame(SteadyTime now) {
+  if (!control_.empty()) {
+    Outbound out{std::move(control_.front()), false, control_.size() == 1 && closing_};
+    control_.erase(control_.begin());
+    ++counters_.frames_sent;
+    return out;
+  }
+  auto it = state_ == State::kStreaming && !closing_ ? retained_.lower_bound(send_cursor_) : retained_.end();
+  if (it == retained_.end()) {
+    credit_wait_.Update(false, now);
+    window_wait_.Update(false, now);
+    return std::nullopt;
+  }
+  PendingBatch& batch = it->second;
+  const uint64_t size = batch.frame->size();
+  const bool credit_ok = credit_.Allows(batch.uncompressed_bytes);
+  const bool window_ok = window_.Allows(size);
+  credit_wait_.Update(!credit_ok, now);
+  window_wait_.Update(credit_ok && !window_ok, now);
+  if (!credit_ok || !window_ok) return std::nullopt;
+  credit_.OnSent(batch.uncompressed_bytes);
+  batch.stamp = window_.OnSent(size, now);
+  batch.sent = true;
+  if (batch.ever_sent) {
+    ++counters_.batches_resent;
+  } else {
+    ++counters_.batches_sent;
+    counters_.records_sent += batch.record_count;
+    counters_.bytes_uncompressed += batch.uncompressed_bytes;
+    counters_.bytes_compressed += batch.compressed_bytes;
+  }
+  batch.ever_sent = true;
+  counters_.wire_bytes_sent += size;
+  ++counters_.frames_sent;
+  send_cursor_ = it->first + 1;
+  return Outbound{batch.frame, true, false};
+}
+
+void EdgeConnectionEngine::QueueClose(std::string reason) {
+  // Pending pings and pongs are moot now.
+  control_.clear();
+  control_.push_back(std::make_shared<const std::string>(EncodeFrame(CloseFrame{std::move(reason)})));
+  closing_ = true;
+}
+
+absl::Status EdgeConnectionEngine::OnTick(SteadyTime now) {
+  if (state_ == State::kDisconnected) return absl::OkStatus();
+  const auto silent = now - last_received_;
+  if (silent > options_.dead_link_timeout) {
+    return absl::DeadlineExceededError(absl::StrCat("dead link: nothing from the hub for ", Millis(silent),
+                                                    " ms (dead_link_timeout ", Millis(options_.dead_link_timeout),
+                                                    " ms)"));
+  }
+  if (!closing_ && now - last_ping_ >= options_.heartbeat_interval) {
+    control_.push_back(std::make_shared<const std::string>(EncodeFrame(PingFrame{++ping_sequence_, Nanos(now)})));
+    last_ping_ = now;
+  }
+  return absl::OkStatus();
+}
+
+EdgeConnectionMetrics EdgeConnectionEngine::Snapshot(SteadyTime now) const {
+  EdgeConnectionMetrics m;
+  m.index = static_cast<int>(options_.hello.connection_index);
+  m.up = state_ == State::kStreaming;
+  m.last_rtt_ms = counters_.last_rtt_ms;
+  m.window_bytes = window_.window();
+  m.delivery_rate_bytes_per_s = window_.rate_bytes_per_second();
+  m.credit_available_bytes = credit_.available();
+  for (const auto& [id, batch] : retained_) {
+    if (batch.sent) {
+      ++m.frames_in_flight;
+      m.bytes_in_flight += batch.frame->size();
+    } else {
+      ++m.batches_queued;
+    }
+  }
+  (void)now;
+  return m;
+}
+
+}  // namespace longhaul::transport

@@ -1,0 +1,166 @@
+// Private to longhaul_transport: one edge connection's protocol as a sans-I/O
+// state machine. The Beast shell feeds it received messages and the time,
+// asks it for the next frame to write, and tells it when the transport came
+// up or went down; the engine never touches a socket or reads a clock, so
+// every rule (resume, acks, credit, window, heartbeats, dead link) is unit
+// tested with a manual clock.
+//
+// Not thread-safe: the shell serializes calls (the link's mutex).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "flow_control.h"
+#include "longhaul/base/clock.h"
+#include "longhaul/transport/frame.h"
+#include "longhaul/transport/link_metrics.h"
+
+namespace longhaul::transport {
+
+// The connection (of `connections`) that carries a partition: a mix of the
+// frozen StableTopicPartitionHash. Mixed, so that with as many connections
+// as lanes a lane's partitions still spread over all connections (the lane
+// is the same hash modulo the lane count).
+uint32_t ConnectionOf(const TopicPartition& partition, uint32_t connections);
+
+// A batch the link holds until the hub acknowledges it.
+struct PendingBatch {
+  uint64_t id = 0;
+  TopicPartition partition;
+  int64_t first_offset = 0;
+  int64_t last_offset = 0;
+  uint32_t record_count = 0;
+  uint64_t uncompressed_bytes = 0;  // credit cost
+  uint64_t compressed_bytes = 0;
+  std::shared_ptr<const std::string> frame;  // the encoded data frame
+  // State on the current connection.
+  bool sent = false;
+  bool ever_sent = false;
+  DeliveryWindow::SendStamp stamp;
+};
+
+struct EdgeEngineOptions {
+  HelloFrame hello;  // connection_index / count set
+  WindowOptions window;
+  std::chrono::nanoseconds heartbeat_interval{std::chrono::seconds(1)};
+  std::chrono::nanoseconds dead_link_timeout{std::chrono::seconds(15)};
+  FrameLimits limits;
+};
+
+struct EdgeEngineCounters {
+  uint64_t batches_sent = 0;
+  uint64_t batches_resent = 0;
+  uint64_t batches_acked = 0;
+  uint64_t records_sent = 0;
+  uint64_t bytes_uncompressed = 0;
+  uint64_t bytes_compressed = 0;
+  uint64_t wire_bytes_sent = 0;
+  uint64_t frames_sent = 0;
+  uint64_t frames_received = 0;
+  RttHistogram rtt;
+  double last_rtt_ms = 0;
+};
+
+class EdgeConnectionEngine {
+ public:
+  enum class State { kDisconnected, kAwaitResume, kStreaming };
+
+  explicit EdgeConnectionEngine(EdgeEngineOptions options);
+
+  // ---- the caller's side ----
+  // Takes a batch of a partition this connection carries (batch ids must be
+  // unique; their order does not matter). FailedPrecondition if it does not
+  // start where the partition's last batch (or the last seek) ended.
+  absl::Status Enqueue(PendingBatch batch);
+  uint64_t retained_bytes() const { return retained_bytes_; }
+
+  // ---- transport lifecycle ----
+  // The transport is up (TLS and WebSocket done): returns the hello frame.
+  std::string OnConnected(SteadyTime now);
+  // The transport is gone: frames in flight count as not sent; credit and
+  // the control queue are dropped. Retained batches stay.
+  void OnDisconnected(SteadyTime now);
+  State state() const { return state_; }
+
+  // ---- inbound ----
+  struct Inbound {
+    // Set when this message was the resume frame.
+    bool resumed = false;
+    std::vector<PartitionOffset> seek;
+    std::vector<PartitionOffset> committed;
+    // Batches forgotten because the hub committed them (ack or resume).
+    std::vector<uint64_t> acked;
+    std::vector<PartitionOffset> ack_offsets;
+    // Retained bytes released (acked, or dropped at a resume).
+    uint64_t freed_bytes = 0;
+    // Not OK: close the connection with this error (bad frame, hub error,
+    // unexpected frame, hub closed).
+    absl::Status error;
+  };
+  Inbound OnMessage(std::string_view message, SteadyTime now);
+
+  // ---- outbound ----
+  struct Outbound {
+    std::shared_ptr<const std::string> bytes;
+    bool is_data = false;
+    bool is_close = false;  // the last frame of the connection
+  };
+  // The next frame to write, control frames first; data only once resumed,
+  // in order, within credit and window. Nothing when all must wait.
+  std::optional<Outbound> NextFrame(SteadyTime now);
+  // Queues a close frame (graceful stop) ahead of everything else; no data
+  // goes after it.
+  void QueueClose(std::string reason);
+
+  // ---- time ----
+  // Queues a ping when one is due; DeadlineExceeded when nothing arrived
+  // from the hub for dead_link_timeout.
+  absl::Status OnTick(SteadyTime now);
+
+  const EdgeEngineCounters& counters() const { return counters_; }
+  EdgeConnectionMetrics Snapshot(SteadyTime now) const;
+  const WaitTracker& credit_wait() const { return credit_wait_; }
+  const WaitTracker& window_wait() const { return window_wait_; }
+  const DeliveryWindow& window() const { return window_; }
+  size_t retained_batches() const { return retained_.size(); }
+
+ private:
+  bool Owns(const TopicPartition& tp) const;
+  void ApplyResume(const ResumeFrame& resume, Inbound* in);
+  void ApplyAck(const AckFrame& ack, SteadyTime now, Inbound* in);
+  void Forget(std::map<uint64_t, PendingBatch>::iterator it, Inbound* in, bool acked);
+
+  EdgeEngineOptions options_;
+  State state_ = State::kDisconnected;
+  // Retained batches by enqueue sequence (send order); batch id -> sequence.
+  std::map<uint64_t, PendingBatch> retained_;
+  absl::flat_hash_map<uint64_t, uint64_t> sequence_of_;
+  uint64_t next_sequence_ = 1;
+  uint64_t retained_bytes_ = 0;
+  // Batches with a smaller sequence were sent on the current connection.
+  uint64_t send_cursor_ = 0;
+  // A close frame is queued: no more data.
+  bool closing_ = false;
+  // Per partition: the offset its next batch must start at (-1 unknown).
+  absl::flat_hash_map<TopicPartition, int64_t> expected_next_;
+  std::vector<std::shared_ptr<const std::string>> control_;
+  DeliveryWindow window_;
+  CreditLedger credit_;
+  WaitTracker credit_wait_;
+  WaitTracker window_wait_;
+  SteadyTime last_received_{};
+  SteadyTime last_ping_{};
+  uint64_t ping_sequence_ = 0;
+  EdgeEngineCounters counters_;
+};
+
+}  // namespace longhaul::transport

@@ -1,0 +1,90 @@
+// Private to longhaul_transport: one hub-side session's protocol as a
+// sans-I/O state machine (hello, accept/resume, data admission with
+// per-partition ordering and duplicate removal, acks, credit, pongs, dead
+// link). The Beast shell feeds it messages and the time and writes what it
+// queues. Not thread-safe: the shell calls it on the session's strand.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "longhaul/base/clock.h"
+#include "longhaul/transport/frame.h"
+#include "longhaul/transport/hub_server.h"
+#include "longhaul/transport/link_metrics.h"
+
+namespace longhaul::transport {
+
+struct HubEngineOptions {
+  uint64_t receive_window_bytes = uint64_t{64} << 20;
+  uint64_t max_batch_bytes = uint64_t{16} << 20;
+  FrameLimits limits;
+  std::chrono::nanoseconds dead_link_timeout{std::chrono::seconds(30)};
+};
+
+class HubSessionEngine {
+ public:
+  enum class State { kAwaitHello, kAwaitAccept, kStreaming };
+
+  explicit HubSessionEngine(HubEngineOptions options, SteadyTime now);
+
+  struct Inbound {
+    std::optional<HelloFrame> hello;    // the hello arrived
+    std::optional<ReceivedBatch> batch;  // a batch for the writer
+    bool duplicate = false;             // a committed batch came again: acked, dropped
+    bool peer_closed = false;           // graceful close frame
+    std::string close_reason;
+    // Not OK: close the session with this error (bad frame, protocol
+    // violation, the edge's error frame). bad_frame tells a malformed frame.
+    absl::Status error;
+    bool bad_frame = false;
+  };
+  Inbound OnMessage(std::string_view message, SteadyTime now, int64_t wall_ms);
+
+  // The handler's answer to hello: queues resume and the first credit.
+  void Accept(const std::vector<PartitionOffset>& resume);
+  // The writer committed these batches: queues an ack (with how long the
+  // oldest of them was held here) and more credit.
+  void Ack(const std::vector<uint64_t>& batch_ids, const std::vector<PartitionOffset>& committed, SteadyTime now);
+
+  // Next queued frame to write, if any.
+  std::shared_ptr<const std::string> NextFrame();
+  // DeadlineExceeded when nothing arrived for dead_link_timeout.
+  absl::Status OnTick(SteadyTime now);
+
+  State state() const { return state_; }
+  // Fills the counters of `m` (not identity fields).
+  void FillMetrics(HubSessionMetrics* m) const;
+
+ private:
+  struct PartitionState {
+    int64_t committed_next = -1;  // -1: unknown
+    int64_t next_expected = -1;
+  };
+  struct Outstanding {
+    uint64_t cost = 0;
+    SteadyTime received_at;
+  };
+  void AdmitData(DataFrame frame, SteadyTime now, Inbound* in);
+  void Queue(const Frame& frame);
+  void QueueCredit();
+
+  HubEngineOptions options_;
+  State state_ = State::kAwaitHello;
+  absl::flat_hash_map<TopicPartition, PartitionState> partitions_;
+  absl::flat_hash_map<uint64_t, Outstanding> outstanding_;
+  std::vector<std::shared_ptr<const std::string>> queue_;
+  uint64_t received_cost_ = 0;  // credit bytes the edge has used
+  uint64_t released_ = 0;       // credit bytes given back (acked, duplicates)
+  SteadyTime last_received_;
+  HubSessionMetrics counters_;
+};
+
+}  // namespace longhaul::transport
