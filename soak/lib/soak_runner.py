@@ -1,0 +1,756 @@
+"""soak/run: a Longhaul soak run with faults, checked for exactly-once.
+
+Starts a link emulator (two network namespaces), a source and a target
+Kafka cluster, the Longhaul worker and the generator, injects faults on a
+schedule, stops by itself, runs longhaul-check and prints a summary.
+
+Topology, direct mode (as MirrorMaker 2 would be deployed: near the target):
+
+    edge namespace                 emulated link            hub namespace
+    source broker  <------------------------------------->  longhaul run (worker)
+    longhaul-gen                                             target broker
+                                                             lag probe, longhaul-check
+
+Link mode (edge and hub workers joined by Longhaul's own link) needs the
+edge/hub roles of issue 5; the runner's Topology is ready for it.
+
+Every wait is bounded; every process the runner starts is stopped by pid on
+exit, and the brokers and emulator also watch the runner's pid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import faults as faultlib
+import summary as summarylib
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+REPO = os.path.realpath(os.path.join(HERE, "..", ".."))
+
+EXIT_PASSED, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
+LINK_MODE_MESSAGE = ("link mode needs edge/hub (issue 5): `longhaul` has no edge and hub roles yet, "
+                     "so there is no Longhaul link to soak; use --mode direct")
+
+
+class SetupError(Exception):
+    """The soak could not be set up or kept running (not a mirror failure)."""
+
+
+class Interrupted(Exception):
+    pass
+
+
+# --- topology -------------------------------------------------------------
+
+@dataclass
+class Role:
+    name: str       # "worker", "edge", "hub"
+    namespace: str  # "edge" or "hub"
+    config: str     # path of its YAML config
+
+
+@dataclass
+class Topology:
+    """Where each piece runs. Direct mode: one worker on the hub side reads
+    the source across the link. Link mode: an edge worker next to the source
+    and a hub worker next to the target (issue 5)."""
+    mode: str
+    source_side: str = "edge"
+    target_side: str = "hub"
+    generator_side: str = "edge"
+    checker_side: str = "hub"
+    workers: list[Role] = field(default_factory=list)
+
+    @staticmethod
+    def for_mode(mode: str, workdir: str) -> "Topology":
+        if mode == "direct":
+            return Topology(mode, workers=[Role("worker", "hub", os.path.join(workdir, "longhaul.yaml"))])
+        if mode == "link":
+            raise SetupError(LINK_MODE_MESSAGE)
+        raise SetupError(f"--mode must be direct or link, not '{mode}'")
+
+
+# --- helpers --------------------------------------------------------------
+
+def find_build(explicit: str | None) -> str:
+    """The build directory whose bin/ holds every tool; --build, else
+    $LONGHAUL_BUILD, else the newest of build*/ in the repository."""
+    tools = ["longhaul-gen", "longhaul-check", "longhaul-linkemu"]
+    candidates = [explicit] if explicit else ([os.environ["LONGHAUL_BUILD"]] if os.environ.get("LONGHAUL_BUILD") else [])
+    if not candidates:
+        dirs = [os.path.join(REPO, d) for d in os.listdir(REPO) if d.startswith("build")]
+        dirs = [d for d in dirs if all(os.access(os.path.join(d, "bin", t), os.X_OK) for t in tools)]
+        candidates = sorted(dirs, key=lambda d: -max(os.path.getmtime(os.path.join(d, "bin", t)) for t in tools))
+    for d in candidates:
+        missing = [t for t in tools if not os.access(os.path.join(d, "bin", t), os.X_OK)]
+        if not missing:
+            return os.path.realpath(d)
+        if explicit or os.environ.get("LONGHAUL_BUILD"):
+            raise SetupError(f"{d}/bin lacks {', '.join(missing)}: build them "
+                             f"(cmake --build {d} --target {' '.join(missing)})")
+    raise SetupError("no build directory has bin/{" + ",".join(tools) + "}: build them, or pass --build DIR")
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head + (" (working tree has uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine() -> str:
+    mem_gb = 0.0
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem_gb = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return f"{socket.gethostname()}: {os.cpu_count()} CPUs, {mem_gb:.0f} GB RAM, Linux {platform.release()}"
+
+
+def tail(path: str, lines: int = 15) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def parse_kv_line(line: str) -> dict[str, str]:
+    out = {}
+    for word in line.split():
+        if "=" in word:
+            k, v = word.split("=", 1)
+            out[k] = v
+    return out
+
+
+# --- the run --------------------------------------------------------------
+
+class SoakRun:
+    def __init__(self, a: argparse.Namespace):
+        self.a = a
+        self.t_start = time.monotonic()
+        self.t0: float | None = None  # generator start
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.workdir = os.path.realpath(a.workdir or f"/tmp/longhaul-soak-{stamp}-{os.getpid()}")
+        os.makedirs(self.workdir, exist_ok=True)
+        self.events = open(os.path.join(self.workdir, "events.log"), "a")
+        self.name = f"lhs{os.getpid()}"
+        self.ns = {"edge": f"{self.name}-edge", "hub": f"{self.name}-hub"}
+        self.control = f"/run/longhaul-linkemu/{self.name}.sock"
+        self.brokers_dir = os.path.join(self.workdir, "brokers")
+        self.topic = a.topic
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.worker_starts = 0
+        self.worker_killed = False  # set while we kill it on purpose
+        self.unexpected: list[str] = []
+        self.gen_runs: list[dict] = []
+        self.gen_restarts = 0
+        self.gen_deadline = 0.0
+        self.samples: list[dict] = []
+        self.samples_lock = threading.Lock()
+        self.schedule: list[faultlib.Fault] = []
+        self.bootstrap: dict[str, str] = {}
+        self.build = ""
+        self.topology: Topology | None = None
+        self.check: dict | None = None
+        self.check_seconds = 0.0
+        self.worker_final = ""
+        self.link_status = ""
+        self.interrupted = False
+        self.setup_error = ""
+
+    # -- logging
+
+    def rel(self) -> float:
+        return time.monotonic() - (self.t0 if self.t0 is not None else self.t_start)
+
+    def log(self, msg: str):
+        line = f"[{'+' if self.t0 is not None else 'setup '}{self.rel():7.1f}s] {msg}"
+        if not self.a.quiet:
+            print(line, flush=True)
+        self.events.write(line + "\n")
+        self.events.flush()
+
+    # -- tools
+
+    def bin(self, tool: str) -> str:
+        if tool == "longhaul" and self.a.longhaul:
+            return os.path.realpath(self.a.longhaul)
+        return os.path.join(self.build, "bin", tool)
+
+    def in_ns(self, side: str, argv: list[str]) -> list[str]:
+        return ["ip", "netns", "exec", self.ns[side]] + argv
+
+    def run_cmd(self, argv: list[str], timeout: float, what: str, check: bool = True) -> subprocess.CompletedProcess:
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise SetupError(f"{what}: no answer within {timeout:.0f}s ({' '.join(argv)})") from None
+        if check and r.returncode != 0:
+            raise SetupError(f"{what} failed (exit {r.returncode}): {(r.stderr or r.stdout).strip()[-2000:]}")
+        return r
+
+    def cluster(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+        return self.run_cmd([os.path.join(REPO, "scripts", "kafka-cluster"), args[0], "--dir", self.brokers_dir,
+                             *args[1:]], timeout, f"kafka-cluster {' '.join(args)}")
+
+    def ctl(self, command: str) -> str:
+        r = self.run_cmd([self.bin("longhaul-linkemu"), "ctl", "--control", self.control, *command.split()], 15,
+                         f"link emulator '{command}'", check=False)
+        out = (r.stdout or r.stderr).strip()
+        if r.returncode != 0:
+            raise SetupError(f"link emulator '{command}': {out}")
+        return out
+
+    def spawn(self, key: str, argv: list[str], stdout, stderr, **kw) -> subprocess.Popen:
+        p = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, **kw)
+        self.procs[key] = p
+        return p
+
+    def stop_proc(self, key: str, sig: int = signal.SIGTERM, wait: float = 15) -> int | None:
+        p = self.procs.get(key)
+        if p is None or p.poll() is not None:
+            return p.returncode if p else None
+        try:
+            p.send_signal(sig)
+            return p.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            try:
+                return p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                return None
+
+    # -- setup
+
+    def setup(self):
+        a = self.a
+        if os.geteuid() != 0:
+            raise SetupError("soak/run needs root (network namespaces, TUN devices)")
+        self.topology = Topology.for_mode(a.mode, self.workdir)
+        self.build = find_build(a.build)
+        if not os.access(self.bin("longhaul"), os.X_OK):
+            raise SetupError(f"no longhaul binary at {self.bin('longhaul')} (build it, or pass --longhaul PATH)")
+        self.log(f"workdir {self.workdir}; tools from {self.build}/bin; worker {self.bin('longhaul')}")
+        self.plan_faults()
+
+        # The emulator outlives the run by a margin and watches our pid.
+        budget = a.duration + a.check_timeout + 600
+        emu_out = open(os.path.join(self.workdir, "linkemu.out"), "w")
+        emu_err = open(os.path.join(self.workdir, "linkemu.log"), "w")
+        self.spawn("emulator", [self.bin("longhaul-linkemu"), "run", "--name", self.name, "--profile", a.profile,
+                                "--duration", f"{int(budget)}s", "--setup", "--control", self.control,
+                                "--owner-pid", str(os.getpid()), "--seed", str(a.seed), "--status-interval", "60s"],
+                   emu_out, emu_err)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if "ready" in tail(os.path.join(self.workdir, "linkemu.out"), 5):
+                break
+            if self.procs["emulator"].poll() is not None:
+                raise SetupError(f"link emulator exited: {tail(os.path.join(self.workdir, 'linkemu.log'))}")
+            time.sleep(0.2)
+        else:
+            raise SetupError("link emulator not ready within 30s")
+        ready = parse_kv_line(tail(os.path.join(self.workdir, "linkemu.out"), 5))
+        self.addr = {"edge": ready["edge_addr"], "hub": ready["hub_addr"]}
+        self.log(f"link emulator up: {self.ns['edge']} {self.addr['edge']} <-> {self.ns['hub']} {self.addr['hub']}, "
+                 f"profile {a.profile}")
+
+        # Brokers on both sides, in parallel. Default socket buffers (100 KB)
+        # would cap one connection at ~1.3 Mbit/s on a 600 ms link: let TCP
+        # autotune them, as operators of long links do.
+        errors: dict[str, str] = {}
+
+        def start(name: str, side: str):
+            for attempt in (1, 2):  # a second try: a busy machine sometimes fails a JVM start
+                try:
+                    r = self.cluster("start", "--owner-pid", str(os.getpid()), "--netns", self.ns[side], "--host",
+                                     self.addr[side], "--property", "socket.send.buffer.bytes=-1", "--property",
+                                     "socket.receive.buffer.bytes=-1", name)
+                    for line in r.stdout.splitlines():
+                        if line.startswith(f"{name}="):
+                            self.bootstrap[name] = line.split("=", 1)[1]
+                    errors.pop(name, None)
+                    return
+                except SetupError as e:
+                    errors[name] = str(e)
+                    self.log(f"{name} broker did not start (attempt {attempt}): {e}")
+
+        threads = [threading.Thread(target=start, args=("source", self.topology.source_side)),
+                   threading.Thread(target=start, args=("target", self.topology.target_side))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        if errors or len(self.bootstrap) != 2:
+            raise SetupError(f"brokers did not start: {errors}")
+        self.log(f"brokers up: source {self.bootstrap['source']} ({self.ns['edge']}), "
+                 f"target {self.bootstrap['target']} ({self.ns['hub']})")
+
+        self.write_config()
+        self.start_worker("initial start")
+
+    def plan_faults(self):
+        a = self.a
+        if a.schedule:
+            with open(a.schedule) as f:
+                self.schedule = faultlib.parse_schedule(f.read(), a.schedule, a.profile)
+            # Profile files named in a schedule are relative to it.
+            for x in self.schedule:
+                if x.arg and ("/" in x.arg or x.arg.endswith(".profile")) and not os.path.isabs(x.arg):
+                    x.arg = os.path.join(os.path.dirname(os.path.realpath(a.schedule)), x.arg)
+            late = [f for f in self.schedule if f.at + f.down > a.duration - 5]
+            if late:
+                raise SetupError(f"{a.schedule}: faults must end 5 s before --duration "
+                                 f"({late[0].describe()} at {late[0].at:.0f}s)")
+        else:
+            start = min(30.0, a.duration * 0.1)
+            end = a.duration - max(20.0, min(90.0, a.duration * 0.15))
+            self.schedule = faultlib.plan_faults(a.faults, a.fault_kinds, start, end, a.seed, a.profile)
+        with open(os.path.join(self.workdir, "faults.schedule"), "w") as f:
+            f.write("# AT  KIND  DOWN  [PROFILE]  (soak/run schedule format)\n")
+            for x in self.schedule:
+                f.write(f"{x.at:.1f}s {x.kind} {x.down:.1f}s {x.arg}\n")
+
+    def write_config(self):
+        a = self.a
+        for role in self.topology.workers:
+            with open(role.config, "w") as f:
+                f.write(f"""# Written by soak/run.
+clusters:
+  src:
+    bootstrap: "{self.bootstrap['source']}"
+  dst:
+    bootstrap: "{self.bootstrap['target']}"
+pipelines:
+  soak:
+    source: src
+    target: dst
+    topics:
+      include: ["{self.topic}"]
+    rename: "{{topic}}"
+    lanes: {a.lanes}
+    commit_interval: {a.commit_interval}
+    discovery_interval: 2s
+    delivery: exactly-once
+worker:
+  drain_timeout: 10s
+admin:
+  listen: "127.0.0.1:{a.admin_port}"
+""")
+
+    # -- the worker
+
+    def start_worker(self, why: str):
+        role = self.topology.workers[0]
+        log = open(os.path.join(self.workdir, "worker.log"), "a")
+        log.write(f"\n===== soak/run: worker start {self.worker_starts + 1} ({why}) at {self.rel():.1f}s =====\n")
+        log.flush()
+        self.spawn("worker", self.in_ns(role.namespace, [self.bin("longhaul"), "run", "-c", role.config]), log, log)
+        self.worker_starts += 1
+        self.worker_killed = False
+
+    def check_worker(self):
+        p = self.procs.get("worker")
+        if p is None or self.worker_killed or p.poll() is None:
+            return
+        msg = f"worker exited on its own with status {p.returncode} at {self.rel():.1f}s"
+        self.unexpected.append(msg)
+        self.log(f"UNEXPECTED: {msg}; last log lines:\n{tail(os.path.join(self.workdir, 'worker.log'), 10)}")
+        self.start_worker("restart after an unexpected exit")
+
+    # -- the generator
+
+    def start_generator(self, seconds: float):
+        a = self.a
+        n = len(self.gen_runs) + 1
+        out = open(os.path.join(self.workdir, f"generator-{n}.out"), "w")
+        err = open(os.path.join(self.workdir, f"generator-{n}.log"), "w")
+        argv = [self.bin("longhaul-gen"), "--bootstrap", self.bootstrap["source"], "--topic", self.topic,
+                "--partitions", str(a.partitions), "--rate", str(a.rate), "--duration", f"{int(seconds)}s",
+                "--min-size", str(a.min_size), "--max-size", str(a.max_size), "--seed", str(a.seed + n),
+                "--timeout", f"{int(seconds) + 600}s", "--progress-interval", "30s"]
+        self.spawn("generator", self.in_ns(self.topology.generator_side, argv), out, err)
+        self.gen_runs.append({"out": out.name, "log": err.name, "started": self.rel(), "planned": seconds})
+
+    def check_generator(self):
+        p = self.procs.get("generator")
+        if p is None or p.poll() is None:
+            return
+        run = self.gen_runs[-1]
+        if "exit" in run:
+            return
+        run["exit"] = p.returncode
+        run["ended"] = self.rel()
+        run["result"] = parse_kv_line(tail(run["out"], 3))
+        left = self.gen_deadline - time.monotonic()
+        if p.returncode != 0:
+            msg = (f"generator exited with status {p.returncode} at {self.rel():.1f}s: "
+                   f"{tail(run['log'], 3).strip()}")
+            self.unexpected.append(msg)
+            self.log(f"UNEXPECTED: {msg}")
+            if left > 15:
+                self.gen_restarts += 1
+                self.log(f"restarting the generator for the remaining {left:.0f}s (a new run id)")
+                self.start_generator(left)
+
+    # -- lag
+
+    def start_probe(self, seconds: float):
+        a = self.a
+        argv = self.in_ns(self.topology.checker_side,
+                          [sys.executable, os.path.join(HERE, "lag_probe.py"), "--bootstrap",
+                           self.bootstrap["target"], "--topic", self.topic, "--partitions", str(a.partitions),
+                           "--admin", f"127.0.0.1:{a.admin_port}", "--interval", "2", "--duration",
+                           str(int(seconds))])
+        p = self.spawn("probe", argv, subprocess.PIPE, open(os.path.join(self.workdir, "lag_probe.log"), "w"),
+                       text=True)
+        csv = open(os.path.join(self.workdir, "lag.jsonl"), "w")
+
+        def read():
+            for line in p.stdout:
+                csv.write(line)
+                csv.flush()
+                try:
+                    s = json.loads(line)
+                except ValueError:
+                    continue
+                s["rel"] = self.rel()
+                with self.samples_lock:
+                    self.samples.append(s)
+
+        threading.Thread(target=read, daemon=True).start()
+
+    # -- faults
+
+    def wait_until(self, when: float):
+        """Sleeps until self.t0 + when, watching the worker and generator."""
+        while True:
+            if self.interrupted:
+                raise Interrupted()
+            self.check_worker()
+            self.check_generator()
+            left = self.t0 + when - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(0.5, left))
+
+    def hold(self, seconds: float):
+        self.wait_until(self.rel() + seconds)
+
+    def inject(self, f: faultlib.Fault):
+        f.started = self.rel()
+        self.log(f"FAULT {f.describe()}")
+        try:
+            if f.kind == "worker-kill":
+                p = self.procs["worker"]
+                self.worker_killed = True
+                if p.poll() is None:
+                    os.kill(p.pid, signal.SIGKILL)
+                    p.wait(timeout=10)
+                else:
+                    f.notes.append(f"worker was already gone (status {p.returncode})")
+                self.hold(f.down)
+                self.start_worker(f"after kill -9 at {f.started:.1f}s")
+            elif f.kind in ("source-restart", "target-restart", "source-kill", "target-kill"):
+                name, action = f.kind.split("-")
+                self.cluster("stop" if action == "restart" else "kill", name, timeout=90)
+                self.hold(f.down)
+                t = time.monotonic()
+                try:
+                    self.cluster("start-existing", name, timeout=180)
+                except SetupError as e:
+                    f.notes.append(f"first start failed: {e}")
+                    self.log(f"{name} broker did not start; retrying once: {e}")
+                    self.cluster("start-existing", name, timeout=180)
+                f.notes.append(f"broker back after {time.monotonic() - t:.1f}s")
+            elif f.kind == "link-cut":
+                self.ctl(f"cut {f.down:.1f}s")
+                self.hold(f.down)
+            elif f.kind == "profile-switch":
+                self.ctl(f"profile {f.arg}")
+                self.hold(f.down)
+                self.ctl(f"profile {self.a.profile}")
+            f.outcome = "ok"
+        except SetupError as e:
+            f.outcome = f"failed: {e}"
+            raise
+        finally:
+            f.recovered = self.rel()
+            self.log(f"  recovered ({f.recovered - f.started:.1f}s){'; ' + '; '.join(f.notes) if f.notes else ''}")
+
+    def status_line(self) -> str:
+        with self.samples_lock:
+            s = self.samples[-1] if self.samples else {}
+        fresh = s.get("freshness_s")
+        worker = s.get("worker")
+        parts = [f"freshness lag {fresh:.1f}s" if fresh is not None else "freshness lag n/a"]
+        if worker:
+            parts.append(f"worker lag {worker['lag_records']} records / {worker['lag_seconds']:.1f}s")
+        if "lso_total" in s:
+            parts.append(f"target offsets {s['lso_total']}")
+        return ", ".join(parts)
+
+    # -- main sequence
+
+    def execute(self) -> int:
+        a = self.a
+        self.setup()
+        self.t0 = time.monotonic()
+        self.gen_deadline = self.t0 + a.duration
+        self.start_generator(a.duration)
+        self.start_probe(a.duration + a.check_timeout + 120)
+        self.log(f"generator started: {a.rate} records/s over {a.partitions} partitions for {a.duration:.0f}s; "
+                 f"{len(self.schedule)} faults planned")
+        next_status = 30.0
+        for f in self.schedule:
+            while next_status < f.at:
+                self.wait_until(next_status)
+                self.log(self.status_line())
+                next_status += 30
+            self.wait_until(f.at)
+            if self.rel() + f.down > a.duration - 5:
+                f.outcome = "skipped: the previous faults ran late"
+                self.log(f"skipping {f.describe()}: not enough time left")
+                continue
+            self.inject(f)
+        # Let the generator finish (bounded by its own timeout plus a margin).
+        end = a.duration + 660
+        while self.procs["generator"].poll() is None or "exit" not in self.gen_runs[-1]:
+            if self.rel() > end:
+                self.unexpected.append("generator did not stop in time")
+                self.stop_proc("generator")
+                self.check_generator()
+                break
+            if self.rel() >= next_status:
+                self.log(self.status_line())
+                next_status += 30
+            self.wait_until(self.rel() + 0.5)
+        self.gen_end = self.rel()
+        self.log(f"generator done: {self.generated()['records']} records; checking")
+        self.check_worker()
+        self.run_checker()
+        self.finish_worker()
+        return EXIT_PASSED if self.passed() else EXIT_FAILED
+
+    def generated(self) -> dict:
+        records = sum(int(r.get("result", {}).get("records", 0)) for r in self.gen_runs)
+        byts = sum(int(r.get("result", {}).get("bytes", 0)) for r in self.gen_runs)
+        return {"records": records, "bytes": byts}
+
+    def run_checker(self):
+        a = self.a
+        argv = self.in_ns(self.topology.checker_side,
+                          [self.bin("longhaul-check"), "--source-bootstrap", self.bootstrap["source"],
+                           "--target-bootstrap", self.bootstrap["target"], "--source-topic", self.topic,
+                           "--mode", "exactly-once", "--wait-until-complete", f"{int(a.check_timeout)}s",
+                           # Reading the source across a slow link takes a while.
+                           "--timeout", f"{int(a.check_timeout)}s",
+                           "--progress-interval", "15s", "--json"])
+        t = time.monotonic()
+        err = open(os.path.join(self.workdir, "checker.log"), "w")
+        try:
+            r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=err, text=True, timeout=a.check_timeout + 300)
+        except subprocess.TimeoutExpired:
+            self.unexpected.append("longhaul-check did not finish in time")
+            return
+        self.check_seconds = time.monotonic() - t
+        with open(os.path.join(self.workdir, "checker.json"), "w") as f:
+            f.write(r.stdout)
+        try:
+            self.check = json.loads(r.stdout)
+            self.check["exit"] = r.returncode
+        except ValueError:
+            self.unexpected.append(f"longhaul-check exit {r.returncode} without a report: {tail(err.name, 5)}")
+        self.log(f"checker finished in {self.check_seconds:.1f}s, exit {r.returncode}")
+
+    def finish_worker(self):
+        p = self.procs.get("worker")
+        if p is None:
+            return
+        if p.poll() is not None:
+            self.worker_final = f"had already exited with status {p.returncode}"
+            return
+        t = time.monotonic()
+        code = self.stop_proc("worker", signal.SIGTERM, wait=30)
+        self.worker_final = f"SIGTERM drain took {time.monotonic() - t:.1f}s, exit status {code}"
+        if code != 0:
+            self.unexpected.append(f"worker exit status {code} after SIGTERM")
+
+    def passed(self) -> bool:
+        return (self.check is not None and self.check.get("passed") is True and self.check.get("exit") == 0
+                and not self.unexpected and not self.setup_error and not self.interrupted)
+
+    # -- teardown
+
+    def teardown(self):
+        try:
+            if self.procs.get("emulator") and self.procs["emulator"].poll() is None:
+                self.link_status = self.ctl("status")
+        except SetupError as e:
+            self.link_status = f"unavailable: {e}"
+        for key in ("generator", "worker"):
+            self.stop_proc(key, signal.SIGKILL if self.interrupted else signal.SIGTERM, wait=20)
+        self.stop_proc("probe", signal.SIGTERM, wait=5)
+        if os.path.isdir(self.brokers_dir):
+            r = subprocess.run([os.path.join(REPO, "scripts", "kafka-cluster"), "destroy", "--dir", self.brokers_dir],
+                               capture_output=True, text=True, timeout=120)
+            if r.returncode != 0:
+                self.log(f"could not destroy the brokers: {r.stderr.strip()}")
+        self.stop_proc("emulator", signal.SIGTERM, wait=20)
+
+    def report(self, code: int) -> dict:
+        a = self.a
+        gen = self.generated()
+        fresh = [s["freshness_s"] for s in self.samples
+                 if s.get("freshness_s") is not None and 10 <= s.get("rel", 0) <= getattr(self, "gen_end", 0)]
+        worker_lag = [s["worker"] for s in self.samples if s.get("worker")]
+        return {
+            "passed": code == EXIT_PASSED,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "commit": git_commit(),
+            "machine": machine(),
+            "profile": a.profile, "mode": a.mode, "duration_s": a.duration, "seed": a.seed,
+            "partitions": a.partitions, "lanes": a.lanes, "rate": a.rate, "commit_interval": a.commit_interval,
+            "record_size": f"{a.min_size}-{a.max_size}",
+            "workdir": self.workdir,
+            "faults": [{"at": f.at, "kind": f.kind, "down": f.down, "arg": f.arg, "started": f.started,
+                        "recovered": f.recovered, "outcome": f.outcome or "not reached", "notes": f.notes}
+                       for f in self.schedule],
+            "generated": gen,
+            "generator_runs": len(self.gen_runs),
+            "generator_seconds": getattr(self, "gen_end", 0.0),
+            "freshness_peak_s": max(fresh) if fresh else None,
+            "freshness_p50_s": sorted(fresh)[len(fresh) // 2] if fresh else None,
+            "freshness_at_end_s": fresh[-1] if fresh else None,
+            "worker_lag_peak_records": max((w["lag_records"] for w in worker_lag), default=None),
+            "worker_lag_peak_s": max((w["lag_seconds"] for w in worker_lag), default=None),
+            "check": self.check,
+            "check_seconds": self.check_seconds,
+            "worker_starts": self.worker_starts,
+            "worker_final": self.worker_final,
+            "link_status": self.link_status,
+            "unexpected": self.unexpected,
+            "setup_error": self.setup_error,
+            "interrupted": self.interrupted,
+        }
+
+
+# --- command line ---------------------------------------------------------
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        prog="soak/run",
+        description="Longhaul soak run: brokers across an emulated link, faults, exactly-once check.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="fault kinds:\n" + "\n".join(f"  {k:15} {v[0]} (DOWN {v[1][0]:g}-{v[1][1]:g}s)"
+                                            for k, v in faultlib.KINDS.items()))
+    ap.add_argument("--profile", default="geo-satellite",
+                    help="link profile: lan, ocean, geo-satellite, mobile, or a profile file (default geo-satellite)")
+    ap.add_argument("--duration", default="10m", help="how long the generator writes (default 10m)")
+    ap.add_argument("--mode", default="direct", choices=["direct", "link"])
+    ap.add_argument("--faults", type=int, default=None,
+                    help="number of faults spread over the run (default: one per 30 s)")
+    ap.add_argument("--fault-kinds", default=",".join(faultlib.KINDS),
+                    help="comma-separated kinds to draw from (default: all)")
+    ap.add_argument("--schedule", help="a fault schedule file instead of --faults (see soak/profiles/)")
+    ap.add_argument("--rate", type=int, default=300, help="generator records/s over all partitions (default 300)")
+    ap.add_argument("--partitions", type=int, default=6)
+    ap.add_argument("--min-size", type=int, default=100)
+    ap.add_argument("--max-size", type=int, default=2000)
+    ap.add_argument("--lanes", type=int, default=4)
+    ap.add_argument("--commit-interval", default="500ms")
+    ap.add_argument("--topic", default="soak")
+    ap.add_argument("--seed", type=int, default=None, help="default: random, printed")
+    ap.add_argument("--check-timeout", default="10m", help="how long the checker waits for the target to complete")
+    ap.add_argument("--admin-port", type=int, default=18080)
+    ap.add_argument("--build", help="build directory with bin/longhaul* (default: $LONGHAUL_BUILD or newest build*/)")
+    ap.add_argument("--longhaul", help="the longhaul binary to soak (default: BUILD/bin/longhaul)")
+    ap.add_argument("--workdir", help="where logs go (default /tmp/longhaul-soak-DATE-PID)")
+    ap.add_argument("--json", help="also write the summary as JSON to this file")
+    ap.add_argument("--quiet", action="store_true", help="print only the summary")
+    a = ap.parse_args(argv)
+    if a.profile.endswith(".profile") or "/" in a.profile:
+        a.profile = os.path.realpath(a.profile)
+    try:
+        a.duration = faultlib.parse_duration(a.duration)
+        a.check_timeout = faultlib.parse_duration(a.check_timeout)
+        a.fault_kinds = faultlib.parse_kinds(a.fault_kinds)
+    except ValueError as e:
+        ap.error(str(e))
+    if a.duration < 30:
+        ap.error("--duration must be at least 30s")
+    if a.faults is None:
+        a.faults = int(a.duration // 30)
+    if a.seed is None:
+        a.seed = random.SystemRandom().randrange(1, 1 << 31)
+    return a
+
+
+def main(argv: list[str]) -> int:
+    a = parse_args(argv)
+    if a.mode == "link":
+        print(f"soak/run: {LINK_MODE_MESSAGE}", file=sys.stderr)
+        return EXIT_SETUP
+    if os.geteuid() != 0:
+        print("soak/run: needs root (network namespaces, TUN devices); skipped", file=sys.stderr)
+        return 77
+    if shutil.which("ip") is None:
+        print("soak/run: needs `ip` (iproute2)", file=sys.stderr)
+        return EXIT_SETUP
+    run = SoakRun(a)
+
+    def on_signal(signum, _frame):
+        run.interrupted = True
+        run.log(f"interrupted by signal {signum}; cleaning up")
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    code = EXIT_SETUP
+    try:
+        run.log(f"soak: profile {a.profile}, mode {a.mode}, duration {a.duration:.0f}s, seed {a.seed}")
+        code = run.execute()
+    except Interrupted:
+        code = EXIT_FAILED
+    except SetupError as e:
+        run.setup_error = str(e)
+        run.log(f"SETUP ERROR: {e}")
+        code = EXIT_SETUP
+    finally:
+        try:
+            run.teardown()
+        except Exception as e:  # teardown must not hide the result
+            run.log(f"teardown: {type(e).__name__}: {e}")
+    report = run.report(code)
+    text = summarylib.render(report)
+    print(text, flush=True)
+    with open(os.path.join(run.workdir, "summary.txt"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(run.workdir, "summary.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return code
