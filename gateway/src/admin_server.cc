@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/message_generator.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <mutex>
@@ -33,6 +34,11 @@
 #include "longhaul/metrics/registry.h"
 
 namespace longhaul::gateway {
+
+absl::StatusOr<std::string> StatusSource::TranslateOffsetsJson(const std::string&, const std::string&) {
+  return absl::UnimplementedError("this process does not translate offsets");
+}
+
 namespace {
 
 namespace asio = boost::asio;
@@ -58,13 +64,14 @@ constexpr char kPagePolicy[] =
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
     "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-enum class Route { kMetrics, kLivez, kReadyz, kStatus, kPage, kNone };
+enum class Route { kMetrics, kLivez, kReadyz, kStatus, kTranslate, kPage, kNone };
 
 Route FindRoute(std::string_view path) {
   if (path == "/metrics") return Route::kMetrics;
   if (path == "/livez") return Route::kLivez;
   if (path == "/readyz") return Route::kReadyz;
   if (path == "/api/v1/status") return Route::kStatus;
+  if (path == "/api/v1/offsets/translate") return Route::kTranslate;
   if (path == "/") return Route::kPage;
   return Route::kNone;
 }
@@ -83,6 +90,72 @@ Reply ErrorReply(http::status status, std::string_view message) {
   AppendJsonEscaped(&reply.body, message);
   reply.body.append("\"}}");
   return reply;
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding of one query component.
+absl::StatusOr<std::string> DecodeQueryComponent(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out += ' ';
+    } else if (in[i] != '%') {
+      out += in[i];
+    } else {
+      const int hi = i + 2 < in.size() ? HexDigit(in[i + 1]) : -1;
+      const int lo = i + 2 < in.size() ? HexDigit(in[i + 2]) : -1;
+      if (hi < 0 || lo < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("bad percent-encoding in query parameter '", std::string(in), "'"));
+      }
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+  }
+  return out;
+}
+
+// The value of query parameter `name` ("a=1&b=2"); InvalidArgument naming
+// it when it is missing, empty, given twice or badly encoded.
+absl::StatusOr<std::string> QueryParameter(std::string_view query, std::string_view name) {
+  std::optional<std::string> value;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    auto key = DecodeQueryComponent(pair.substr(0, eq));
+    if (!key.ok()) return key.status();
+    if (*key != name) continue;
+    if (value) return absl::InvalidArgumentError(absl::StrCat("query parameter '", std::string(name), "' given twice"));
+    auto decoded = DecodeQueryComponent(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!decoded.ok()) return decoded.status();
+    value = std::move(*decoded);
+  }
+  if (!value || value->empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("missing query parameter '", std::string(name), "'"));
+  }
+  return *value;
+}
+
+http::status HttpStatusOf(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return http::status::bad_request;
+    case absl::StatusCode::kNotFound:
+      return http::status::not_found;
+    case absl::StatusCode::kUnimplemented:
+      return http::status::not_implemented;
+    default:
+      return http::status::service_unavailable;
+  }
 }
 
 bool IsHttpParseError(const beast::error_code& ec) {
@@ -159,7 +232,7 @@ class AdminServer::Impl {
 
   // Everything below runs on the I/O thread, except Compute (worker pool).
   asio::thread_pool& workers() { return workers_; }
-  Reply Compute(Route route);
+  Reply Compute(Route route, std::string_view query);
 
  private:
   class Session;
@@ -182,6 +255,10 @@ class AdminServer::Impl {
 
   std::mutex stop_mu_;
   bool stopped_ = false;
+
+  // A translation asks Kafka for seconds; one at a time keeps the other
+  // worker thread free for /metrics and /api/v1/status.
+  std::atomic<bool> translating_{false};
 };
 
 // One HTTP/1.1 connection: read a request, answer it, repeat while the
@@ -257,8 +334,10 @@ class AdminServer::Impl::Session : public std::enable_shared_from_this<Session> 
       return;
     }
     // Calls into the process leave the I/O thread and come back with the answer.
-    asio::post(server_->workers(), [self = shared_from_this(), route, info]() mutable {
-      Reply reply = self->server_->Compute(route);
+    asio::post(server_->workers(), [self = shared_from_this(), route, info,
+                                    query = std::string(path.size() < target.size() ? target.substr(path.size() + 1)
+                                                                                    : std::string_view())]() mutable {
+      Reply reply = self->server_->Compute(route, query);
       auto executor = self->stream_.get_executor();
       asio::post(executor, [self = std::move(self), reply = std::move(reply), info]() mutable {
         self->Write(std::move(reply), info);
@@ -388,7 +467,7 @@ void AdminServer::Impl::Accept() {
   });
 }
 
-Reply AdminServer::Impl::Compute(Route route) {
+Reply AdminServer::Impl::Compute(Route route, std::string_view query) {
   try {
     switch (route) {
       case Route::kMetrics:
@@ -400,6 +479,25 @@ Reply AdminServer::Impl::Compute(Route route) {
         if (status_->Ready(&reason)) return Reply{http::status::ok, kTextContentType, "ok"};
         if (reason.empty()) reason = "not ready";
         return Reply{http::status::service_unavailable, kTextContentType, std::move(reason)};
+      }
+      case Route::kTranslate: {
+        auto pipeline = QueryParameter(query, "pipeline");
+        if (!pipeline.ok()) return ErrorReply(http::status::bad_request, std::string(pipeline.status().message()));
+        auto group = QueryParameter(query, "group");
+        if (!group.ok()) return ErrorReply(http::status::bad_request, std::string(group.status().message()));
+        if (translating_.exchange(true)) {
+          return ErrorReply(http::status::too_many_requests, "another offset translation is running; retry shortly");
+        }
+        absl::StatusOr<std::string> json;
+        try {
+          json = status_->TranslateOffsetsJson(*pipeline, *group);
+        } catch (...) {
+          translating_ = false;
+          throw;
+        }
+        translating_ = false;
+        if (!json.ok()) return ErrorReply(HttpStatusOf(json.status()), std::string(json.status().message()));
+        return Reply{http::status::ok, kJsonContentType, std::move(*json)};
       }
       case Route::kLivez:
       case Route::kPage:

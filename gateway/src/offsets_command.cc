@@ -9,6 +9,7 @@
 #include "longhaul/base/logging.h"
 #include "longhaul/config/config.h"
 #include "longhaul/mirror/offset_translation.h"
+#include "translation_json.h"
 
 namespace longhaul::gateway {
 namespace {
@@ -44,13 +45,6 @@ int Usage(const std::string& error) {
 
 std::string Offset(int64_t o) { return o < 0 ? "-" : std::to_string(o); }
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  AppendJsonEscaped(&out, s);
-  out += '"';
-  return out;
-}
-
 // Left-aligned columns, two spaces apart.
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
@@ -68,14 +62,6 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
-void AppendTranslationJson(std::string* out, const mirror::PartitionTranslation& t) {
-  absl::StrAppend(out, "\"source_topic\":", JsonString(t.source_topic), ",\"partition\":", t.partition,
-                  ",\"source_offset\":", t.source_offset, ",\"target_topic\":", JsonString(t.target_topic),
-                  ",\"target_offset\":", t.target_offset, ",\"status\":",
-                  JsonString(mirror::TranslationStatusName(t.status)),
-                  ",\"replicated_source_offset\":", t.replicated_source_offset);
-}
-
 int Translate(const config::Config& config, const Options& opts) {
   auto result = mirror::TranslateGroupOffsets(config, opts.pipeline, opts.group);
   if (!result.ok()) {
@@ -83,16 +69,7 @@ int Translate(const config::Config& config, const Options& opts) {
     return 1;
   }
   if (opts.json) {
-    std::string out = absl::StrCat("{\"pipeline\":", JsonString(opts.pipeline), ",\"group\":", JsonString(opts.group),
-                                   ",\"partitions\":[");
-    for (size_t i = 0; i < result->partitions.size(); ++i) {
-      const auto& t = result->partitions[i];
-      out += i ? ",{" : "{";
-      AppendTranslationJson(&out, t);
-      absl::StrAppend(&out, ",\"detail\":", JsonString(t.detail), "}");
-    }
-    out += "]}";
-    std::printf("%s\n", out.c_str());
+    std::printf("%s\n", GroupTranslationJson(opts.pipeline, opts.group, *result).c_str());
     return 0;
   }
   if (result->partitions.empty()) {

@@ -19,7 +19,9 @@
 #include "longhaul/gateway/admin_server.h"
 #include "longhaul/metrics/registry.h"
 #include "longhaul/mirror/pipeline_runner.h"
+#include "longhaul/mirror/offset_translation.h"
 #include "status_json.h"
+#include "translation_json.h"
 
 namespace longhaul::gateway {
 namespace {
@@ -48,8 +50,8 @@ Totals Sum(const mirror::PipelineStatus& st) {
 // computed between consecutive requests.
 class ProcessStatus final : public StatusSource {
  public:
-  explicit ProcessStatus(const std::vector<std::unique_ptr<mirror::PipelineRunner>>* runners)
-      : runners_(runners), worker_id_(absl::StrCat(Hostname(), "-", getpid())) {}
+  ProcessStatus(const config::Config* config, const std::vector<std::unique_ptr<mirror::PipelineRunner>>* runners)
+      : config_(config), runners_(runners), worker_id_(absl::StrCat(Hostname(), "-", getpid())) {}
 
   std::string StatusJson() override {
     std::vector<mirror::PipelineStatus> all = Snapshot();
@@ -77,6 +79,15 @@ class ProcessStatus final : public StatusSource {
 
   bool Ready(std::string* reason) override { return PipelinesReady(Snapshot(), reason); }
 
+  // Reads the group on the source and the offset syncs on the target, as
+  // `longhaul offsets translate` does; both clusters are in the config
+  // whatever this process's role.
+  absl::StatusOr<std::string> TranslateOffsetsJson(const std::string& pipeline, const std::string& group) override {
+    auto translation = mirror::TranslateGroupOffsets(*config_, pipeline, group);
+    if (!translation.ok()) return translation.status();
+    return GroupTranslationJson(pipeline, group, *translation);
+  }
+
  private:
   static std::string Hostname() {
     char buf[256] = {0};
@@ -88,6 +99,7 @@ class ProcessStatus final : public StatusSource {
     for (const auto& r : *runners_) all.push_back(r->Status());
     return all;
   }
+  const config::Config* config_;
   const std::vector<std::unique_ptr<mirror::PipelineRunner>>* runners_;
   std::string worker_id_;
   struct Sample {
@@ -168,7 +180,7 @@ int RunCommand(const CommonOptions& opts) {
     if (absl::Status s = hub->Start(); !s.ok()) return fail(s);
   }
   for (auto& r : runners) r->Start();
-  ProcessStatus status(&runners);
+  ProcessStatus status(&*config, &runners);
   auto admin = AdminServer::Start(config->admin.listen, &registry, &status);
   if (!admin.ok()) {
     // Replication does not depend on the admin server; say so loudly and go on.

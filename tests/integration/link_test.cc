@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "longhaul/testing/kafka_clusters.h"
 #include "longhaul/testing/unique_name.h"
+#include "admin_http.h"
 #include "mirror_harness.h"
 
 namespace longhaul::testing {
@@ -51,57 +52,8 @@ const std::string& CertDir() {
 
 std::string Cert(const std::string& name) { return CertDir() + "/" + name; }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
-absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return absl::UnavailableError(absl::StrCat("connect to 127.0.0.1:", port, " failed"));
-  }
-  std::string request = absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-  send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string raw;
-  char buf[65536];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, n);
-  close(fd);
-  size_t body = raw.find("\r\n\r\n");
-  if (body == std::string::npos) return absl::DataLossError("not an HTTP response");
-  return raw.substr(body + 4);
-}
 
-// The admin port from the "status page url=http://127.0.0.1:PORT/" log line.
-int AdminPort(ChildProcess& worker) {
-  int port = 0;
-  WaitFor(
-      [&] {
-        std::string out = worker.Output();
-        size_t at = out.find("status page");
-        if (at == std::string::npos) return false;
-        at = out.find("http://127.0.0.1:", at);
-        if (at == std::string::npos) return false;
-        return absl::SimpleAtoi(out.substr(at + 17, out.find('/', at + 17) - (at + 17)), &port);
-      },
-      seconds(60), milliseconds(100));
-  return port;
-}
 
 // The value of the first sample of `name` whose labels contain `label`
 // (e.g. "role=\"edge\""), or -1.
@@ -285,35 +237,6 @@ std::unique_ptr<ChildProcess> StartRole(const std::string& config, const std::st
   return p.ok() ? std::move(*p) : nullptr;
 }
 
-// Writes batches of records to every partition until told to stop.
-class BackgroundProducer {
- public:
-  BackgroundProducer(std::string bootstrap, std::string topic, int partitions, int batch, milliseconds pause)
-      : thread_([=, this] {
-          KafkaTestClient client(bootstrap);
-          uint64_t seed = 1000;
-          while (!stop_.load()) {
-            for (int p = 0; p < partitions && !stop_.load(); ++p) {
-              absl::Status s = client.Produce(topic, p, VariedRecords(batch, seed++));
-              if (!s.ok()) errors_.fetch_add(1);
-              else written_.fetch_add(batch);
-            }
-            std::this_thread::sleep_for(pause);
-          }
-        }) {}
-  ~BackgroundProducer() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int64_t written() const { return written_.load(); }
-  int64_t errors() const { return errors_.load(); }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> written_{0}, errors_{0};
-  std::thread thread_;
-};
 
 class LinkMirror : public ::testing::Test {
  protected:
@@ -397,8 +320,8 @@ TEST_F(LinkMirror, EdgeAndHubProcessesReplicate200000RecordsExactlyOnceAndRefuse
   auto hub_metrics = HttpGet(hub_admin, "/metrics");
   ASSERT_TRUE(hub_metrics.ok());
   // Two refused certificates and the garbage client: all at the TLS step.
-  EXPECT_GE(MetricValue(*hub_metrics, "longhaul_link_hub_refused_total", "reason=\"tls\""), 3) << *hub_metrics;
-  EXPECT_EQ(MetricValue(*hub_metrics, "longhaul_link_hub_refused_total", "reason=\"identity\""), 0);
+  EXPECT_GE(MetricValue(hub_metrics->body, "longhaul_link_hub_refused_total", "reason=\"tls\""), 3) << hub_metrics->body;
+  EXPECT_EQ(MetricValue(hub_metrics->body, "longhaul_link_hub_refused_total", "reason=\"identity\""), 0);
 
   for (auto* p : {rogue_edge.get(), anonymous_edge.get(), edge.get(), hub.get()}) p->Kill(SIGTERM);
   EXPECT_EQ(edge->WaitForExit(seconds(30)), 0) << edge->Describe();
@@ -424,7 +347,7 @@ TEST_F(LinkMirror, StaysExactlyOnceThroughTenLinkCutsAndKill9OfEdgeAndHub) {
   ASSERT_TRUE(WaitFor([&] { return absl::StrContains(edge->Output(), "edge: link up"); }, seconds(90)))
       << edge->Describe() << "\n" << hub->Describe();
 
-  BackgroundProducer producer(source_bootstrap_, topic, 4, 300, milliseconds(100));
+  BackgroundProducer producer(source_bootstrap_, topic, 4, 300, milliseconds(100), 1000);
   std::mt19937 rng(std::random_device{}());
   int cuts = 0;
   for (int round = 0; round < 12; ++round) {
@@ -498,17 +421,17 @@ TEST_F(LinkMirror, CompressesJsonPayloadsAndReportsTheRatioInMetricsAndStatus) {
   ASSERT_GT(admin, 0) << edge->Describe();
   auto metrics = HttpGet(admin, "/metrics");
   ASSERT_TRUE(metrics.ok());
-  const double before = MetricValue(*metrics, "longhaul_link_bytes_uncompressed_total");
-  const double after = MetricValue(*metrics, "longhaul_link_bytes_compressed_total");
-  const double ratio = MetricValue(*metrics, "longhaul_link_compression_ratio");
-  EXPECT_GT(before, 40'000 * 200) << *metrics;
-  EXPECT_GT(after, 0) << *metrics;
-  EXPECT_GT(ratio, 3.0) << "zstd on JSON events: " << *metrics;
+  const double before = MetricValue(metrics->body, "longhaul_link_bytes_uncompressed_total");
+  const double after = MetricValue(metrics->body, "longhaul_link_bytes_compressed_total");
+  const double ratio = MetricValue(metrics->body, "longhaul_link_compression_ratio");
+  EXPECT_GT(before, 40'000 * 200) << metrics->body;
+  EXPECT_GT(after, 0) << metrics->body;
+  EXPECT_GT(ratio, 3.0) << "zstd on JSON events: " << metrics->body;
   EXPECT_NEAR(ratio, before / after, 0.01);
   auto status = HttpGet(admin, "/api/v1/status");
   ASSERT_TRUE(status.ok());
-  EXPECT_THAT(*status, ::testing::HasSubstr(R"("link":{"name":"sat","role":"edge","state":"up")")) << *status;
-  EXPECT_THAT(*status, ::testing::HasSubstr("\"compression_ratio\":")) << *status;
+  EXPECT_THAT(status->body, ::testing::HasSubstr(R"("link":{"name":"sat","role":"edge","state":"up")")) << status->body;
+  EXPECT_THAT(status->body, ::testing::HasSubstr("\"compression_ratio\":")) << status->body;
   edge->Kill(SIGTERM);
   hub->Kill(SIGTERM);
   EXPECT_EQ(edge->WaitForExit(seconds(30)), 0) << edge->Describe();
@@ -568,8 +491,8 @@ TEST(LinkMirrorFaults, EdgeMemoryStaysWithinBudgetWhileTheTargetIsDownAndEveryth
   ASSERT_GT(admin, 0) << edge->Describe();
   auto metrics = HttpGet(admin, "/metrics");
   ASSERT_TRUE(metrics.ok());
-  EXPECT_GE(MetricValue(*metrics, "longhaul_link_source_pauses_total"), 1) << *metrics;
-  EXPECT_LE(MetricValue(*metrics, "longhaul_link_buffered_bytes"), 16 << 20) << *metrics;
+  EXPECT_GE(MetricValue(metrics->body, "longhaul_link_source_pauses_total"), 1) << metrics->body;
+  EXPECT_LE(MetricValue(metrics->body, "longhaul_link_buffered_bytes"), 16 << 20) << metrics->body;
   ASSERT_TRUE(hub->IsRunning()) << hub->Describe();
   ASSERT_TRUE(clusters->Restart("target").ok());
   ExpectExactlyOnce(source, target, topic, "l." + topic, 4, seconds(150), edge.get());

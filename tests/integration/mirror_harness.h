@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -149,5 +151,38 @@ inline void ExpectExactlyOnce(KafkaTestClient& source, KafkaTestClient& target, 
         << (worker ? absl::StrCat("; worker: ", worker->Describe()) : "");
   }
 }
+
+// Writes batches of VariedRecords to every partition of `topic`, `pause`
+// apart, until stopped; counts what was acknowledged and what failed (a
+// failure is expected while a test has the source down).
+class BackgroundProducer {
+ public:
+  BackgroundProducer(std::string bootstrap, std::string topic, int partitions, int batch = 200,
+                     milliseconds pause = milliseconds(50), uint64_t first_seed = 1)
+      : thread_([=, this] {
+          KafkaTestClient client(bootstrap);
+          uint64_t seed = first_seed;
+          while (!stop_.load()) {
+            for (int p = 0; p < partitions && !stop_.load(); ++p) {
+              absl::Status s = client.Produce(topic, p, VariedRecords(batch, seed++));
+              if (!s.ok()) errors_.fetch_add(1);
+              else written_.fetch_add(batch);
+            }
+            std::this_thread::sleep_for(pause);
+          }
+        }) {}
+  ~BackgroundProducer() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int64_t written() const { return written_.load(); }
+  int64_t errors() const { return errors_.load(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> written_{0}, errors_{0};
+  std::thread thread_;
+};
 
 }  // namespace longhaul::testing

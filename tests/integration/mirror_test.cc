@@ -17,35 +17,6 @@ namespace {
 
 using ::longhaul::testing::IsOk;
 
-// Writes batches of varied records to every partition until told to stop.
-class BackgroundProducer {
- public:
-  BackgroundProducer(std::string bootstrap, std::string topic, int partitions, int batch = 200)
-      : thread_([=, this] {
-          KafkaTestClient client(bootstrap);
-          uint64_t seed = 1;
-          while (!stop_.load()) {
-            for (int p = 0; p < partitions && !stop_.load(); ++p) {
-              absl::Status s = client.Produce(topic, p, VariedRecords(batch, seed++));
-              if (!s.ok()) errors_.fetch_add(1);
-              else written_.fetch_add(batch);
-            }
-            std::this_thread::sleep_for(milliseconds(50));
-          }
-        }) {}
-  ~BackgroundProducer() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int64_t written() const { return written_.load(); }
-  int64_t errors() const { return errors_.load(); }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> written_{0}, errors_{0};
-  std::thread thread_;
-};
 
 class DirectMirror : public ::testing::Test {
  protected:

@@ -16,6 +16,7 @@
 #include "longhaul/offsets/offset_sync.h"
 #include "longhaul/testing/kafka_clusters.h"
 #include "longhaul/testing/unique_name.h"
+#include "admin_http.h"
 #include "mirror_harness.h"
 
 namespace longhaul::testing {
@@ -509,6 +510,23 @@ TEST_F(OffsetTranslation, GroupThatCommittedBeforeHundredsOfLaterTransactionsSti
   EXPECT_EQ(parsed.begin()->second.source_offset, committed_offset);
   EXPECT_EQ(parsed.begin()->second.status, "exact") << r.output;
   EXPECT_EQ(parsed.begin()->second.target_offset, expected[ttp]) << r.output;
+
+  // The running worker's admin API serves the same translation.
+  const int admin = AdminPort(*worker);
+  ASSERT_GT(admin, 0) << worker->Output();
+  auto http = HttpGet(admin, "/api/v1/offsets/translate?pipeline=" + spec.name + "&group=" + group);
+  ASSERT_TRUE(http.ok()) << http.status();
+  EXPECT_EQ(http->status, 200) << http->body;
+  EXPECT_EQ(http->content_type, "application/json");
+  auto served = ParsePartitions(http->body);
+  ASSERT_EQ(served.size(), 1u) << http->body;
+  EXPECT_EQ(served.begin()->second.source_offset, committed_offset) << http->body;
+  EXPECT_EQ(served.begin()->second.status, "exact") << http->body;
+  EXPECT_EQ(served.begin()->second.target_offset, expected[ttp]) << http->body;
+  auto unknown = HttpGet(admin, "/api/v1/offsets/translate?pipeline=no-such-pipeline&group=" + group);
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  EXPECT_EQ(unknown->status, 404) << unknown->body;
+  EXPECT_THAT(unknown->body, ::testing::HasSubstr("no-such-pipeline")) << unknown->body;
 
   // The failover command commits it on the target.
   r = RunCli({"offsets", "failover", "-c", config, "--pipeline", spec.name, "--group", group});

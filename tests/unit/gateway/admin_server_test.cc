@@ -17,8 +17,10 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_split.h"
@@ -66,6 +68,24 @@ class FakeStatus : public StatusSource {
     std::lock_guard<std::mutex> lock(mu_);
     json_ = std::move(json);
   }
+  // Unset: the StatusSource default (a process that cannot translate).
+  std::optional<absl::StatusOr<std::string>> translation;
+  absl::StatusOr<std::string> TranslateOffsetsJson(const std::string& pipeline, const std::string& group) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      translate_args_.push_back(pipeline + "|" + group);
+    }
+    if (block_) {
+      if (!entered_.HasBeenNotified()) entered_.Notify();
+      released_.WaitForNotification();
+    }
+    if (!translation) return StatusSource::TranslateOffsetsJson(pipeline, group);
+    return *translation;
+  }
+  std::vector<std::string> translate_args() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return translate_args_;
+  }
   void BlockStatus() { block_ = true; }
   bool WaitUntilStatusEntered() { return entered_.WaitForNotificationWithTimeout(absl::Seconds(10)); }
   void Release() {
@@ -78,6 +98,7 @@ class FakeStatus : public StatusSource {
   std::mutex mu_;
   bool ready_ = true;
   std::string reason_;
+  std::vector<std::string> translate_args_;
   std::string json_ = R"({"version":"0.1.0","worker":"w-1","pipelines":[],"link":null})";
   std::atomic<bool> block_{false};
   std::atomic<bool> throw_{false};
@@ -390,6 +411,62 @@ TEST(AdminServerStart, ListensOnIpv6LoopbackWhenAvailable) {
   auto server = AdminServer::Start("[::1]:0", &registry, &status);
   if (!server.ok()) GTEST_SKIP() << "no IPv6 loopback here: " << server.status().ToString();
   EXPECT_EQ((*server)->address(), "[::1]:" + std::to_string((*server)->port()));
+}
+
+TEST_F(AdminServerTest, TranslateRoutePassesTheDecodedPipelineAndGroupAndReturnsTheJson) {
+  status_.translation = std::string(R"({"pipeline":"p 1","group":"g/&x","partitions":[]})");
+  Reply reply = Get(port_, "/api/v1/offsets/translate?group=g%2F%26x&pipeline=p+1");
+  ASSERT_FALSE(reply.ec) << reply.ec.message();
+  EXPECT_EQ(reply.status(), 200);
+  EXPECT_EQ(reply.header(http::field::content_type), "application/json");
+  EXPECT_EQ(reply.res.body(), R"({"pipeline":"p 1","group":"g/&x","partitions":[]})");
+  EXPECT_THAT(status_.translate_args(), ::testing::ElementsAre("p 1|g/&x"));
+}
+
+TEST_F(AdminServerTest, TranslateRouteNamesAMissingOrBadParameter) {
+  status_.translation = std::string("{}");
+  Reply missing = Get(port_, "/api/v1/offsets/translate?pipeline=p");
+  EXPECT_EQ(missing.status(), 400);
+  EXPECT_EQ(missing.res.body(), R"({"error":{"code":400,"message":"missing query parameter 'group'"}})");
+  Reply no_query = Get(port_, "/api/v1/offsets/translate");
+  EXPECT_EQ(no_query.status(), 400);
+  EXPECT_THAT(no_query.res.body(), HasSubstr("missing query parameter 'pipeline'"));
+  Reply twice = Get(port_, "/api/v1/offsets/translate?pipeline=p&group=a&group=b");
+  EXPECT_EQ(twice.status(), 400);
+  EXPECT_THAT(twice.res.body(), HasSubstr("query parameter 'group' given twice"));
+  Reply bad = Get(port_, "/api/v1/offsets/translate?pipeline=p&group=a%zz");
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_THAT(bad.res.body(), HasSubstr("bad percent-encoding"));
+  EXPECT_TRUE(status_.translate_args().empty());  // nothing reached the process
+}
+
+TEST_F(AdminServerTest, TranslateErrorsMapToHttpCodesInTheEnvelope) {
+  status_.translation = absl::NotFoundError("no pipeline 'nope' in longhaul.yaml");
+  Reply not_found = Get(port_, "/api/v1/offsets/translate?pipeline=nope&group=g");
+  EXPECT_EQ(not_found.status(), 404);
+  EXPECT_EQ(not_found.res.body(), R"({"error":{"code":404,"message":"no pipeline 'nope' in longhaul.yaml"}})");
+  status_.translation = absl::UnavailableError("cluster 'src' (127.0.0.1:1): timed out");
+  Reply unavailable = Get(port_, "/api/v1/offsets/translate?pipeline=p&group=g");
+  EXPECT_EQ(unavailable.status(), 503);
+  EXPECT_THAT(unavailable.res.body(), HasSubstr("cluster 'src' (127.0.0.1:1): timed out"));
+  status_.translation.reset();
+  Reply unimplemented = Get(port_, "/api/v1/offsets/translate?pipeline=p&group=g");
+  EXPECT_EQ(unimplemented.status(), 501);
+  EXPECT_THAT(unimplemented.res.body(), HasSubstr("does not translate offsets"));
+}
+
+TEST_F(AdminServerTest, OneTranslationAtATimeAndMetricsStillServedMeanwhile) {
+  status_.translation = std::string("{}");
+  status_.BlockStatus();
+  std::thread first([&] { EXPECT_EQ(Get(port_, "/api/v1/offsets/translate?pipeline=p&group=g").status(), 200); });
+  ASSERT_TRUE(status_.WaitUntilStatusEntered());
+  Reply second = Get(port_, "/api/v1/offsets/translate?pipeline=p&group=h");
+  EXPECT_EQ(second.status(), 429);
+  EXPECT_THAT(second.res.body(), HasSubstr("another offset translation is running"));
+  EXPECT_EQ(Get(port_, "/metrics").status(), 200);
+  status_.Release();
+  first.join();
+  EXPECT_EQ(Get(port_, "/api/v1/offsets/translate?pipeline=p&group=h").status(), 200);
 }
 
 }  // namespace

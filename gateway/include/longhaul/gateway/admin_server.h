@@ -27,6 +27,13 @@ class StatusSource {
   // GET /readyz: true when the process should receive traffic; otherwise
   // false and a one-line reason (shown in the 503 body).
   virtual bool Ready(std::string* reason) = 0;
+  // Body of GET /api/v1/offsets/translate?pipeline=P&group=G: the same JSON
+  // document as `longhaul offsets translate --json`. Unlike the methods
+  // above it asks Kafka (bounded, seconds); the server runs one at a time.
+  // Errors become the JSON error envelope: InvalidArgument 400, NotFound
+  // 404, Unimplemented 501 (the default: a process that cannot translate),
+  // anything else 503 (a cluster unreachable, ...).
+  virtual absl::StatusOr<std::string> TranslateOffsetsJson(const std::string& pipeline, const std::string& group);
 };
 
 // Routes (GET or HEAD; another method on a known route gives 405):
@@ -34,8 +41,11 @@ class StatusSource {
 //   /livez          200 "ok" while the process runs; never asks anyone
 //   /readyz         200 "ok", or 503 with status->Ready()'s reason
 //   /api/v1/status  status->StatusJson(), application/json
+//   /api/v1/offsets/translate?pipeline=P&group=G
+//                   status->TranslateOffsetsJson(P, G), application/json;
+//                   429 while another translation runs
 //   /               the live page (text/html, self-contained)
-// Anything else is 404. Errors (404, 405, 400, 500) carry the JSON body
+// Anything else is 404. Errors (400, 404, 405, 429, 500, 501, 503) carry the JSON body
 // {"error":{"code":N,"message":"..."}}.
 class AdminServer {
  public:
