@@ -412,9 +412,9 @@ class ConfigParser {
 
   LinkEdgeConfig LinkEdge(const Field& field) {
     LinkEdgeConfig e;
-    const Section s = r_.Keys(field, {"hub", "server_name", "ca_file", "cert_file", "key_file", "connections",
-                                      "compression", "compression_level", "buffer_bytes", "heartbeat_interval",
-                                      "dead_link_timeout"});
+    const Section s = r_.Keys(field, {"hub", "server_name", "ca_file", "cert_file", "key_file", "proxy",
+                                      "proxy_authorization", "connections", "compression", "compression_level",
+                                      "buffer_bytes", "heartbeat_interval", "dead_link_timeout"});
     if (auto f = r_.Require(s, field, "hub", "host:port of the hub")) {
       if (auto text = r_.Scalar(*f, "host:port of the hub")) {
         if (absl::Status valid = CheckHostPort(text->value, /*allow_port_zero=*/false); !valid.ok()) {
@@ -430,6 +430,18 @@ class ConfigParser {
     TlsFile(s, "ca_file", &e.ca_file);
     TlsFile(s, "cert_file", &e.cert_file);
     TlsFile(s, "key_file", &e.key_file);
+    if (const Field* f = s.Get("proxy")) {
+      if (auto text = r_.Scalar(*f, "host:port of an HTTP CONNECT proxy")) {
+        if (absl::Status valid = CheckHostPort(text->value, /*allow_port_zero=*/false); !valid.ok()) {
+          r_.Invalid(*f, *text, "host:port of an HTTP CONNECT proxy", valid.message());
+        } else {
+          e.proxy = std::move(text->value);
+        }
+      }
+    }
+    if (const Field* f = s.Get("proxy_authorization")) {
+      if (auto text = r_.Scalar(*f, "a Proxy-Authorization header value")) e.proxy_authorization = std::move(text->value);
+    }
     if (const Field* f = s.Get("connections")) {
       if (auto v = r_.Integer(*f, 1, 64)) e.connections = static_cast<int>(*v);
     }

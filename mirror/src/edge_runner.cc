@@ -26,6 +26,35 @@
 #include "topic_discovery.h"
 
 namespace longhaul::mirror {
+namespace {
+
+// "host:port" or "[v6]:port" (the config loader checked the form; this
+// keeps the edge safe with a hand-made Config). Errors start with `key`.
+absl::StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& text, const std::string& key) {
+  std::string host, port;
+  if (!text.empty() && text[0] == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return absl::InvalidArgumentError(absl::StrCat(key, ": '", text, "' is not [v6-address]:port"));
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(key, ": '", text, "' is not host:port"));
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  int port_number = 0;
+  if (!absl::SimpleAtoi(port, &port_number) || port_number <= 0 || port_number > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(key, ": '", text, "' has a bad port"));
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port_number));
+}
+
+}  // namespace
 
 absl::StatusOr<transport::EdgeLinkOptions> EdgeLinkOptionsFor(const config::LinkConfig& link,
                                                               const config::PipelineConfig& pipeline,
@@ -36,28 +65,15 @@ absl::StatusOr<transport::EdgeLinkOptions> EdgeLinkOptionsFor(const config::Link
   }
   const config::LinkEdgeConfig& e = *link.edge;
   transport::EdgeLinkOptions o;
-  std::string port;
-  if (!e.hub.empty() && e.hub[0] == '[') {
-    const size_t close = e.hub.find(']');
-    if (close == std::string::npos || close + 1 >= e.hub.size() || e.hub[close + 1] != ':') {
-      return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge.hub: '", e.hub,
-                                                     "' is not [v6-address]:port"));
-    }
-    o.hub_host = e.hub.substr(1, close - 1);
-    port = e.hub.substr(close + 2);
-  } else {
-    const size_t colon = e.hub.rfind(':');
-    if (colon == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge.hub: '", e.hub, "' is not host:port"));
-    }
-    o.hub_host = e.hub.substr(0, colon);
-    port = e.hub.substr(colon + 1);
+  auto hub = SplitHostPort(e.hub, absl::StrCat("links.", link.name, ".edge.hub"));
+  if (!hub.ok()) return hub.status();
+  o.hub_host = hub->first;
+  o.hub_port = hub->second;
+  if (!e.proxy.empty()) {
+    auto proxy = SplitHostPort(e.proxy, absl::StrCat("links.", link.name, ".edge.proxy"));
+    if (!proxy.ok()) return proxy.status();
+    o.proxy = transport::ProxyOptions{proxy->first, proxy->second, e.proxy_authorization};
   }
-  int port_number = 0;
-  if (!absl::SimpleAtoi(port, &port_number) || port_number <= 0 || port_number > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge.hub: '", e.hub, "' has a bad port"));
-  }
-  o.hub_port = static_cast<uint16_t>(port_number);
   o.server_name = e.server_name;
   o.tls.ca_file = e.ca_file;
   o.tls.cert_file = e.cert_file;

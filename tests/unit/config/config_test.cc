@@ -208,16 +208,129 @@ TEST(ConfigParse, ExampleFileParsesAndCoversEverySection) {
   const std::filesystem::path example =
       std::filesystem::path(__FILE__).parent_path() / "../../../config/examples/longhaul.yaml";
   absl::StatusOr<Config> config =
-      LoadConfigFile(example.string(), FakeEnv({{"CLOUD_KAFKA_PASSWORD", "pw"}}));
+      LoadConfigFile(example.string(), FakeEnv({{"CLOUD_KAFKA_PASSWORD", "pw"}, {"PROXY_AUTHORIZATION", "Basic eA=="}}));
   ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->clusters.size(), 2u);
-  ASSERT_EQ(config->pipelines.size(), 1u);
-  const PipelineConfig& p = config->pipelines.begin()->second;
+  ASSERT_EQ(config->pipelines.size(), 2u);
+  EXPECT_EQ(config->pipelines.at("dc-to-cloud-via-satellite").via, "satellite");
+  ASSERT_EQ(config->links.count("satellite"), 1u);
+  const LinkConfig& link = config->links.at("satellite");
+  ASSERT_TRUE(link.edge.has_value());
+  ASSERT_TRUE(link.hub.has_value());
+  EXPECT_EQ(link.edge->proxy, "proxy.dc.example.net:3128");
+  EXPECT_EQ(link.edge->proxy_authorization, "Basic eA==");
+  EXPECT_EQ(link.hub->identities.at("longhaul://edge/dc-1"), std::vector<std::string>{"dc-to-cloud-via-satellite"});
+  const PipelineConfig& p = config->pipelines.at("dc-to-cloud");
   EXPECT_TRUE(p.groups.enabled());
   EXPECT_EQ(p.TargetTopic("orders.eu"), "source-dc.orders.eu");
   EXPECT_TRUE(p.topics.Matches("orders.eu"));
   EXPECT_FALSE(p.topics.Matches("orders.eu.tmp"));
   EXPECT_EQ(config->Cluster("cloud").properties.at("sasl.password"), "pw");
+}
+
+constexpr std::string_view kLinked = R"(clusters:
+  a: {bootstrap: "a:9092"}
+  b: {bootstrap: "b:9092"}
+links:
+  sat:
+    edge:
+      hub: "hub.example:443"
+      server_name: hub.example
+      ca_file: /etc/ca.pem
+      cert_file: /etc/edge.pem
+      key_file: /etc/edge.key
+      proxy: "[fd00::1]:3128"
+      proxy_authorization: ${PROXY_AUTH}
+      connections: 4
+      compression: lz4
+      compression_level: 5
+      buffer_bytes: 32MiB
+      heartbeat_interval: 500ms
+      dead_link_timeout: 20s
+    hub:
+      listen: "0.0.0.0:0"
+      ca_file: /etc/ca.pem
+      cert_file: /etc/hub.pem
+      key_file: /etc/hub.key
+      require_client_cert: false
+      identities:
+        "longhaul://edge/e1": [p]
+        "CN=other": ["*"]
+      receive_window_bytes: 16MiB
+pipelines:
+  p:
+    via: sat
+    source: a
+    target: b
+    topics: {include: [".*"]}
+)";
+
+TEST(ConfigParse, ReadsEveryFieldOfALink) {
+  absl::StatusOr<Config> config = Parse(kLinked, FakeEnv({{"PROXY_AUTH", "Basic dTpw"}}));
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->pipelines.at("p").via, "sat");
+  const LinkConfig& link = config->links.at("sat");
+  EXPECT_EQ(link.name, "sat");
+  ASSERT_TRUE(link.edge.has_value());
+  const LinkEdgeConfig& e = *link.edge;
+  EXPECT_EQ(e.hub, "hub.example:443");
+  EXPECT_EQ(e.server_name, "hub.example");
+  EXPECT_EQ(e.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(e.cert_file, "/etc/edge.pem");
+  EXPECT_EQ(e.key_file, "/etc/edge.key");
+  EXPECT_EQ(e.proxy, "[fd00::1]:3128");
+  EXPECT_EQ(e.proxy_authorization, "Basic dTpw");
+  EXPECT_EQ(e.connections, 4);
+  EXPECT_EQ(e.compression, "lz4");
+  EXPECT_EQ(e.compression_level, 5);
+  EXPECT_EQ(e.buffer_bytes, 32 << 20);
+  EXPECT_EQ(e.heartbeat_interval, 500ms);
+  EXPECT_EQ(e.dead_link_timeout, 20s);
+  ASSERT_TRUE(link.hub.has_value());
+  const LinkHubConfig& h = *link.hub;
+  EXPECT_EQ(h.listen, "0.0.0.0:0");
+  EXPECT_EQ(h.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(h.cert_file, "/etc/hub.pem");
+  EXPECT_EQ(h.key_file, "/etc/hub.key");
+  EXPECT_FALSE(h.require_client_cert);
+  EXPECT_EQ(h.identities.size(), 2u);
+  EXPECT_EQ(h.identities.at("CN=other"), std::vector<std::string>{"*"});
+  EXPECT_EQ(h.receive_window_bytes, 16 << 20);
+}
+
+TEST(ConfigParse, LinkDefaultsAndErrorsNameTheKeyWithoutEchoingTheProxySecret) {
+  absl::StatusOr<Config> config = Parse(R"(clusters:
+  a: {bootstrap: "a:9092"}
+  b: {bootstrap: "b:9092"}
+links:
+  sat:
+    edge: {hub: "h:443"}
+pipelines:
+  p: {via: sat, source: a, target: b, topics: {include: [".*"]}}
+)");
+  ASSERT_THAT(config, IsOk());
+  const LinkEdgeConfig& e = *config->links.at("sat").edge;
+  EXPECT_EQ(e.proxy, "");
+  EXPECT_EQ(e.proxy_authorization, "");
+  EXPECT_EQ(e.connections, 2);
+  EXPECT_EQ(e.compression, "zstd");
+  EXPECT_EQ(e.buffer_bytes, int64_t{256} << 20);
+  EXPECT_FALSE(config->links.at("sat").hub.has_value());
+
+  std::string bad(kLinked);
+  auto replace = [&bad](std::string_view from, std::string_view to) {
+    const size_t at = bad.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    bad.replace(at, from.size(), to);
+  };
+  replace("\"[fd00::1]:3128\"", "\"proxy-no-port\"");
+  replace("    via: sat\n", "    via: sats\n");
+  auto lines = ErrorLines(Parse(bad, FakeEnv({{"PROXY_AUTH", "Basic c2VjcmV0"}})));
+  ASSERT_EQ(lines.size(), 2u) << ::testing::PrintToString(lines);
+  EXPECT_THAT(lines[0], StartsWith("pipelines.yaml:12:14: links.sat.edge.proxy: "));
+  EXPECT_THAT(lines[1], AllOf(StartsWith("pipelines.yaml:32:10: pipelines.p.via: "),
+                              HasSubstr("no link named 'sats' (known links: sat)")));
+  for (const auto& line : lines) EXPECT_THAT(line, Not(HasSubstr("c2VjcmV0")));
 }
 
 TEST(ConfigParse, ReportsSyntaxErrorAtYamlCppMark) {

@@ -151,6 +151,12 @@ struct LinkEdgeConfig {
   std::string hub;  // host:port the edge dials
   std::string server_name;  // checked against the hub certificate; default: hub's host
   std::string ca_file, cert_file, key_file;
+  // host:port of an HTTP CONNECT proxy to dial the hub through; empty: none.
+  // TLS stays end to end (the proxy sees only the tunnel).
+  std::string proxy;
+  // Proxy-Authorization header value (e.g. "Basic ..."), a secret: give it
+  // as ${ENV} or ${file:PATH}. Never logged.
+  std::string proxy_authorization;
   int connections = 2;
   std::string compression = "zstd";  // zstd, lz4, none
   int compression_level = 3;

@@ -1,0 +1,70 @@
+// From a link's `edge` config to the transport's EdgeLinkOptions: the hub
+// and proxy addresses split (IPv6 in brackets), the proxy's authorization
+// carried, and errors that name the config key at fault.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+// Private to mirror/.
+#include "../../../mirror/src/edge_runner.h"
+#include "longhaul/testing/status_matchers.h"
+
+namespace longhaul::mirror {
+namespace {
+
+using ::longhaul::testing::IsOk;
+using ::longhaul::testing::StatusIs;
+using ::testing::HasSubstr;
+
+struct Fixture {
+  config::LinkConfig link;
+  config::PipelineConfig pipeline;
+  Fixture() {
+    link.name = "sat";
+    link.edge.emplace();
+    link.edge->hub = "hub.example:443";
+    link.edge->ca_file = "/etc/longhaul/ca.pem";
+    link.edge->cert_file = "/etc/longhaul/edge.pem";
+    link.edge->key_file = "/etc/longhaul/edge.key";
+    pipeline.name = "p";
+    pipeline.via = "sat";
+  }
+};
+
+TEST(EdgeLinkOptionsFor, SplitsTheHubAndHasNoProxyByDefault) {
+  Fixture f;
+  auto o = EdgeLinkOptionsFor(f.link, f.pipeline, "edge-1");
+  ASSERT_THAT(o, IsOk());
+  EXPECT_EQ(o->hub_host, "hub.example");
+  EXPECT_EQ(o->hub_port, 443);
+  EXPECT_EQ(o->pipeline, "p");
+  EXPECT_FALSE(o->proxy.has_value());
+}
+
+TEST(EdgeLinkOptionsFor, CarriesTheProxyAndItsAuthorization) {
+  Fixture f;
+  f.link.edge->hub = "[fd00::2]:8443";
+  f.link.edge->proxy = "[fd00::1]:3128";
+  f.link.edge->proxy_authorization = "Basic dTpw";
+  auto o = EdgeLinkOptionsFor(f.link, f.pipeline, "edge-1");
+  ASSERT_THAT(o, IsOk());
+  EXPECT_EQ(o->hub_host, "fd00::2");
+  EXPECT_EQ(o->hub_port, 8443);
+  ASSERT_TRUE(o->proxy.has_value());
+  EXPECT_EQ(o->proxy->host, "fd00::1");
+  EXPECT_EQ(o->proxy->port, 3128);
+  EXPECT_EQ(o->proxy->authorization, "Basic dTpw");
+}
+
+TEST(EdgeLinkOptionsFor, BadAddressesNameTheirKey) {
+  Fixture f;
+  f.link.edge->proxy = "proxy:0";
+  EXPECT_THAT(EdgeLinkOptionsFor(f.link, f.pipeline, "edge-1"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("links.sat.edge.proxy: 'proxy:0' has a bad port")));
+  f.link.edge->proxy = "";
+  f.link.edge->hub = "no-port";
+  EXPECT_THAT(EdgeLinkOptionsFor(f.link, f.pipeline, "edge-1"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("links.sat.edge.hub: 'no-port' is not host:port")));
+}
+
+}  // namespace
+}  // namespace longhaul::mirror
