@@ -18,21 +18,6 @@ std::string FieldName(Field field) {
 
 }  // namespace
 
-void AppendUvarint(uint64_t value, std::string* out) {
-  char buf[kMaxVarintBytes];
-  size_t n = 0;
-  while (value >= 0x80) {
-    buf[n++] = static_cast<char>((value & 0x7f) | 0x80);
-    value >>= 7;
-  }
-  buf[n++] = static_cast<char>(value);
-  out->append(buf, n);
-}
-
-void AppendZigzag(int64_t value, std::string* out) {
-  AppendUvarint((static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63), out);
-}
-
 absl::Status Reader::Error(size_t at, Field field, absl::string_view problem) const {
   return absl::InvalidArgumentError(
       absl::StrCat(what_, ": ", FieldName(field), " ", problem, " at byte ", at));
@@ -50,22 +35,16 @@ absl::Status Reader::ReadByte(Field field, uint8_t* out) {
 
 absl::Status Reader::ReadUvarint(Field field, uint64_t* out) {
   const size_t start = pos_;
-  uint64_t value = 0;
-  for (size_t i = 0; i < kMaxVarintBytes; ++i) {
-    if (pos_ >= data_.size()) return Error(start, field, "truncated varint (input ends)");
-    const uint8_t byte = static_cast<uint8_t>(data_[pos_++]);
-    // The 10th group holds bit 63 only; anything more is overlong.
-    if (i == kMaxVarintBytes - 1 && byte > 1) {
-      return Error(start, field, "varint is overlong (more than 64 bits)");
-    }
-    value |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
-    if ((byte & 0x80) == 0) {
-      if (byte == 0 && i > 0) return Error(start, field, "varint is not minimally encoded");
-      *out = value;
+  switch (DecodeUvarint(data_, &pos_, out)) {
+    case VarintError::kNone:
       return absl::OkStatus();
-    }
+    case VarintError::kTruncated:
+      return Error(start, field, "truncated varint (input ends)");
+    case VarintError::kOverlong:
+      return Error(start, field, "varint is overlong (more than 64 bits)");
+    case VarintError::kNotMinimal:
+      return Error(start, field, "varint is not minimally encoded");
   }
-  // Unreachable: the 10th byte either ends the varint or fails above.
   return Error(start, field, "varint is overlong (more than 64 bits)");
 }
 
@@ -87,7 +66,7 @@ absl::Status Reader::ReadZigzag(Field field, int64_t min, int64_t* out) {
   const size_t start = pos_;
   uint64_t raw = 0;
   if (absl::Status s = ReadUvarint(field, &raw); !s.ok()) return s;
-  const int64_t value = static_cast<int64_t>((raw >> 1) ^ (~(raw & 1) + 1));
+  const int64_t value = ZigzagDecode(raw);
   if (value < min) {
     return Error(start, field, absl::StrCat(value, " is negative (the minimum is ", min, ")"));
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "longhaul/base/varint.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "longhaul/offsets/segment.h"
@@ -32,13 +33,15 @@ inline constexpr uint8_t kOffsetSyncKind = 0xD0;
 inline constexpr uint8_t kCheckpointV1 = kCheckpointKind | 1;
 inline constexpr uint8_t kOffsetSyncV1 = kOffsetSyncKind | 1;
 
-// Longest LEB128 encoding of a uint64.
-inline constexpr size_t kMaxVarintBytes = 10;
 // Fewest bytes one encoded segment takes (three one-byte varints).
 inline constexpr size_t kMinSegmentBytes = 3;
 
-void AppendUvarint(uint64_t value, std::string* out);
-void AppendZigzag(int64_t value, std::string* out);
+using ::longhaul::AppendUvarint;
+using ::longhaul::AppendZigzag;
+using ::longhaul::DecodeUvarint;
+using ::longhaul::kMaxVarintBytes;
+using ::longhaul::VarintError;
+using ::longhaul::ZigzagDecode;
 
 // Names a field in errors: "next_source_offset", or "segment 3 length" when
 // segment >= 0.

@@ -4,21 +4,6 @@
 
 namespace longhaul::transport::wire {
 
-void AppendUvarint(uint64_t value, std::string* out) {
-  char buf[kMaxVarintBytes];
-  size_t n = 0;
-  while (value >= 0x80) {
-    buf[n++] = static_cast<char>((value & 0x7f) | 0x80);
-    value >>= 7;
-  }
-  buf[n++] = static_cast<char>(value);
-  out->append(buf, n);
-}
-
-void AppendZigzag(int64_t value, std::string* out) {
-  AppendUvarint((static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63), out);
-}
-
 void AppendString(std::string_view value, std::string* out) {
   AppendUvarint(value.size(), out);
   out->append(value);
@@ -55,18 +40,15 @@ absl::Status Reader::ReadByte(std::string_view field, uint8_t* out) {
 
 absl::Status Reader::ReadUvarint(std::string_view field, uint64_t* out) {
   const size_t start = pos_;
-  uint64_t value = 0;
-  for (size_t i = 0; i < kMaxVarintBytes; ++i) {
-    if (pos_ >= data_.size()) return Error(start, field, "truncated varint (frame ends)");
-    const uint8_t byte = static_cast<uint8_t>(data_[pos_++]);
-    // The 10th group holds bit 63 only; anything more is overlong.
-    if (i == kMaxVarintBytes - 1 && byte > 1) return Error(start, field, "varint is overlong (more than 64 bits)");
-    value |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
-    if ((byte & 0x80) == 0) {
-      if (byte == 0 && i > 0) return Error(start, field, "varint is not minimally encoded");
-      *out = value;
+  switch (DecodeUvarint(data_, &pos_, out)) {
+    case VarintError::kNone:
       return absl::OkStatus();
-    }
+    case VarintError::kTruncated:
+      return Error(start, field, "truncated varint (frame ends)");
+    case VarintError::kOverlong:
+      return Error(start, field, "varint is overlong (more than 64 bits)");
+    case VarintError::kNotMinimal:
+      return Error(start, field, "varint is not minimally encoded");
   }
   return Error(start, field, "varint is overlong (more than 64 bits)");
 }
@@ -83,7 +65,7 @@ absl::Status Reader::ReadUint(std::string_view field, uint64_t max, uint64_t* ou
 absl::Status Reader::ReadZigzag(std::string_view field, int64_t* out) {
   uint64_t raw = 0;
   LH_TRANSPORT_RETURN_IF_ERROR(ReadUvarint(field, &raw));
-  *out = static_cast<int64_t>((raw >> 1) ^ (~(raw & 1) + 1));
+  *out = ZigzagDecode(raw);
   return absl::OkStatus();
 }
 

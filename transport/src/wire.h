@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "longhaul/base/varint.h"
 #include "absl/strings/string_view.h"
 
 // Abseil 20220623 has no RETURN_IF_ERROR; private to this library.
@@ -19,13 +20,15 @@
 
 namespace longhaul::transport::wire {
 
-inline constexpr size_t kMaxVarintBytes = 10;
-
 // absl::string_view is not std::string_view in this Abseil build.
 inline absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-void AppendUvarint(uint64_t value, std::string* out);
-void AppendZigzag(int64_t value, std::string* out);
+using ::longhaul::AppendUvarint;
+using ::longhaul::AppendZigzag;
+using ::longhaul::DecodeUvarint;
+using ::longhaul::kMaxVarintBytes;
+using ::longhaul::VarintError;
+using ::longhaul::ZigzagDecode;
 // uvarint length + bytes.
 void AppendString(std::string_view value, std::string* out);
 void AppendBigEndian32(uint32_t value, std::string* out);
