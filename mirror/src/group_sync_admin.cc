@@ -1,46 +1,11 @@
 #include "group_sync_admin.h"
 
 #include "absl/strings/str_cat.h"
+#include "kafka_admin.h"
 #include "kafka_status.h"
 
 namespace longhaul::mirror {
 namespace {
-
-struct AdminDeleter {
-  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
-  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
-  void operator()(rd_kafka_ListConsumerGroupOffsets_t* l) const { rd_kafka_ListConsumerGroupOffsets_destroy(l); }
-  void operator()(rd_kafka_AlterConsumerGroupOffsets_t* a) const { rd_kafka_AlterConsumerGroupOffsets_destroy(a); }
-};
-using AdminOptions = std::unique_ptr<rd_kafka_AdminOptions_t, AdminDeleter>;
-using Event = std::unique_ptr<rd_kafka_event_t, AdminDeleter>;
-
-AdminOptions Options(rd_kafka_t* rk, rd_kafka_admin_op_t op, std::chrono::milliseconds timeout) {
-  AdminOptions o(rd_kafka_AdminOptions_new(rk, op));
-  char errstr[256];
-  rd_kafka_AdminOptions_set_request_timeout(o.get(), static_cast<int>(timeout.count()), errstr, sizeof errstr);
-  return o;
-}
-
-// Waits for the result in short slices, so that a stopping worker is not
-// held up by a cluster that does not answer.
-absl::StatusOr<Event> Await(rd_kafka_queue_t* q, std::chrono::milliseconds timeout, const std::string& what,
-                            const std::atomic<bool>* stop) {
-  auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
-  Event ev;
-  while (!ev) {
-    if (stop != nullptr && stop->load()) return absl::CancelledError(what + ": stopping");
-    if (std::chrono::steady_clock::now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(what, ": no answer within ", timeout.count(), " ms"));
-    }
-    ev.reset(rd_kafka_queue_poll(q, 200));
-  }
-  if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* msg = rd_kafka_event_error_string(ev.get());
-    return KafkaStatus(rd_kafka_event_error(ev.get()), absl::StrCat(what, msg ? absl::StrCat(": ", msg) : ""));
-  }
-  return ev;
-}
 
 // A group-level error of a result (not owned, so not TakeKafkaError).
 absl::Status GroupError(const rd_kafka_error_t* error, const std::string& what) {
@@ -70,9 +35,9 @@ absl::StatusOr<std::unique_ptr<RdKafkaGroupAdmin>> RdKafkaGroupAdmin::Create(con
 absl::StatusOr<std::vector<std::string>> RdKafkaGroupAdmin::ListGroups() {
   const std::string what = absl::StrCat(what_, ": listing consumer groups");
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
-  auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout_);
+  auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout_);
   rd_kafka_ListConsumerGroups(rk_.get(), opts.get(), q.get());
-  auto ev = Await(q.get(), timeout_, what, stop_);
+  auto ev = AwaitAdminResult(q.get(), timeout_, what, stop_);
   if (!ev.ok()) return ev.status();
   const rd_kafka_ListConsumerGroups_result_t* result = rd_kafka_event_ListConsumerGroups_result(ev->get());
   size_t n_errors = 0;
@@ -95,14 +60,14 @@ absl::StatusOr<std::map<TopicPartition, int64_t>> RdKafkaGroupAdmin::CommittedOf
   std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t, AdminDeleter> request(
       rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), partitions.empty() ? nullptr : list.get()));
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
-  auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout_);
+  auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout_);
   // Offsets of a transactional consumer count once its transaction commits.
   if (rd_kafka_error_t* e = rd_kafka_AdminOptions_set_require_stable_offsets(opts.get(), 1)) {
     return TakeKafkaError(e, what);
   }
   rd_kafka_ListConsumerGroupOffsets_t* requests[] = {request.get()};
   rd_kafka_ListConsumerGroupOffsets(rk_.get(), requests, 1, opts.get(), q.get());
-  auto ev = Await(q.get(), timeout_, what, stop_);
+  auto ev = AwaitAdminResult(q.get(), timeout_, what, stop_);
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_group_result_t** groups =
@@ -125,10 +90,10 @@ absl::StatusOr<std::map<TopicPartition, int64_t>> RdKafkaGroupAdmin::CommittedOf
 absl::StatusOr<GroupMembership> RdKafkaGroupAdmin::Describe(const std::string& group) {
   const std::string what = absl::StrCat(what_, ": describing group '", group, "'");
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
-  auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout_);
+  auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout_);
   const char* groups[] = {group.c_str()};
   rd_kafka_DescribeConsumerGroups(rk_.get(), groups, 1, opts.get(), q.get());
-  auto ev = Await(q.get(), timeout_, what, stop_);
+  auto ev = AwaitAdminResult(q.get(), timeout_, what, stop_);
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_ConsumerGroupDescription_t** descs =
@@ -163,10 +128,10 @@ absl::StatusOr<std::map<TopicPartition, absl::Status>> RdKafkaGroupAdmin::Commit
   std::unique_ptr<rd_kafka_AlterConsumerGroupOffsets_t, AdminDeleter> request(
       rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list.get()));
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
-  auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout_);
+  auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout_);
   rd_kafka_AlterConsumerGroupOffsets_t* requests[] = {request.get()};
   rd_kafka_AlterConsumerGroupOffsets(rk_.get(), requests, 1, opts.get(), q.get());
-  auto ev = Await(q.get(), timeout_, what, stop_);
+  auto ev = AwaitAdminResult(q.get(), timeout_, what, stop_);
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_group_result_t** groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(

@@ -4,36 +4,43 @@
 #include "kafka_status.h"
 
 namespace longhaul::mirror {
-namespace {
 
-struct AdminOptionsDeleter {
-  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
-};
-struct EventDeleter {
-  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
-};
-using AdminOptions = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
-using Event = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
-
-AdminOptions Options(rd_kafka_t* rk, rd_kafka_admin_op_t op, std::chrono::milliseconds timeout) {
+AdminOptions MakeAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t op, std::chrono::milliseconds timeout) {
   AdminOptions o(rd_kafka_AdminOptions_new(rk, op));
   char errstr[256];
   rd_kafka_AdminOptions_set_request_timeout(o.get(), static_cast<int>(timeout.count()), errstr, sizeof errstr);
-  rd_kafka_AdminOptions_set_operation_timeout(o.get(), static_cast<int>(timeout.count()), errstr, sizeof errstr);
+  switch (op) {
+    // The only operations with a broker-side operation timeout.
+    case RD_KAFKA_ADMIN_OP_CREATETOPICS:
+    case RD_KAFKA_ADMIN_OP_DELETETOPICS:
+    case RD_KAFKA_ADMIN_OP_CREATEPARTITIONS:
+      rd_kafka_AdminOptions_set_operation_timeout(o.get(), static_cast<int>(timeout.count()), errstr, sizeof errstr);
+      break;
+    default:
+      break;
+  }
   return o;
 }
 
-// Waits for the result event of an admin call on its private queue.
-absl::StatusOr<Event> Await(rd_kafka_queue_t* q, std::chrono::milliseconds timeout, const std::string& what) {
-  Event ev(rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 1000));
-  if (!ev) return absl::DeadlineExceededError(absl::StrCat(what, ": no answer within ", timeout.count(), " ms"));
+absl::StatusOr<AdminEvent> AwaitAdminResult(rd_kafka_queue_t* q, std::chrono::milliseconds timeout,
+                                            const std::string& what, const std::atomic<bool>* stop) {
+  // librdkafka answers with a timeout error after `timeout`; the extra second
+  // only guards against an answer that never comes.
+  auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
+  AdminEvent ev;
+  while (!ev) {
+    if (stop != nullptr && stop->load()) return absl::CancelledError(what + ": stopping");
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(what, ": no answer within ", timeout.count(), " ms"));
+    }
+    ev.reset(rd_kafka_queue_poll(q, 200));
+  }
   if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return KafkaStatus(rd_kafka_event_error(ev.get()), what);
+    const char* msg = rd_kafka_event_error_string(ev.get());
+    return KafkaStatus(rd_kafka_event_error(ev.get()), absl::StrCat(what, msg ? absl::StrCat(": ", msg) : ""));
   }
   return ev;
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<KafkaAdmin>> KafkaAdmin::Create(const Properties& properties, std::string what) {
   auto conf = MakeConf({{"client.id", "longhaul-admin"}}, properties, what);
@@ -84,10 +91,10 @@ absl::StatusOr<Properties> KafkaAdmin::ExplicitTopicConfigs(const std::string& t
   std::string what = absl::StrCat(what_, ": describing configs of topic '", topic, "'");
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
   rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
-  auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
+  auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
   rd_kafka_DescribeConfigs(rk_.get(), &res, 1, opts.get(), q.get());
   rd_kafka_ConfigResource_destroy(res);
-  auto ev = Await(q.get(), timeout, what);
+  auto ev = AwaitAdminResult(q.get(), timeout, what);
   if (!ev.ok()) return ev.status();
   const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev->get());
   size_t n = 0;
@@ -117,10 +124,10 @@ absl::Status KafkaAdmin::CreateTopic(const std::string& topic, int partitions, c
   if (nt == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": ", errstr));
   for (const auto& [k, v] : configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
-  auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
+  auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
   rd_kafka_CreateTopics(rk_.get(), &nt, 1, opts.get(), q.get());
   rd_kafka_NewTopic_destroy(nt);
-  auto ev = Await(q.get(), timeout, what);
+  auto ev = AwaitAdminResult(q.get(), timeout, what);
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_topic_result_t** rs =
@@ -140,10 +147,10 @@ absl::Status KafkaAdmin::GrowPartitions(const std::string& topic, int total, std
   rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(topic.c_str(), total, errstr, sizeof errstr);
   if (np == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": ", errstr));
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
-  auto opts = Options(rk_.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout);
+  auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout);
   rd_kafka_CreatePartitions(rk_.get(), &np, 1, opts.get(), q.get());
   rd_kafka_NewPartitions_destroy(np);
-  auto ev = Await(q.get(), timeout, what);
+  auto ev = AwaitAdminResult(q.get(), timeout, what);
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_topic_result_t** rs =

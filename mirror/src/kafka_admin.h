@@ -3,8 +3,10 @@
 // to the given timeout and return a Status naming the topic.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,26 @@
 #include "longhaul/base/topic_partition.h"
 
 namespace longhaul::mirror {
+
+// Pieces of every librdkafka admin call (here and in group_sync_admin.cc).
+struct AdminDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+  void operator()(rd_kafka_ListConsumerGroupOffsets_t* l) const { rd_kafka_ListConsumerGroupOffsets_destroy(l); }
+  void operator()(rd_kafka_AlterConsumerGroupOffsets_t* a) const { rd_kafka_AlterConsumerGroupOffsets_destroy(a); }
+};
+using AdminOptions = std::unique_ptr<rd_kafka_AdminOptions_t, AdminDeleter>;
+using AdminEvent = std::unique_ptr<rd_kafka_event_t, AdminDeleter>;
+
+// Options for `op` with its request timeout (and operation timeout, for the
+// operations that have one) set to `timeout`.
+AdminOptions MakeAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t op, std::chrono::milliseconds timeout);
+
+// Waits for the result event of an admin call on its private queue, in
+// short slices so that a stopping worker (`stop` set) is not held up by a
+// cluster that does not answer. Errors start with `what`.
+absl::StatusOr<AdminEvent> AwaitAdminResult(rd_kafka_queue_t* q, std::chrono::milliseconds timeout,
+                                            const std::string& what, const std::atomic<bool>* stop = nullptr);
 
 class KafkaAdmin {
  public:
