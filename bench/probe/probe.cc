@@ -4,6 +4,8 @@
 //
 //   watch   poll a topic's read_committed end offsets (LSO) until their sum
 //           reaches --expect and stops moving; gives first/last-change times
+//           (--progress-file F: appends "epoch_s sum" at every change, for
+//           the harness to act on progress while the watch runs)
 //   count   read a topic (read_committed) from the start to its end offsets,
 //           counting records and verifying every longhaul-gen value (magic,
 //           CRC32C, partition, dense per-partition sequence); also the raw
@@ -182,11 +184,23 @@ int Watch(const Args& a) {
   int64_t last = -1;
   bool timed_out = n <= 0;
   std::vector<std::pair<double, int64_t>> series;
+  FILE* progress = nullptr;
+  if (!a.Get("progress-file").empty()) {
+    progress = std::fopen(a.Get("progress-file").c_str(), "a");
+    if (!progress) Die("cannot open --progress-file " + a.Get("progress-file"));
+  }
+  double next_recount = NowMono() + 1;
   while (n > 0 && !g_stop) {
     double now_mono = NowMono();
     if (now_mono > deadline) {
       timed_out = true;
       break;
+    }
+    // A mirror may create the target topic small and add partitions later
+    // (Longhaul's hub does, as partitions arrive): recount every second.
+    if (now_mono >= next_recount) {
+      n = std::max(n, PartitionCount(rk, topic));
+      next_recount = now_mono + 1;
     }
     auto offs = EndOffsets(rk, topic, n);
     if (!offs.empty()) {
@@ -198,12 +212,17 @@ int Watch(const Args& a) {
         last = sum;
         t_change = now;
         series.emplace_back(now, sum);
+        if (progress) {
+          std::fprintf(progress, "%.3f %lld\n", now, static_cast<long long>(sum));
+          std::fflush(progress);
+        }
         if (sum >= expect && t_reach == 0) t_reach = now;
       }
       if (sum >= expect && now - t_change >= settle) break;
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(interval));
   }
+  if (progress) std::fclose(progress);
   rd_kafka_destroy(rk);
   std::printf("{\"topic\":\"%s\",\"partitions\":%d,\"t_exists\":%.3f,\"t_first\":%.3f,\"t_reach\":%.3f,"
               "\"t_done\":%.3f,\"end_offset_sum\":%lld,\"timed_out\":%s,\"series\":[",
