@@ -36,9 +36,14 @@ class WindowedExtremum {
   std::deque<Sample> samples_;
 };
 
-// In-flight window: bytes sent and not acknowledged may not exceed
-// window(), except that one frame may always go when nothing is in flight
-// (a batch larger than the window still moves).
+// In-flight window: a frame may go while the bytes sent and not yet
+// acknowledged are below window(), whatever the frame's size (as a TCP
+// congestion window works). Requiring room for the whole next frame would
+// pin the window when frames are large next to it: with one frame in
+// flight, the delivery rate measured is one frame per ack time, which
+// yields a window of under two frames, so a second frame would never fit
+// and the link would carry one frame per round trip for ever. The overshoot
+// is at most one frame (the edge cuts batches at 1 MiB).
 //
 // window() = gain x max delivery rate x latency, clamped to [min_bytes,
 // max_bytes], where the rate is the largest delivery-rate sample (bytes
@@ -63,7 +68,7 @@ class DeliveryWindow {
   };
   explicit DeliveryWindow(const WindowOptions& options);
 
-  bool Allows(uint64_t bytes) const { return in_flight_ == 0 || in_flight_ + bytes <= window_; }
+  bool Allows(uint64_t /*bytes*/) const { return in_flight_ < window_; }
   SendStamp OnSent(uint64_t bytes, SteadyTime now);
   // An acknowledged frame: a delivery-rate sample (bytes delivered between
   // its send and now, over that time) and a latency sample.

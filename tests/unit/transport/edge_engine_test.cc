@@ -204,16 +204,17 @@ TEST_F(EdgeEngineTest, WaitsForCreditAndCountsTheWait) {
 
 TEST_F(EdgeEngineTest, KeepsInFlightBytesWithinTheWindow) {
   ConnectAndResume({});
-  // 1 MiB window, batches of ~300 KB: three fit, the fourth waits.
-  for (uint64_t id = 1; id <= 5; ++id) {
+  // 1 MiB window, batches of ~300 KB: a batch goes while fewer bytes than
+  // the window are in flight (0, 300, 600, 900 KB), the fifth waits.
+  for (uint64_t id = 1; id <= 6; ++id) {
     ASSERT_THAT(engine_.Enqueue(Batch(id, kOrders, (id - 1) * 30, id * 30 - 1, 10000)), IsOk());
   }
-  EXPECT_THAT(DataIds(Drain(engine_, clock_.Now())), ElementsAre(1, 2, 3));
+  EXPECT_THAT(DataIds(Drain(engine_, clock_.Now())), ElementsAre(1, 2, 3, 4));
   EXPECT_EQ(engine_.window_wait().count(), 1u);
   clock_.Advance(milliseconds(50));
   ASSERT_THAT(engine_.OnMessage(EncodeFrame(AckFrame{{1}, {}, 0}), clock_.Now()).error, IsOk());
-  EXPECT_THAT(DataIds(Drain(engine_, clock_.Now())), ElementsAre(4));
-  EXPECT_EQ(engine_.Snapshot(clock_.Now()).frames_in_flight, 3u);
+  EXPECT_THAT(DataIds(Drain(engine_, clock_.Now())), ElementsAre(5));
+  EXPECT_EQ(engine_.Snapshot(clock_.Now()).frames_in_flight, 4u);
 }
 
 TEST_F(EdgeEngineTest, PingsEveryHeartbeatAndMeasuresTheRoundTrip) {
