@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 
 # kind -> (what it does, default downtime range in seconds)
 KINDS: dict[str, tuple[str, tuple[float, float]]] = {
-    "worker-kill": ("kill -9 of the worker (longhaul run), restarted after DOWN", (1, 5)),
+    "worker-kill": ("kill -9 of the worker (longhaul run), restarted after DOWN; in link mode edge-kill and "
+                    "hub-kill in turn", (1, 5)),
+    "edge-kill": ("link mode: kill -9 of the edge (longhaul run --role edge), restarted after DOWN", (1, 5)),
+    "hub-kill": ("link mode: kill -9 of the hub (longhaul run --role hub), restarted after DOWN", (1, 5)),
     "source-restart": ("graceful stop of the source broker, started again after DOWN", (4, 12)),
     "source-kill": ("kill -9 of the source broker, started again after DOWN", (3, 10)),
     "target-restart": ("graceful stop of the target broker, started again after DOWN", (4, 12)),
@@ -36,6 +39,12 @@ KINDS: dict[str, tuple[str, tuple[float, float]]] = {
 # Kinds that need the link emulator (direct mode has it too; a run without
 # an emulated link would skip them).
 LINK_KINDS = {"link-cut", "profile-switch"}
+
+# Kills of a longhaul process; the process to kill depends on the mode.
+PROCESS_KINDS = {"worker-kill", "edge-kill", "hub-kill"}
+LINK_MODE_ONLY = {"edge-kill", "hub-kill"}
+
+MODES = ("direct", "link")
 
 SWITCH_TARGETS = ["mobile", "ocean", "geo-satellite", "lan"]
 
@@ -82,6 +91,37 @@ def parse_kinds(text: str) -> list[str]:
     return kinds
 
 
+def default_kinds(mode: str) -> list[str]:
+    """Every kind that applies to `mode`: direct mode has one worker to kill,
+    link mode an edge and a hub."""
+    if mode == "link":
+        return [k for k in KINDS if k != "worker-kill"]
+    return [k for k in KINDS if k not in LINK_MODE_ONLY]
+
+
+def check_kinds_for_mode(kinds: list[str], mode: str, where: str = "--fault-kinds") -> None:
+    """Rejects kinds that name a process the mode does not run."""
+    bad = [k for k in kinds if mode != "link" and k in LINK_MODE_ONLY]
+    if bad:
+        raise ValueError(f"{where}: {bad[0]} needs --mode link (direct mode runs one worker: use worker-kill)")
+
+
+def adapt_to_mode(faults: list["Fault"], mode: str, source: str = "--fault-kinds") -> list["Fault"]:
+    """Link mode runs two longhaul processes: each worker-kill becomes an
+    edge-kill and a hub-kill in turn (the edge first), noted on the fault.
+    Direct mode has no edge or hub to kill: an error naming `source`."""
+    check_kinds_for_mode([f.kind for f in faults], mode, source)
+    if mode != "link":
+        return faults
+    turn = 0
+    for f in faults:
+        if f.kind == "worker-kill":
+            f.kind = ("edge-kill", "hub-kill")[turn % 2]
+            f.notes.append("worker-kill in link mode")
+            turn += 1
+    return faults
+
+
 def _switch_target(base_profile: str, i: int) -> str:
     others = [p for p in SWITCH_TARGETS if p != base_profile]
     return others[i % len(others)]
@@ -116,7 +156,7 @@ def plan_faults(count: int, kinds: list[str], start: float, end: float, seed: in
         if kind == "profile-switch":
             arg = _switch_target(base_profile, switches)
             switches += 1
-        faults.append(Fault(at=at, kind=kind, down=max(down, 1.0 if kind == "worker-kill" else 2.0), arg=arg))
+        faults.append(Fault(at=at, kind=kind, down=max(down, 1.0 if kind in PROCESS_KINDS else 2.0), arg=arg))
     return faults
 
 

@@ -165,34 +165,39 @@ def newest_committed_batch(conn: Connection, topic: str, partition: int, lso: in
     return newest
 
 
-def admin_status(address: str) -> dict | None:
-    """Sum of lag_records and max of lag_seconds found anywhere in
-    /api/v1/status; None when the API does not answer."""
-    try:
-        with urllib.request.urlopen(f"http://{address}/api/v1/status", timeout=2) as resp:
-            doc = json.load(resp)
-    except Exception:
-        return None
+def lag_of_status(doc) -> dict | None:
+    """Sum of lag_records and max of lag_seconds over the outermost objects
+    of a /api/v1/status document that carry them (the pipelines; their
+    partitions repeat the same lag in parts and are not counted again)."""
     records, seconds, found = 0, 0.0, False
 
     def walk(x):
         nonlocal records, seconds, found
         if isinstance(x, dict):
-            for k, v in x.items():
-                if k == "lag_records" and isinstance(v, (int, float)):
-                    records += int(v)
-                    found = True
-                elif k == "lag_seconds" and isinstance(v, (int, float)):
-                    seconds = max(seconds, float(v))
-                    found = True
-                else:
-                    walk(v)
+            if isinstance(x.get("lag_records"), (int, float)) or isinstance(x.get("lag_seconds"), (int, float)):
+                records += int(x.get("lag_records") or 0)
+                seconds = max(seconds, float(x.get("lag_seconds") or 0))
+                found = True
+                return
+            for v in x.values():
+                walk(v)
         elif isinstance(x, list):
             for v in x:
                 walk(v)
 
     walk(doc)
     return {"lag_records": records, "lag_seconds": seconds} if found else None
+
+
+def admin_status(address: str) -> dict | None:
+    """The lag in longhaul's /api/v1/status (lag_of_status); None when the
+    API does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://{address}/api/v1/status", timeout=2) as resp:
+            doc = json.load(resp)
+    except Exception:
+        return None
+    return lag_of_status(doc)
 
 
 def sample(bootstrap: str, topic: str, partitions: list[int]) -> dict:
@@ -215,25 +220,30 @@ def sample(bootstrap: str, topic: str, partitions: list[int]) -> dict:
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bootstrap", required=True, help="target cluster HOST:PORT")
-    ap.add_argument("--topic", required=True)
-    ap.add_argument("--partitions", type=int, required=True)
+    ap.add_argument("--bootstrap", help="target cluster HOST:PORT (without it: only --admin is sampled)")
+    ap.add_argument("--topic")
+    ap.add_argument("--partitions", type=int)
     ap.add_argument("--admin", default="", help="longhaul admin HOST:PORT (optional)")
     ap.add_argument("--interval", type=float, default=2.0)
     ap.add_argument("--duration", type=float, required=True, help="seconds; the probe exits after it")
     a = ap.parse_args(argv)
-    parts = list(range(a.partitions))
+    if a.bootstrap and (not a.topic or not a.partitions):
+        ap.error("--bootstrap needs --topic and --partitions")
+    if not a.bootstrap and not a.admin:
+        ap.error("give --bootstrap (end-to-end lag) and/or --admin (reported lag)")
+    parts = list(range(a.partitions or 0))
     end = time.monotonic() + a.duration
     while time.monotonic() < end:
         t0 = time.monotonic()
         out = {"t": round(time.time(), 3)}
-        try:
-            s = sample(a.bootstrap, a.topic, parts)
-            out["lso_total"] = s["lso_total"]
-            out["partitions_with_data"] = len(s["ages"])
-            out["freshness_s"] = round(max(s["ages"].values()), 3) if s["ages"] else None
-        except (OSError, KafkaError, struct.error) as e:
-            out["error"] = f"{type(e).__name__}: {e}"
+        if a.bootstrap:
+            try:
+                s = sample(a.bootstrap, a.topic, parts)
+                out["lso_total"] = s["lso_total"]
+                out["partitions_with_data"] = len(s["ages"])
+                out["freshness_s"] = round(max(s["ages"].values()), 3) if s["ages"] else None
+            except (OSError, KafkaError, struct.error) as e:
+                out["error"] = f"{type(e).__name__}: {e}"
         if a.admin:
             out["worker"] = admin_status(a.admin)
         print(json.dumps(out), flush=True)

@@ -11,8 +11,13 @@ Topology, direct mode (as MirrorMaker 2 would be deployed: near the target):
     longhaul-gen                                             target broker
                                                              lag probe, longhaul-check
 
-Link mode (edge and hub workers joined by Longhaul's own link) needs the
-edge/hub roles of issue 5; the runner's Topology is ready for it.
+Link mode (Longhaul's own link: an edge next to the source, a hub next to
+the target, joined by a WebSocket/TLS link across the emulated one):
+
+    edge namespace                 emulated link            hub namespace
+    source broker                                            target broker
+    longhaul run --role edge  ---- wss, mutual TLS ---->    longhaul run --role hub
+    longhaul-gen                                             lag probe, longhaul-check
 
 Every wait is bounded; every process the runner starts is stopped by pid on
 exit, and the brokers and emulator also watch the runner's pid.
@@ -42,8 +47,11 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 REPO = os.path.realpath(os.path.join(HERE, "..", ".."))
 
 EXIT_PASSED, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
-LINK_MODE_MESSAGE = ("link mode needs edge/hub (issue 5): `longhaul` has no edge and hub roles yet, "
-                     "so there is no Longhaul link to soak; use --mode direct")
+
+# Link mode: the edge's certificate identity and the name the hub's
+# certificate carries (the edge checks it), both for scripts/make-test-certs.
+EDGE_NAME = "edge-1"
+HUB_SERVER_NAME = "hub.soak.test"
 
 
 class SetupError(Exception):
@@ -58,30 +66,48 @@ class Interrupted(Exception):
 
 @dataclass
 class Role:
-    name: str       # "worker", "edge", "hub"
-    namespace: str  # "edge" or "hub"
-    config: str     # path of its YAML config
+    name: str        # "worker", "edge", "hub"; also the fault "<name>-kill" and the log "<name>.log"
+    namespace: str   # "edge" or "hub"
+    config: str      # path of its YAML config
+    admin_port: int  # its admin API, on 127.0.0.1 in its namespace
+    argv: list[str] = field(default_factory=list)  # after `longhaul run -c CONFIG`
 
 
 @dataclass
 class Topology:
     """Where each piece runs. Direct mode: one worker on the hub side reads
-    the source across the link. Link mode: an edge worker next to the source
-    and a hub worker next to the target (issue 5)."""
+    the source across the link. Link mode: an edge next to the source and a
+    hub next to the target, joined by Longhaul's link (issue 5). Workers
+    start in list order and stop in reverse (the hub before the edge dials
+    it; the edge drains before the hub)."""
     mode: str
     source_side: str = "edge"
     target_side: str = "hub"
     generator_side: str = "edge"
     checker_side: str = "hub"
     workers: list[Role] = field(default_factory=list)
+    lag_role: str = "worker"  # whose /api/v1/status the lag probe reads: the one next to the target
 
     @staticmethod
-    def for_mode(mode: str, workdir: str) -> "Topology":
+    def for_mode(mode: str, workdir: str, admin_port: int) -> "Topology":
         if mode == "direct":
-            return Topology(mode, workers=[Role("worker", "hub", os.path.join(workdir, "longhaul.yaml"))])
+            return Topology(mode, workers=[Role("worker", "hub", os.path.join(workdir, "longhaul.yaml"),
+                                                admin_port)])
         if mode == "link":
-            raise SetupError(LINK_MODE_MESSAGE)
+            return Topology(mode, lag_role="hub", workers=[
+                Role("hub", "hub", os.path.join(workdir, "hub.yaml"), admin_port, ["--role", "hub"]),
+                Role("edge", "edge", os.path.join(workdir, "edge.yaml"), admin_port + 1, ["--role", "edge"])])
         raise SetupError(f"--mode must be direct or link, not '{mode}'")
+
+    def role(self, name: str) -> Role:
+        for r in self.workers:
+            if r.name == name:
+                return r
+        raise SetupError(f"{self.mode} mode runs no {name} (it runs {', '.join(r.name for r in self.workers)})")
+
+    def killed_by(self, kind: str) -> Role | None:
+        """The process a fault kind kills (worker-kill, edge-kill, hub-kill), or None."""
+        return self.role(kind[:-len("-kill")]) if kind in faultlib.PROCESS_KINDS else None
 
 
 # --- helpers --------------------------------------------------------------
@@ -111,6 +137,8 @@ def git_commit() -> str:
                               timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
+        if not head:
+            return f"unknown ({REPO} is not a git checkout)"
         return head + (" (working tree has uncommitted changes)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -145,6 +173,11 @@ def parse_kv_line(line: str) -> dict[str, str]:
     return out
 
 
+def link_of(status: dict | None) -> dict | None:
+    """The process-level `link` object of a /api/v1/status document."""
+    return status.get("link") if isinstance(status, dict) and isinstance(status.get("link"), dict) else None
+
+
 # --- the run --------------------------------------------------------------
 
 class SoakRun:
@@ -156,27 +189,31 @@ class SoakRun:
         self.workdir = os.path.realpath(a.workdir or f"/tmp/longhaul-soak-{stamp}-{os.getpid()}")
         os.makedirs(self.workdir, exist_ok=True)
         self.events = open(os.path.join(self.workdir, "events.log"), "a")
-        self.name = f"lhs{os.getpid()}"
+        self.name = a.name or f"lhs{os.getpid()}"
         self.ns = {"edge": f"{self.name}-edge", "hub": f"{self.name}-hub"}
         self.control = f"/run/longhaul-linkemu/{self.name}.sock"
         self.brokers_dir = os.path.join(self.workdir, "brokers")
         self.topic = a.topic
         self.procs: dict[str, subprocess.Popen] = {}
-        self.worker_starts = 0
-        self.worker_killed = False  # set while we kill it on purpose
+        self.starts: dict[str, int] = {}  # per role
+        self.killing: set[str] = set()  # roles we killed on purpose and have not restarted yet
         self.unexpected: list[str] = []
         self.gen_runs: list[dict] = []
         self.gen_restarts = 0
         self.gen_deadline = 0.0
         self.samples: list[dict] = []
+        self.edge_samples: list[dict] = []  # link mode: the edge's own lag
         self.samples_lock = threading.Lock()
         self.schedule: list[faultlib.Fault] = []
         self.bootstrap: dict[str, str] = {}
         self.build = ""
         self.topology: Topology | None = None
+        self.certs = ""
+        self.addr: dict[str, str] = {}
         self.check: dict | None = None
         self.check_seconds = 0.0
-        self.worker_final = ""
+        self.final: dict[str, str] = {}  # per role: how it ended
+        self.role_status: dict[str, dict] = {}  # per role: /api/v1/status just before the end
         self.link_status = ""
         self.interrupted = False
         self.setup_error = ""
@@ -249,7 +286,7 @@ class SoakRun:
         a = self.a
         if os.geteuid() != 0:
             raise SetupError("soak/run needs root (network namespaces, TUN devices)")
-        self.topology = Topology.for_mode(a.mode, self.workdir)
+        self.topology = Topology.for_mode(a.mode, self.workdir, a.admin_port)
         self.build = find_build(a.build)
         if not os.access(self.bin("longhaul"), os.X_OK):
             raise SetupError(f"no longhaul binary at {self.bin('longhaul')} (build it, or pass --longhaul PATH)")
@@ -309,8 +346,11 @@ class SoakRun:
         self.log(f"brokers up: source {self.bootstrap['source']} ({self.ns['edge']}), "
                  f"target {self.bootstrap['target']} ({self.ns['hub']})")
 
+        if a.mode == "link":
+            self.make_certs()
         self.write_config()
-        self.start_worker("initial start")
+        for role in self.topology.workers:
+            self.start_worker(role.name, "initial start")
 
     def plan_faults(self):
         a = self.a
@@ -329,17 +369,63 @@ class SoakRun:
             start = min(30.0, a.duration * 0.1)
             end = a.duration - max(20.0, min(90.0, a.duration * 0.15))
             self.schedule = faultlib.plan_faults(a.faults, a.fault_kinds, start, end, a.seed, a.profile)
+        try:
+            faultlib.adapt_to_mode(self.schedule, a.mode, a.schedule or "--fault-kinds")
+        except ValueError as e:
+            raise SetupError(str(e)) from None
         with open(os.path.join(self.workdir, "faults.schedule"), "w") as f:
             f.write("# AT  KIND  DOWN  [PROFILE]  (soak/run schedule format)\n")
             for x in self.schedule:
                 f.write(f"{x.at:.1f}s {x.kind} {x.down:.1f}s {x.arg}\n")
 
+    def make_certs(self):
+        """A throw-away CA, a hub certificate for HUB_SERVER_NAME and the hub's
+        emulator address, an edge certificate with identity EDGE_NAME."""
+        certs = os.path.join(self.workdir, "certs")
+        self.run_cmd([os.path.join(REPO, "scripts", "make-test-certs"), certs, "--edge-name", EDGE_NAME,
+                      "--hub-san", f"DNS:{HUB_SERVER_NAME}", "--hub-san", f"IP:{self.addr['hub']}"], 60,
+                     "scripts/make-test-certs")
+        self.certs = certs
+
+    def link_section(self, role: Role) -> str:
+        """links: for a link-mode role: each site's file holds only its own
+        half, as it would in a deployment (the hub never sees the edge's key)."""
+        a = self.a
+        c = self.certs
+        if role.name == "edge":
+            return f"""links:
+  soak-link:
+    edge:
+      hub: "{self.addr['hub']}:{a.link_port}"
+      server_name: {HUB_SERVER_NAME}
+      ca_file: {c}/ca.pem
+      cert_file: {c}/edge.pem
+      key_file: {c}/edge.key
+      connections: {a.link_connections}
+      compression: zstd
+      buffer_bytes: 256MiB
+      heartbeat_interval: 1s
+      dead_link_timeout: 15s
+"""
+        return f"""links:
+  soak-link:
+    hub:
+      listen: "{self.addr['hub']}:{a.link_port}"
+      ca_file: {c}/ca.pem
+      cert_file: {c}/hub.pem
+      key_file: {c}/hub.key
+      identities:
+        "longhaul://edge/{EDGE_NAME}": ["soak"]
+"""
+
     def write_config(self):
         a = self.a
         for role in self.topology.workers:
+            link = self.link_section(role) if a.mode == "link" else ""
+            via = "    via: soak-link\n" if a.mode == "link" else ""
             with open(role.config, "w") as f:
-                f.write(f"""# Written by soak/run.
-clusters:
+                f.write(f"""# Written by soak/run ({role.name}).
+{link}clusters:
   src:
     bootstrap: "{self.bootstrap['source']}"
   dst:
@@ -348,7 +434,7 @@ pipelines:
   soak:
     source: src
     target: dst
-    topics:
+{via}    topics:
       include: ["{self.topic}"]
     rename: "{{topic}}"
     lanes: {a.lanes}
@@ -358,28 +444,32 @@ pipelines:
 worker:
   drain_timeout: 10s
 admin:
-  listen: "127.0.0.1:{a.admin_port}"
+  listen: "127.0.0.1:{role.admin_port}"
 """)
 
     # -- the worker
 
-    def start_worker(self, why: str):
-        role = self.topology.workers[0]
-        log = open(os.path.join(self.workdir, "worker.log"), "a")
-        log.write(f"\n===== soak/run: worker start {self.worker_starts + 1} ({why}) at {self.rel():.1f}s =====\n")
+    def start_worker(self, name: str, why: str):
+        role = self.topology.role(name)
+        n = self.starts.get(name, 0) + 1
+        log = open(os.path.join(self.workdir, f"{name}.log"), "a")
+        log.write(f"\n===== soak/run: {name} start {n} ({why}) at {self.rel():.1f}s =====\n")
         log.flush()
-        self.spawn("worker", self.in_ns(role.namespace, [self.bin("longhaul"), "run", "-c", role.config]), log, log)
-        self.worker_starts += 1
-        self.worker_killed = False
+        self.spawn(name, self.in_ns(role.namespace, [self.bin("longhaul"), "run", "-c", role.config, *role.argv]),
+                   log, log)
+        self.starts[name] = n
+        self.killing.discard(name)
 
     def check_worker(self):
-        p = self.procs.get("worker")
-        if p is None or self.worker_killed or p.poll() is None:
-            return
-        msg = f"worker exited on its own with status {p.returncode} at {self.rel():.1f}s"
-        self.unexpected.append(msg)
-        self.log(f"UNEXPECTED: {msg}; last log lines:\n{tail(os.path.join(self.workdir, 'worker.log'), 10)}")
-        self.start_worker("restart after an unexpected exit")
+        for role in self.topology.workers:
+            p = self.procs.get(role.name)
+            if p is None or role.name in self.killing or p.poll() is None:
+                continue
+            msg = f"{role.name} exited on its own with status {p.returncode} at {self.rel():.1f}s"
+            self.unexpected.append(msg)
+            self.log(f"UNEXPECTED: {msg}; last log lines:\n"
+                     f"{tail(os.path.join(self.workdir, f'{role.name}.log'), 10)}")
+            self.start_worker(role.name, "restart after an unexpected exit")
 
     # -- the generator
 
@@ -419,27 +509,37 @@ admin:
     # -- lag
 
     def start_probe(self, seconds: float):
+        """The lag probe next to the target (end-to-end lag, and the lag the
+        worker or hub reports); in link mode a second one in the edge
+        namespace reads only the edge's reported lag: the hub counts a record
+        as arrived once it came across the link, the edge from the source."""
         a = self.a
-        argv = self.in_ns(self.topology.checker_side,
-                          [sys.executable, os.path.join(HERE, "lag_probe.py"), "--bootstrap",
-                           self.bootstrap["target"], "--topic", self.topic, "--partitions", str(a.partitions),
-                           "--admin", f"127.0.0.1:{a.admin_port}", "--interval", "2", "--duration",
-                           str(int(seconds))])
-        p = self.spawn("probe", argv, subprocess.PIPE, open(os.path.join(self.workdir, "lag_probe.log"), "w"),
+        probe = [sys.executable, os.path.join(HERE, "lag_probe.py"), "--interval", "2", "--duration",
+                 str(int(seconds))]
+        self.spawn_probe("probe", "lag", self.samples, self.in_ns(self.topology.checker_side, probe + [
+            "--bootstrap", self.bootstrap["target"], "--topic", self.topic, "--partitions", str(a.partitions),
+            "--admin", f"127.0.0.1:{self.topology.role(self.topology.lag_role).admin_port}"]))
+        if a.mode == "link":
+            edge = self.topology.role("edge")
+            self.spawn_probe("probe-edge", "lag-edge", self.edge_samples,
+                             self.in_ns(edge.namespace, probe + ["--admin", f"127.0.0.1:{edge.admin_port}"]))
+
+    def spawn_probe(self, key: str, name: str, samples: list[dict], argv: list[str]):
+        p = self.spawn(key, argv, subprocess.PIPE, open(os.path.join(self.workdir, f"{name}_probe.log"), "w"),
                        text=True)
-        csv = open(os.path.join(self.workdir, "lag.jsonl"), "w")
+        out = open(os.path.join(self.workdir, f"{name}.jsonl"), "w")
 
         def read():
             for line in p.stdout:
-                csv.write(line)
-                csv.flush()
+                out.write(line)
+                out.flush()
                 try:
                     s = json.loads(line)
                 except ValueError:
                     continue
                 s["rel"] = self.rel()
                 with self.samples_lock:
-                    self.samples.append(s)
+                    samples.append(s)
 
         threading.Thread(target=read, daemon=True).start()
 
@@ -464,16 +564,17 @@ admin:
         f.started = self.rel()
         self.log(f"FAULT {f.describe()}")
         try:
-            if f.kind == "worker-kill":
-                p = self.procs["worker"]
-                self.worker_killed = True
+            if f.kind in faultlib.PROCESS_KINDS:
+                role = self.topology.killed_by(f.kind)
+                p = self.procs[role.name]
+                self.killing.add(role.name)
                 if p.poll() is None:
                     os.kill(p.pid, signal.SIGKILL)
                     p.wait(timeout=10)
                 else:
-                    f.notes.append(f"worker was already gone (status {p.returncode})")
+                    f.notes.append(f"{role.name} was already gone (status {p.returncode})")
                 self.hold(f.down)
-                self.start_worker(f"after kill -9 at {f.started:.1f}s")
+                self.start_worker(role.name, f"after kill -9 at {f.started:.1f}s")
             elif f.kind in ("source-restart", "target-restart", "source-kill", "target-kill"):
                 name, action = f.kind.split("-")
                 self.cluster("stop" if action == "restart" else "kill", name, timeout=90)
@@ -508,7 +609,8 @@ admin:
         worker = s.get("worker")
         parts = [f"freshness lag {fresh:.1f}s" if fresh is not None else "freshness lag n/a"]
         if worker:
-            parts.append(f"worker lag {worker['lag_records']} records / {worker['lag_seconds']:.1f}s")
+            parts.append(f"{self.topology.lag_role} lag {worker['lag_records']} records / "
+                         f"{worker['lag_seconds']:.1f}s")
         if "lso_total" in s:
             parts.append(f"target offsets {s['lso_total']}")
         return ", ".join(parts)
@@ -586,18 +688,38 @@ admin:
             self.unexpected.append(f"longhaul-check exit {r.returncode} without a report: {tail(err.name, 5)}")
         self.log(f"checker finished in {self.check_seconds:.1f}s, exit {r.returncode}")
 
+    def admin_status(self, role: Role) -> dict | None:
+        """The role's /api/v1/status, read inside its namespace; None if it does not answer."""
+        code = ("import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+                f"'http://127.0.0.1:{role.admin_port}/api/v1/status', timeout=5).read().decode())")
+        try:
+            r = subprocess.run(self.in_ns(role.namespace, [sys.executable, "-c", code]), capture_output=True,
+                               text=True, timeout=15)
+            return json.loads(r.stdout) if r.returncode == 0 else None
+        except (subprocess.SubprocessError, ValueError):
+            return None
+
     def finish_worker(self):
-        p = self.procs.get("worker")
-        if p is None:
-            return
-        if p.poll() is not None:
-            self.worker_final = f"had already exited with status {p.returncode}"
-            return
-        t = time.monotonic()
-        code = self.stop_proc("worker", signal.SIGTERM, wait=30)
-        self.worker_final = f"SIGTERM drain took {time.monotonic() - t:.1f}s, exit status {code}"
-        if code != 0:
-            self.unexpected.append(f"worker exit status {code} after SIGTERM")
+        # Statuses first (link counters of both halves), then stop in reverse
+        # start order: the edge drains while the hub still acknowledges.
+        for role in self.topology.workers:
+            st = self.admin_status(role)
+            if st is not None:
+                self.role_status[role.name] = st
+                with open(os.path.join(self.workdir, f"status-{role.name}.json"), "w") as f:
+                    json.dump(st, f, indent=2)
+        for role in reversed(self.topology.workers):
+            p = self.procs.get(role.name)
+            if p is None:
+                continue
+            if p.poll() is not None:
+                self.final[role.name] = f"had already exited with status {p.returncode}"
+                continue
+            t = time.monotonic()
+            code = self.stop_proc(role.name, signal.SIGTERM, wait=30)
+            self.final[role.name] = f"SIGTERM drain took {time.monotonic() - t:.1f}s, exit status {code}"
+            if code != 0:
+                self.unexpected.append(f"{role.name} exit status {code} after SIGTERM")
 
     def passed(self) -> bool:
         return (self.check is not None and self.check.get("passed") is True and self.check.get("exit") == 0
@@ -611,9 +733,11 @@ admin:
                 self.link_status = self.ctl("status")
         except SetupError as e:
             self.link_status = f"unavailable: {e}"
-        for key in ("generator", "worker"):
+        roles = [r.name for r in reversed(self.topology.workers)] if self.topology else []
+        for key in ["generator", *roles]:
             self.stop_proc(key, signal.SIGKILL if self.interrupted else signal.SIGTERM, wait=20)
         self.stop_proc("probe", signal.SIGTERM, wait=5)
+        self.stop_proc("probe-edge", signal.SIGTERM, wait=5)
         if os.path.isdir(self.brokers_dir):
             r = subprocess.run([os.path.join(REPO, "scripts", "kafka-cluster"), "destroy", "--dir", self.brokers_dir],
                                capture_output=True, text=True, timeout=120)
@@ -627,12 +751,13 @@ admin:
         fresh = [s["freshness_s"] for s in self.samples
                  if s.get("freshness_s") is not None and 10 <= s.get("rel", 0) <= getattr(self, "gen_end", 0)]
         worker_lag = [s["worker"] for s in self.samples if s.get("worker")]
+        edge_lag = [s["worker"] for s in self.edge_samples if s.get("worker")]
         return {
             "passed": code == EXIT_PASSED,
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "commit": git_commit(),
             "machine": machine(),
-            "profile": a.profile, "mode": a.mode, "duration_s": a.duration, "seed": a.seed,
+            "profile": a.profile, "mode": a.mode, "name": self.name, "duration_s": a.duration, "seed": a.seed,
             "partitions": a.partitions, "lanes": a.lanes, "rate": a.rate, "commit_interval": a.commit_interval,
             "record_size": f"{a.min_size}-{a.max_size}",
             "workdir": self.workdir,
@@ -647,10 +772,18 @@ admin:
             "freshness_at_end_s": fresh[-1] if fresh else None,
             "worker_lag_peak_records": max((w["lag_records"] for w in worker_lag), default=None),
             "worker_lag_peak_s": max((w["lag_seconds"] for w in worker_lag), default=None),
+            "edge_lag_peak_records": max((w["lag_records"] for w in edge_lag), default=None),
+            "edge_lag_peak_s": max((w["lag_seconds"] for w in edge_lag), default=None),
             "check": self.check,
             "check_seconds": self.check_seconds,
-            "worker_starts": self.worker_starts,
-            "worker_final": self.worker_final,
+            "lag_role": self.topology.lag_role if self.topology else "worker",
+            # Per role, in start order: {"name", "starts", "kills", "final", "link"}.
+            "workers": [{"name": r.name, "starts": self.starts.get(r.name, 0),
+                         "kills": sum(1 for f in self.schedule if f.started is not None
+                                      and self.topology.killed_by(f.kind) is r),
+                         "final": self.final.get(r.name, ""),
+                         "link": link_of(self.role_status.get(r.name))}
+                        for r in (self.topology.workers if self.topology else [])],
             "link_status": self.link_status,
             "unexpected": self.unexpected,
             "setup_error": self.setup_error,
@@ -673,8 +806,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--mode", default="direct", choices=["direct", "link"])
     ap.add_argument("--faults", type=int, default=None,
                     help="number of faults spread over the run (default: one per 30 s)")
-    ap.add_argument("--fault-kinds", default=",".join(faultlib.KINDS),
-                    help="comma-separated kinds to draw from (default: all)")
+    ap.add_argument("--fault-kinds", default=None,
+                    help="comma-separated kinds to draw from (default: all that apply to --mode; in link mode "
+                         "worker-kill means edge-kill and hub-kill in turn)")
     ap.add_argument("--schedule", help="a fault schedule file instead of --faults (see soak/profiles/)")
     ap.add_argument("--rate", type=int, default=300, help="generator records/s over all partitions (default 300)")
     ap.add_argument("--partitions", type=int, default=6)
@@ -685,7 +819,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--topic", default="soak")
     ap.add_argument("--seed", type=int, default=None, help="default: random, printed")
     ap.add_argument("--check-timeout", default="10m", help="how long the checker waits for the target to complete")
-    ap.add_argument("--admin-port", type=int, default=18080)
+    ap.add_argument("--admin-port", type=int, default=18080,
+                    help="admin API port of the worker, or of the hub in link mode (the edge's is one more)")
+    ap.add_argument("--link-port", type=int, default=18443, help="link mode: the port the hub listens on")
+    ap.add_argument("--link-connections", type=int, default=2,
+                    help="link mode: parallel TCP connections of the edge (links.<l>.edge.connections)")
+    ap.add_argument("--name", help="name of the emulated link; its namespaces are NAME-edge and NAME-hub "
+                                   "(default lhsPID)")
     ap.add_argument("--build", help="build directory with bin/longhaul* (default: $LONGHAUL_BUILD or newest build*/)")
     ap.add_argument("--longhaul", help="the longhaul binary to soak (default: BUILD/bin/longhaul)")
     ap.add_argument("--workdir", help="where logs go (default /tmp/longhaul-soak-DATE-PID)")
@@ -697,7 +837,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     try:
         a.duration = faultlib.parse_duration(a.duration)
         a.check_timeout = faultlib.parse_duration(a.check_timeout)
-        a.fault_kinds = faultlib.parse_kinds(a.fault_kinds)
+        a.fault_kinds = (faultlib.parse_kinds(a.fault_kinds) if a.fault_kinds is not None
+                         else faultlib.default_kinds(a.mode))
+        faultlib.check_kinds_for_mode(a.fault_kinds, a.mode)
     except ValueError as e:
         ap.error(str(e))
     if a.duration < 30:
@@ -711,9 +853,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     a = parse_args(argv)
-    if a.mode == "link":
-        print(f"soak/run: {LINK_MODE_MESSAGE}", file=sys.stderr)
-        return EXIT_SETUP
     if os.geteuid() != 0:
         print("soak/run: needs root (network namespaces, TUN devices); skipped", file=sys.stderr)
         return 77

@@ -33,6 +33,35 @@ def _link_rows(status: str) -> list[str]:
     return rows
 
 
+def _workers(r: dict) -> list[dict]:
+    """Per-role rows; reports from before link mode had one worker."""
+    if r.get("workers") is not None:
+        return r["workers"]
+    return [{"name": "worker", "starts": r.get("worker_starts", 0), "kills": None, "final": r.get("worker_final", ""),
+             "link": None}]
+
+
+def _longhaul_link(w: dict) -> str | None:
+    """One line of a role's own view of the Longhaul link (its /api/v1/status)."""
+    link = w.get("link")
+    if not link:
+        return None
+    parts = [f"{link.get('state')}"]
+    if link.get("rtt_ms") is not None:
+        parts.append(f"rtt {link['rtt_ms']:.0f} ms")
+    if w["name"] == "edge":
+        parts.append(f"{link.get('reconnects', 0)} reconnects")
+        parts.append(f"records {link.get('bytes_in', 0) / 1e6:.1f} MB in, compressed {link.get('bytes_out', 0) / 1e6:.1f} MB "
+                     f"out (ratio {link.get('compression_ratio', 0):.2f})")
+    else:
+        parts.append(f"{link.get('sessions', 0)} sessions")
+        parts.append(f"{link.get('bytes_in', 0) / 1e6:.1f} MB received, {link.get('bytes_out', 0) / 1e6:.1f} MB of "
+                     f"records to the lanes")
+    if link.get("last_error"):
+        parts.append(f"last error: {link['last_error']}")
+    return ", ".join(parts)
+
+
 def render(r: dict) -> str:
     out = []
     verdict = "PASSED" if r["passed"] else "FAILED"
@@ -82,11 +111,17 @@ def render(r: dict) -> str:
                    f"checker done {r.get('check_seconds', 0):.0f} s later (it reads the source across the link)")
     out.append(f"lag         end-to-end (age of the newest committed target record): peak {_fmt_s(r['freshness_peak_s'])}, "
                f"median {_fmt_s(r['freshness_p50_s'])}")
+    who = r.get("lag_role", "worker")
+    # The hub knows a partition's end only from what the edge sent it.
+    what = " (/api/v1/status, of records that crossed the link)" if who == "hub" else " (/api/v1/status)"
     if r.get("worker_lag_peak_records") is not None:
-        out.append(f"            worker-reported (/api/v1/status): peak {r['worker_lag_peak_records']} records, "
+        out.append(f"            {who}-reported{what}: peak {r['worker_lag_peak_records']} records, "
                    f"{_fmt_s(r['worker_lag_peak_s'])}")
     else:
-        out.append("            worker-reported: n/a (the admin API did not answer /api/v1/status)")
+        out.append(f"            {who}-reported: n/a (the admin API did not answer /api/v1/status)")
+    if r.get("edge_lag_peak_records") is not None:
+        out.append(f"            edge-reported (source end offsets vs. commits the hub acknowledged): peak "
+                   f"{r['edge_lag_peak_records']} records, {_fmt_s(r['edge_lag_peak_s'])}")
     if totals:
         out.append(f"checker     {c.get('mode')}: expected {totals.get('expected')}, found {totals.get('found')}, "
                    f"ok {totals.get('ok')}, missing {totals.get('missing')}, duplicated {totals.get('duplicated')}, "
@@ -104,7 +139,13 @@ def render(r: dict) -> str:
                                    f"target offset {ex.get('target_offset')}: {ex.get('detail')}")
     else:
         out.append("checker     no report")
-    out.append(f"worker      started {r['worker_starts']} times; at the end: {r['worker_final'] or 'n/a'}")
+    for w in _workers(r):
+        kills = f" ({w['kills']} after kill -9)" if w.get("kills") else ""
+        out.append(f"{w['name']:11} started {w['starts']} times{kills}; at the end: {w['final'] or 'n/a'}")
+    for w in _workers(r):
+        row = _longhaul_link(w)
+        if row:
+            out.append(f"{'longhaul':11} {w['name']} (since its last start): {row}")
     for row in _link_rows(r.get("link_status") or ""):
         out.append(f"link        {row}")
     if r["unexpected"]:

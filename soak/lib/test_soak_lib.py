@@ -6,12 +6,13 @@ import unittest
 
 import faults
 import lag_probe
+import soak_runner
 import summary
 
 
 class FaultPlanTest(unittest.TestCase):
     def test_balances_kinds_and_keeps_faults_inside_the_window(self):
-        plan = faults.plan_faults(21, list(faults.KINDS), 30, 600, seed=7, base_profile="geo-satellite")
+        plan = faults.plan_faults(21, faults.default_kinds("direct"), 30, 600, seed=7, base_profile="geo-satellite")
         self.assertEqual(len(plan), 21)
         self.assertEqual(set(faults.count_by_kind(plan).values()), {3})
         slot = (600 - 30) / 21
@@ -32,6 +33,74 @@ class FaultPlanTest(unittest.TestCase):
     def test_no_room_is_an_error(self):
         with self.assertRaisesRegex(ValueError, "duration"):
             faults.plan_faults(3, ["worker-kill"], 100, 50, seed=1, base_profile="lan")
+
+
+class LinkModeFaultsTest(unittest.TestCase):
+    def test_each_mode_draws_only_kinds_that_name_its_processes(self):
+        self.assertIn("worker-kill", faults.default_kinds("direct"))
+        self.assertNotIn("edge-kill", faults.default_kinds("direct"))
+        self.assertNotIn("hub-kill", faults.default_kinds("direct"))
+        link = faults.default_kinds("link")
+        self.assertNotIn("worker-kill", link)
+        self.assertTrue({"edge-kill", "hub-kill", "source-restart", "source-kill", "target-restart", "target-kill",
+                         "link-cut", "profile-switch"} <= set(link))
+
+    def test_link_mode_plan_of_24_has_three_of_every_kind(self):
+        plan = faults.plan_faults(24, faults.default_kinds("link"), 30, 630, seed=11, base_profile="geo-satellite")
+        faults.adapt_to_mode(plan, "link")
+        self.assertEqual(faults.count_by_kind(plan), {k: 3 for k in faults.default_kinds("link")})
+
+    def test_worker_kill_in_link_mode_kills_the_edge_and_the_hub_in_turn(self):
+        plan = faults.parse_schedule("10s worker-kill 2s\n20s link-cut 5s\n30s worker-kill\n40s worker-kill\n",
+                                     "s", "ocean")
+        faults.adapt_to_mode(plan, "link")
+        self.assertEqual([f.kind for f in plan], ["edge-kill", "link-cut", "hub-kill", "edge-kill"])
+        self.assertEqual(plan[0].down, 2)
+        self.assertIn("worker-kill in link mode", plan[2].notes)
+
+    def test_direct_mode_keeps_worker_kill(self):
+        plan = faults.parse_schedule("10s worker-kill\n", "s", "ocean")
+        faults.adapt_to_mode(plan, "direct")
+        self.assertEqual(plan[0].kind, "worker-kill")
+
+    def test_edge_or_hub_kill_in_direct_mode_is_refused_naming_where(self):
+        with self.assertRaisesRegex(ValueError, r"--fault-kinds: edge-kill needs --mode link"):
+            faults.check_kinds_for_mode(["link-cut", "edge-kill"], "direct")
+        plan = faults.parse_schedule("10s hub-kill 2s\n", "x.schedule", "ocean")
+        with self.assertRaisesRegex(ValueError, r"x\.schedule: hub-kill needs --mode link"):
+            faults.adapt_to_mode(plan, "direct", "x.schedule")
+
+    def test_process_kills_last_at_least_a_second(self):
+        plan = faults.plan_faults(40, ["edge-kill", "hub-kill"], 0, 40, seed=5, base_profile="lan")
+        self.assertTrue(all(f.down >= 1.0 for f in plan))
+
+
+class TopologyTest(unittest.TestCase):
+    def test_link_mode_runs_a_hub_next_to_the_target_and_an_edge_next_to_the_source(self):
+        t = soak_runner.Topology.for_mode("link", "/w", 18080)
+        self.assertEqual([(r.name, r.namespace, r.argv) for r in t.workers],
+                         [("hub", "hub", ["--role", "hub"]), ("edge", "edge", ["--role", "edge"])])
+        self.assertEqual(len({r.admin_port for r in t.workers}), 2)
+        self.assertEqual(len({r.config for r in t.workers}), 2)
+        self.assertEqual((t.source_side, t.target_side, t.checker_side, t.lag_role), ("edge", "hub", "hub", "hub"))
+        self.assertEqual(t.killed_by("edge-kill").name, "edge")
+        self.assertEqual(t.killed_by("hub-kill").name, "hub")
+        self.assertIsNone(t.killed_by("link-cut"))
+
+    def test_direct_mode_runs_one_worker_on_the_hub_side(self):
+        t = soak_runner.Topology.for_mode("direct", "/w", 18080)
+        self.assertEqual([(r.name, r.namespace, r.argv) for r in t.workers], [("worker", "hub", [])])
+        self.assertEqual(t.killed_by("worker-kill").name, "worker")
+        with self.assertRaisesRegex(soak_runner.SetupError, "direct mode runs no edge"):
+            t.killed_by("edge-kill")
+
+    def test_command_line_defaults_follow_the_mode(self):
+        a = soak_runner.parse_args(["--mode", "link", "--duration", "3m", "--seed", "1"])
+        self.assertNotIn("worker-kill", a.fault_kinds)
+        self.assertIn("hub-kill", a.fault_kinds)
+        self.assertEqual(a.faults, 6)
+        a = soak_runner.parse_args(["--mode", "link", "--fault-kinds", "worker-kill,link-cut", "--seed", "1"])
+        self.assertEqual(a.fault_kinds, ["worker-kill", "link-cut"])
 
 
 class ScheduleFileTest(unittest.TestCase):
@@ -93,6 +162,15 @@ class LagProbeTest(unittest.TestCase):
         b = lag_probe.newest_committed_batch(FakeConnection(recs, aborted=[(4, 11)]), "t", 0, lso=22)
         self.assertEqual(b["max_timestamp"], 1000)
 
+    def test_admin_lag_counts_each_pipeline_once_not_again_per_partition(self):
+        doc = {"pipelines": [{"name": "soak", "lag_records": 30, "lag_seconds": 4.5,
+                              "partitions": [{"lag_records": 10, "lag_seconds": 4.5},
+                                             {"lag_records": 20, "lag_seconds": 1.0}]},
+                             {"name": "other", "lag_records": 5, "lag_seconds": 9.0, "partitions": []}],
+               "link": {"state": "up"}}
+        self.assertEqual(lag_probe.lag_of_status(doc), {"lag_records": 35, "lag_seconds": 9.0})
+        self.assertIsNone(lag_probe.lag_of_status({"pipelines": []}))
+
     def test_ignores_batches_at_or_past_the_stable_offset(self):
         recs = batch(0, 10, 1000) + batch(10, 10, 9000)
         b = lag_probe.newest_committed_batch(FakeConnection(recs), "t", 0, lso=10)
@@ -132,6 +210,26 @@ class SummaryTest(unittest.TestCase):
         self.assertIn("missing 0, duplicated 0", text)
         self.assertIn("edge->hub         100 packets", text)
         self.assertTrue(text.endswith("verdict     PASSED"))
+
+    def test_link_mode_shows_the_mode_and_restarts_per_role(self):
+        r = self.report()
+        r.update(mode="link", lag_role="hub", workers=[
+            {"name": "hub", "starts": 3, "kills": 2, "final": "SIGTERM drain took 0.3s, exit status 0",
+             "link": {"state": "up", "rtt_ms": None, "bytes_in": 2_000_000, "bytes_out": 1_900_000, "sessions": 2}},
+            {"name": "edge", "starts": 4, "kills": 3, "final": "SIGTERM drain took 0.2s, exit status 0",
+             "link": {"state": "up", "rtt_ms": 612.4, "bytes_in": 3_000_000, "bytes_out": 2_000_000,
+                      "compression_ratio": 1.5, "reconnects": 7}}],
+            worker_lag_peak_records=100, worker_lag_peak_s=3.0, edge_lag_peak_records=900, edge_lag_peak_s=40.0)
+        del r["worker_starts"], r["worker_final"]
+        text = summary.render(r)
+        self.assertIn("mode link", text)
+        self.assertIn("hub         started 3 times (2 after kill -9); at the end: SIGTERM drain took 0.3s", text)
+        self.assertIn("edge        started 4 times (3 after kill -9)", text)
+        self.assertIn("edge (since its last start): up, rtt 612 ms, 7 reconnects", text)
+        self.assertIn("hub-reported (/api/v1/status, of records that crossed the link): peak 100 records", text)
+        self.assertIn("edge-reported (source end offsets vs. commits the hub acknowledged): peak 900 records, 40.0 s",
+                      text)
+        self.assertIn("edge->hub         100 packets", text)
 
     def test_a_loss_is_shown_with_its_partition_and_examples(self):
         text = summary.render(self.report(passed=False, missing=3))
