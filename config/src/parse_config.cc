@@ -230,8 +230,8 @@ class ConfigParser {
     CheckName(entry, "pipeline");
     const Section s = r_.Keys(
         entry, {"source", "target", "via", "topics", "rename", "lanes", "delivery", "commit_interval",
-                "max_transaction_bytes", "start", "discovery_interval", "sync_topic_configs",
-                "groups", "offset_syncs"});
+                "min_commit_interval", "max_transaction_bytes", "start", "discovery_interval",
+                "sync_topic_configs", "groups", "offset_syncs"});
     if (const Field* f = s.Get("via")) {
       if (auto text = r_.Scalar(*f, "the name of a link")) {
         if (!config_.links.count(text->value)) {
@@ -293,6 +293,9 @@ class ConfigParser {
       if (auto v = r_.Duration(*f, milliseconds(10), std::chrono::minutes(10))) {
         p.commit_interval = *v;
       }
+    }
+    if (const Field* f = s.Get("min_commit_interval")) {
+      if (auto v = r_.Duration(*f, milliseconds(0), std::chrono::minutes(10))) p.min_commit_interval = *v;
     }
     if (const Field* f = s.Get("max_transaction_bytes")) {
       if (auto v = r_.ByteSize(*f, kKiB, kGiB)) p.max_transaction_bytes = *v;

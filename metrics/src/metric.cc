@@ -17,14 +17,17 @@ void Counter::Increment(double amount) {
 Histogram::Histogram(std::span<const double> bounds)
     : bounds_(bounds), buckets_(std::make_unique<std::atomic<uint64_t>[]>(bounds.size() + 1)) {}
 
-void Histogram::Observe(double value) {
+void Histogram::Observe(double value) { Observe(value, 1); }
+
+void Histogram::Observe(double value, uint64_t count) {
+  if (count == 0) return;
   // NaN compares false with every bound, so it goes to +Inf explicitly.
   const size_t index = std::isnan(value)
                            ? bounds_.size()
                            : static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) -
                                                  bounds_.begin());
-  buckets_[index].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(value, std::memory_order_relaxed);
+  buckets_[index].fetch_add(count, std::memory_order_relaxed);
+  sum_.fetch_add(value * static_cast<double>(count), std::memory_order_relaxed);
 }
 
 Histogram::Snapshot Histogram::Read() const {

@@ -19,11 +19,15 @@ absl::StatusOr<std::unique_ptr<KafkaRecordSource>> KafkaRecordSource::Create(con
 absl::Status KafkaRecordSource::Assign(const std::vector<SourceAssignment>& assignment) {
   current_.reset();
   PartitionList list = MakePartitionList(static_cast<int>(assignment.size()) + 1);
+  positions_ = MakePartitionList(static_cast<int>(assignment.size()) + 1);
   assigned_.clear();
+  start_offsets_.clear();
   for (const auto& a : assignment) {
     rd_kafka_topic_partition_list_add(list.get(), a.partition.topic.c_str(), a.partition.partition)->offset =
         a.start_offset >= 0 ? a.start_offset : RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_topic_partition_list_add(positions_.get(), a.partition.topic.c_str(), a.partition.partition);
     assigned_.push_back(a.partition);
+    start_offsets_.push_back(a.start_offset);
   }
   if (auto err = rd_kafka_assign(rk_.get(), list.get())) return KafkaStatus(err, what_ + ": assigning partitions");
   return absl::OkStatus();
@@ -55,9 +59,29 @@ absl::StatusOr<bool> KafkaRecordSource::Next(std::chrono::milliseconds wait, Sou
   out->key_len = m->key_len;
   out->value = m->payload;
   out->value_len = m->len;
+  // Detached, not copied: the parsed list becomes the caller's (and then the
+  // producer's), saving an allocation per header and per record.
   rd_kafka_headers_t* headers = nullptr;
-  out->headers = rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_headers_copy(headers)
-                                                                                     : nullptr;
+  out->headers =
+      rd_kafka_message_detach_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR ? headers : nullptr;
+  return true;
+}
+
+bool KafkaRecordSource::CaughtUp() {
+  if (!positions_) return true;  // nothing assigned, nothing waiting
+  rd_kafka_position(rk_.get(), positions_.get());
+  for (int i = 0; i < positions_->cnt; ++i) {
+    const auto& e = positions_->elems[i];
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(rk_.get(), e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi < 0) {
+      return false;  // no fetch response yet: unknown
+    }
+    // Nothing handed out yet: the position is where the partition starts.
+    // Transaction markers advance it too (librdkafka serves them as ops).
+    int64_t position = e.offset >= 0 ? e.offset : start_offsets_[i] >= 0 ? start_offsets_[i] : lo;
+    if (position < hi) return false;
+  }
   return true;
 }
 
@@ -108,6 +132,7 @@ absl::Status KafkaRecordSource::Pause(const std::vector<TopicPartition>& partiti
 
 void KafkaRecordSource::Close() {
   current_.reset();
+  positions_.reset();
   rd_kafka_consumer_close(rk_.get());
 }
 

@@ -21,6 +21,9 @@ class KafkaRecordSource final : public RecordSource {
                                                                    const std::string& what);
   absl::Status Assign(const std::vector<SourceAssignment>& assignment) override;
   absl::StatusOr<bool> Next(std::chrono::milliseconds wait, SourceRecordView* out, absl::Status* warning) override;
+  // From the positions and the high watermarks (read_committed: last stable
+  // offsets) cached from fetch responses: no request.
+  bool CaughtUp() override;
   std::map<TopicPartition, EndOffsets> Offsets() override;
   absl::StatusOr<int64_t> LatestOffset(const TopicPartition& tp) override;
   void Close() override;
@@ -34,6 +37,8 @@ class KafkaRecordSource final : public RecordSource {
   std::string what_;
   KafkaMessage current_;
   std::vector<TopicPartition> assigned_;
+  std::vector<int64_t> start_offsets_;  // per assigned_, -1: the earliest
+  PartitionList positions_;              // assigned_, reused by CaughtUp()
 };
 
 }  // namespace longhaul::mirror

@@ -24,6 +24,9 @@ constexpr milliseconds kCommitTimeout{60'000};  // give up on a transaction afte
 constexpr milliseconds kInitTimeout{10'000};
 constexpr milliseconds kPollSlice{100};
 constexpr milliseconds kProgressInterval{1'000};
+// Records taken from the source per turn of the lane loop: the clock read,
+// the delivery-report poll and the commit decision are per batch, not per record.
+constexpr int kMaxBatch = 1024;
 
 int ToMs(milliseconds d) { return static_cast<int>(std::max<int64_t>(d.count(), 0)); }
 
@@ -102,8 +105,11 @@ absl::StatusOr<std::map<TopicPartition, offsets::Checkpoint>> ReadCheckpoints(co
 // (instead of rewinding in place) is what keeps exactly-once easy to reason about.
 class LaneWorker::Session {
  public:
-  Session(LaneWorker* owner) : w_(owner), ctx_(owner->ctx_), policy_(ctx_.pipeline->commit_interval,
-                                                                      ctx_.pipeline->max_transaction_bytes) {
+  Session(LaneWorker* owner)
+      : w_(owner),
+        ctx_(owner->ctx_),
+        policy_(ctx_.pipeline->commit_interval, ctx_.pipeline->min_commit_interval,
+                ctx_.pipeline->max_transaction_bytes) {
     transactional_ = ctx_.pipeline->delivery == config::Delivery::kExactlyOnce;
   }
   ~Session() {
@@ -131,6 +137,7 @@ class LaneWorker::Session {
                              {"checkpoints", static_cast<unsigned long>(checkpoints_.size())}});
 
     auto next_progress = ctx_.clock->Now();
+    bool behind = false;  // the source was not caught up when the lane last ran dry
     while (true) {
       if (w_->stop_.load()) return Drain();
       SteadyTime now = ctx_.clock->Now();
@@ -140,22 +147,43 @@ class LaneWorker::Session {
         }
         if (auto s = ApplyDirectory(); !s.ok()) return s;
       }
-      milliseconds wait = std::min(kPollSlice, policy_.TimeUntilDue(now));
-      SourceRecordView record;
-      absl::Status warning;
-      auto got = source_->Next(wait, &record, &warning);
-      if (!got.ok()) return got.status();
-      if (*got) {
-        if (auto s = Forward(record); !s.ok()) return s;
-      } else if (!warning.ok()) {
-        LogWarn("source read error", {{"pipeline", ctx_.pipeline->name}, {"error", std::string(warning.message())}});
-        ctx_.metrics->Error(ErrorReason::kSourceRead);
-        w_->SetError(warning);
+      // Wait for the first record only until the transaction is due, then
+      // take what is already queued without waiting.
+      milliseconds wait = std::min(kPollSlice, policy_.TimeUntilDue(now, /*early=*/!behind));
+      bool ran_dry = false;
+      for (int n = 0; n < kMaxBatch && !policy_.Full(); ++n) {
+        SourceRecordView record;
+        absl::Status warning;
+        auto got = source_->Next(n == 0 ? wait : milliseconds::zero(), &record, &warning);
+        if (!got.ok()) return got.status();
+        if (!*got) {
+          if (!warning.ok()) {
+            LogWarn("source read error",
+                    {{"pipeline", ctx_.pipeline->name}, {"error", std::string(warning.message())}});
+            ctx_.metrics->Error(ErrorReason::kSourceRead);
+            w_->SetError(warning);
+          }
+          ran_dry = true;
+          break;
+        }
+        if (n == 0) now = ctx_.clock->Now();  // after the wait: when the transaction's first record arrived
+        if (auto s = Forward(record, now); !s.ok()) return s;
       }
       rd_kafka_poll(producer_.get(), 0);  // serve delivery reports
       if (!delivery_error_.ok()) return delivery_error_;
       now = ctx_.clock->Now();
-      if (policy_.ShouldCommit(now)) {
+      // Ran dry and read to the end of every partition: commit now rather
+      // than at commit_interval. Running dry alone is not enough: under a
+      // backlog the queue empties while the next fetch is on its way, and
+      // committing then would stall the lane for nothing.
+      bool caught_up = false;
+      if (ran_dry && policy_.MayCommitEarly(now)) {
+        caught_up = source_->CaughtUp();
+        behind = !caught_up;
+      } else if (!ran_dry) {
+        behind = false;
+      }
+      if (policy_.ShouldCommit(now, caught_up)) {
         if (auto s = Commit(now + kCommitTimeout); !s.ok()) return s;
         // The committed records came with fresher end offsets than the last
         // refresh: without this, replicated_offset runs ahead of
@@ -338,7 +366,7 @@ class LaneWorker::Session {
     return slot;
   }
 
-  absl::Status Forward(const SourceRecordView& r) {
+  absl::Status Forward(const SourceRecordView& r, SteadyTime now) {
     rd_kafka_headers_t* headers = r.headers;  // ours until producev takes it
     Slot* slot = FindSlot(r);
     if (slot == nullptr) {  // from a partition we no longer own
@@ -373,12 +401,16 @@ class LaneWorker::Session {
     }
     int64_t bytes = static_cast<int64_t>(r.value_len + r.key_len);
     if (slot->txn_records == 0) slot->progress->oldest_pending_timestamp_ms.store(ts);
-    txn_timestamps_.push_back(ts);
+    if (!txn_timestamps_.empty() && txn_timestamps_.back().first == ts) {
+      ++txn_timestamps_.back().second;
+    } else {
+      txn_timestamps_.emplace_back(ts, 1);
+    }
     slot->awaiting_delivery.push_back(r.offset);
     slot->txn_last_source = r.offset;
     slot->txn_records++;
     slot->txn_bytes += bytes;
-    policy_.OnRecord(ctx_.clock->Now(), bytes);
+    policy_.OnRecord(now, bytes);
     return absl::OkStatus();
   }
 
@@ -479,13 +511,15 @@ class LaneWorker::Session {
       slot->pending_checkpoint = false;
       slot->segments.Clear();
     }
-    policy_.OnCommitted();
+    const SteadyTime finished = ctx_.clock->Now();
+    policy_.OnCommitted(finished, finished - started);
     if (!committed.empty()) source_->OnCommitted(committed);
-    ctx_.metrics->commit_latency->Observe(std::chrono::duration<double>(ctx_.clock->Now() - started).count());
+    ctx_.metrics->commit_latency->Observe(std::chrono::duration<double>(finished - started).count());
     ctx_.metrics->transactions->Increment();
     const int64_t committed_ms = ctx_.clock->WallMillis();
-    for (int64_t ts : txn_timestamps_) {
-      ctx_.metrics->replication_latency->Observe(std::max<int64_t>(0, committed_ms - ts) / 1000.0);
+    for (const auto& [ts, count] : txn_timestamps_) {
+      ctx_.metrics->replication_latency->Observe(std::max<int64_t>(0, committed_ms - ts) / 1000.0,
+                                                 static_cast<uint64_t>(count));
     }
     txn_timestamps_.clear();
     w_->last_commit_ms_.store(committed_ms);
@@ -537,7 +571,9 @@ class LaneWorker::Session {
   absl::flat_hash_map<std::pair<const void*, int32_t>, Slot*> by_handle_;
   absl::Status delivery_error_;
   std::string key_buf_, value_buf_;
-  std::vector<int64_t> txn_timestamps_;  // create times of the open transaction's records
+  // Create times of the open transaction's records, run-length encoded
+  // (timestamp, records): consecutive records mostly share their millisecond.
+  std::vector<std::pair<int64_t, int64_t>> txn_timestamps_;
 };
 
 LaneWorker::LaneWorker(LaneContext ctx, int lane) : ctx_(ctx), lane_(lane) {}

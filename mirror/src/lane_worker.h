@@ -28,7 +28,6 @@ struct LaneContext {
   const config::ClusterConfig* target = nullptr;
   const PipelineNames* names = nullptr;
   PartitionDirectory* directory = nullptr;
-  int64_t consumer_queue_kbytes = 16 * 1024;
   Clock* clock = nullptr;
   const PipelineMetrics* metrics = nullptr;
   // Makes the lane's record source (a source-cluster consumer in direct

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "consumer_budget.h"
 #include "kafka_admin.h"
 #include "kafka_client.h"
 #include "kafka_record_source.h"
@@ -38,10 +39,18 @@ class KafkaSourceSide final : public SourceSide {
   KafkaSourceSide(const config::Config& config, const config::PipelineConfig& pipeline)
       : pipeline_(pipeline), source_(config.Cluster(pipeline.source)), names_(pipeline_) {
     // The process byte budget, split across lanes; each lane's consumer
-    // prefetch is capped so a backlog of any size stays within it.
+    // prefetch is sized so a backlog of any size stays within it, counting
+    // librdkafka's per-record overhead, not only payload (consumer_budget.h).
     int64_t total_lanes = 0;
     for (const auto& [_, p] : config.pipelines) total_lanes += p.lanes;
-    queue_kbytes_ = std::max<int64_t>(1024, config.worker.buffer_bytes / 1024 / std::max<int64_t>(total_lanes, 1));
+    consumer_properties_ = source_.ClientProperties(config::ClientRole::kConsumer);
+    ConsumerPrefetch prefetch =
+        SizeConsumerPrefetch(config.worker.buffer_bytes / std::max<int64_t>(total_lanes, 1), consumer_properties_);
+    for (auto& [key, value] : prefetch.properties) consumer_properties_[key] = value;
+    if (!prefetch.lowered.empty()) {
+      LogInfo("source consumer prefetch lowered to the lane's share of worker.buffer_bytes",
+              {{"pipeline", pipeline_.name}, {"lowered", absl::StrJoin(prefetch.lowered, ", ")}});
+    }
   }
 
   absl::StatusOr<std::map<std::string, int>> Topics(milliseconds timeout) override {
@@ -81,9 +90,8 @@ class KafkaSourceSide final : public SourceSide {
         {"enable.partition.eof", "false"},
         {"fetch.wait.max.ms", "100"},
         {"reconnect.backoff.max.ms", "2000"},
-        {"queued.max.messages.kbytes", std::to_string(queue_kbytes_)},
     };
-    auto source = KafkaRecordSource::Create(defaults, source_.ClientProperties(config::ClientRole::kConsumer), what);
+    auto source = KafkaRecordSource::Create(defaults, consumer_properties_, what);
     if (!source.ok()) return source.status();
     return std::unique_ptr<RecordSource>(std::move(*source));
   }
@@ -102,7 +110,7 @@ class KafkaSourceSide final : public SourceSide {
   const config::PipelineConfig pipeline_;
   const config::ClusterConfig source_;
   const PipelineNames names_;
-  int64_t queue_kbytes_ = 16 * 1024;
+  Properties consumer_properties_;  // the operator's, with the prefetch sized to the budget
   std::unique_ptr<KafkaAdmin> admin_;
 };
 
@@ -469,8 +477,8 @@ class LanePipelineRunner final : public PipelineRunner {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
       for (int lane : lanes) {
-        LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, 0,
-                        &SystemClock::Instance(), &metrics_, [this](int lane) { return side_->MakeRecordSource(lane); }};
+        LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, &SystemClock::Instance(), &metrics_,
+                        [this](int lane) { return side_->MakeRecordSource(lane); }};
         auto worker = std::make_unique<LaneWorker>(ctx, lane);
         worker->Start();
         lanes_[lane] = std::move(worker);

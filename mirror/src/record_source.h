@@ -54,6 +54,11 @@ class RecordSource {
   // source problems are reported through `warning` (not an error: the source
   // retries by itself); a returned error ends the lane session.
   virtual absl::StatusOr<bool> Next(std::chrono::milliseconds wait, SourceRecordView* out, absl::Status* warning) = 0;
+  // Whether every assigned partition has been read to its end as last seen
+  // (nothing is waiting at the source). Asked when Next() ran dry, so a lane
+  // can commit early instead of waiting out commit_interval. The default,
+  // "don't know", keeps the lane on its interval.
+  virtual bool CaughtUp() { return false; }
   // Offsets of the assigned partitions as last seen, for lag.
   virtual std::map<TopicPartition, EndOffsets> Offsets() = 0;
   // Resolves the current end of a partition (for start: latest).

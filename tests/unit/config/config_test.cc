@@ -105,6 +105,7 @@ pipelines:
     lanes: 16
     delivery: at-least-once
     commit_interval: 250ms
+    min_commit_interval: 50ms
     max_transaction_bytes: 4MiB
     start: latest
     discovery_interval: 2m
@@ -160,6 +161,7 @@ admin:
   EXPECT_EQ(p.lanes, 16);
   EXPECT_EQ(p.delivery, Delivery::kAtLeastOnce);
   EXPECT_EQ(p.commit_interval, 250ms);
+  EXPECT_EQ(p.min_commit_interval, 50ms);
   EXPECT_EQ(p.max_transaction_bytes, 4 << 20);
   EXPECT_EQ(p.start, StartPosition::kLatest);
   EXPECT_EQ(p.discovery_interval, 2min);
@@ -190,6 +192,7 @@ TEST(ConfigParse, FillsDefaultsForOmittedKeys) {
   EXPECT_EQ(p.lanes, 8);
   EXPECT_EQ(p.delivery, Delivery::kExactlyOnce);
   EXPECT_EQ(p.commit_interval, 1s);
+  EXPECT_EQ(p.min_commit_interval, 100ms);
   EXPECT_EQ(p.max_transaction_bytes, 16 << 20);
   EXPECT_EQ(p.start, StartPosition::kEarliest);
   EXPECT_EQ(p.discovery_interval, 30s);

@@ -111,6 +111,18 @@ TEST(MetricsText, CountsNanObservationOnlyInInfBucket) {
   EXPECT_TRUE(std::isnan(s.sum));
 }
 
+TEST(MetricsText, CountsRepeatedObservationOnceWithItsMultiplicity) {
+  Registry registry;
+  Histogram& h = registry.AddHistogram("h", "H.", {}, {1, 10}).WithLabels({});
+  h.Observe(0.5, 3);
+  h.Observe(5, 2);
+  h.Observe(50, 0);
+  Histogram::Snapshot s = h.Read();
+  EXPECT_THAT(s.cumulative_counts, ElementsAre(3, 5, 5));
+  EXPECT_EQ(s.count, 5u);
+  EXPECT_DOUBLE_EQ(s.sum, 11.5);
+}
+
 TEST(MetricsText, EscapesHelpBackslashAndNewlineButNotQuotes) {
   Registry registry;
   registry.AddGauge("g", "Path C:\\dir \"quoted\"\nsecond line");

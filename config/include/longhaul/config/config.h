@@ -116,6 +116,10 @@ struct PipelineConfig {
   // A lane commits its transaction this often, or earlier once it has
   // written max_transaction_bytes.
   std::chrono::milliseconds commit_interval = std::chrono::seconds(1);
+  // A lane that has read its partitions to the end commits at once instead
+  // of waiting out commit_interval, but not sooner than this after its last
+  // commit. At or above commit_interval: commit on the interval only.
+  std::chrono::milliseconds min_commit_interval = std::chrono::milliseconds(100);
   int64_t max_transaction_bytes = int64_t{16} << 20;
   // Where a partition with no checkpoint starts.
   StartPosition start = StartPosition::kEarliest;
