@@ -266,6 +266,7 @@ class HubSourceSide final : public SourceSide {
     return absl::UnavailableError("the hub cannot read source end offsets (the edge reports them)");
   }
   bool CanSyncGroups() const override { return false; }
+  bool KnowsPartitionCounts() const override { return false; }
   void SetDiscoveryTrigger(std::function<void()> trigger) override { pipeline_->SetDiscoveryTrigger(std::move(trigger)); }
   void OnStopping() override { pipeline_->Stopping(); }
 

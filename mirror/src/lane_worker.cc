@@ -24,6 +24,9 @@ constexpr milliseconds kCommitTimeout{60'000};  // give up on a transaction afte
 constexpr milliseconds kInitTimeout{10'000};
 constexpr milliseconds kPollSlice{100};
 constexpr milliseconds kProgressInterval{1'000};
+// How long a lane waits for its producer to see a partition that discovery
+// has just added to a target topic before it gives the lane up.
+constexpr milliseconds kNewPartitionWait{30'000};
 // Records taken from the source per turn of the lane loop: the clock read,
 // the delivery-report poll and the commit decision are per batch, not per record.
 constexpr int kMaxBatch = 1024;
@@ -381,6 +384,7 @@ class LaneWorker::Session {
       txn_open_ = true;
     }
     const int64_t ts = r.timestamp_ms;
+    SteadyTime metadata_deadline{};  // set on the first unknown-partition answer
     while (true) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
           producer_.get(), RD_KAFKA_V_RKT(slot->target_rkt), RD_KAFKA_V_PARTITION(r.partition),
@@ -394,6 +398,23 @@ class LaneWorker::Session {
         ctx_.metrics->backpressure_seconds->Increment(
             std::chrono::duration<double>(ctx_.clock->Now() - waited_from).count());
         continue;
+      }
+      if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION && !w_->stop_.load()) {
+        // The partition was just added to the target topic (discovery grew
+        // it: a new source partition, or a hub that learns partitions as
+        // edges ship them) and this producer's cached metadata predates it.
+        // Refresh and retry for a while instead of failing the lane, which
+        // would make a hub's edges resend everything uncommitted.
+        const SteadyTime now_for_metadata = ctx_.clock->Now();
+        if (metadata_deadline == SteadyTime{}) metadata_deadline = now_for_metadata + kNewPartitionWait;
+        if (now_for_metadata < metadata_deadline) {
+          const rd_kafka_metadata_t* md = nullptr;
+          if (rd_kafka_metadata(producer_.get(), 0, slot->target_rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_metadata_destroy(md);
+          }
+          rd_kafka_poll(producer_.get(), 100);
+          continue;
+        }
       }
       if (headers) rd_kafka_headers_destroy(headers);
       return KafkaStatus(err, absl::StrCat("lane ", w_->lane_, ": producing to ", slot->mp.target_topic, "[",

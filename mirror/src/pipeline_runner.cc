@@ -438,7 +438,7 @@ class LanePipelineRunner final : public PipelineRunner {
                   {{"pipeline", pipeline_.name}, {"topic", target_topic}, {"partitions", partitions}});
           target_partitions = partitions;
         }
-      } else if (target_partitions > partitions) {
+      } else if (target_partitions > partitions && side_->KnowsPartitionCounts()) {
         LogWarn("target topic has more partitions than the source; extra partitions stay empty",
                 {{"pipeline", pipeline_.name}, {"topic", target_topic}});
       }

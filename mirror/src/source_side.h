@@ -40,6 +40,11 @@ class SourceSide {
                                                                        std::chrono::milliseconds timeout) = 0;
   // Whether consumer-group offset sync can run (it reads the source cluster).
   virtual bool CanSyncGroups() const = 0;
+  // Whether Topics() gives each topic's whole partition count (the source
+  // cluster's metadata), or only the partitions seen so far (a hub learns
+  // them from the batches edges ship), so that a target topic with more
+  // partitions is expected rather than worth a warning.
+  virtual bool KnowsPartitionCounts() const { return true; }
 
   // `trigger` wakes the runner's discovery early (the hub calls it when a
   // batch of a partition it did not know arrives). Set once, before Start.
