@@ -696,5 +696,88 @@ TEST_F(OffsetTranslation, StaysExactWhenTheWorkerIsKilledBetweenTwoSyncs) {
   ExpectTargetConsumerSeesTheRestExactlyOnce(group, consumed, source, Prefixed);
 }
 
+// The runbook's way back (docs/offset-translation.md, "Failing back"): the
+// group fails over to the target and reads there, then a reverse pipeline
+// (target -> original source, renamed) carries the target topic back, the
+// group fails over on it, and reads the rest on the original cluster. The
+// three reads together are every source record once, in order.
+TEST_F(OffsetTranslation, GroupFailsOverAndBackThroughAReversePipelineAndSeesEveryRecordOnce) {
+  const std::string topic = UniqueName("ot-back");
+  const std::string group = UniqueName("ot-back-group");
+  ASSERT_TRUE(source_->CreateTopic(topic, 2).ok());
+  for (int p = 0; p < 2; ++p) {
+    ASSERT_TRUE(source_->Produce(topic, p, Fresh(VariedRecords(60, 10 + p))).ok());
+    ASSERT_TRUE(source_->ProduceTransaction(topic, p, Fresh(VariedRecords(5, 20 + p)), false).ok());
+    ASSERT_TRUE(source_->Produce(topic, p, Fresh(VariedRecords(40, 30 + p))).ok());
+  }
+  PipelineSpec forward;
+  forward.name = UniqueName("otp-fwd");
+  forward.include = {topic};
+  forward.rename = "t.{topic}";
+  forward.lanes = 2;
+  const std::string forward_config = WriteConfig(source_bootstrap_, target_bootstrap_, forward);
+  auto forward_worker = StartLonghaul(forward_config);
+  ASSERT_NE(forward_worker, nullptr);
+  ExpectExactlyOnce(*source_, *target_, topic, Prefixed(topic), 2, seconds(60), forward_worker.get());
+  const Partitioned source = ReadSource(topic, 2);
+
+  // 1. On the source: read 70 and commit.
+  Partitioned on_source;
+  {
+    GroupConsumer consumer(source_bootstrap_, group, {topic});
+    on_source = consumer.Consume(70, seconds(60));
+    ASSERT_EQ(Count(on_source), 70u);
+    ASSERT_TRUE(consumer.Commit().ok());
+  }
+  // 2. Fail over to the target; read 80 more there and commit.
+  CliResult r = RunCli({"offsets", "failover", "-c", forward_config, "--pipeline", forward.name, "--group", group});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  forward_worker->Kill(SIGTERM);
+  EXPECT_EQ(forward_worker->WaitForExit(seconds(60)), 0) << forward_worker->Output();
+  Partitioned on_target;
+  {
+    GroupConsumer consumer(target_bootstrap_, group, {Prefixed(topic)});
+    on_target = consumer.Consume(80, seconds(60));
+    ASSERT_EQ(Count(on_target), 80u);
+    ASSERT_TRUE(consumer.Commit().ok());
+  }
+
+  // 3. The way back: a pipeline from the target to the original source,
+  // renamed, then the same failover on it.
+  PipelineSpec reverse;
+  reverse.name = UniqueName("otp-rev");
+  reverse.include = {Prefixed(topic)};  // "." matches itself too
+  reverse.rename = "back.{topic}";
+  reverse.lanes = 2;
+  const std::string reverse_config = WriteConfig(target_bootstrap_, source_bootstrap_, reverse);
+  auto reverse_worker = StartLonghaul(reverse_config);
+  ASSERT_NE(reverse_worker, nullptr);
+  const std::string back_topic = "back." + Prefixed(topic);
+  ExpectExactlyOnce(*target_, *source_, Prefixed(topic), back_topic, 2, seconds(60), reverse_worker.get());
+  r = RunCli({"offsets", "failover", "-c", reverse_config, "--pipeline", reverse.name, "--group", group});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  reverse_worker->Kill(SIGTERM);
+  EXPECT_EQ(reverse_worker->WaitForExit(seconds(60)), 0) << reverse_worker->Output();
+
+  // 4. Back on the original cluster, the same group reads the rest.
+  const size_t rest_count = Count(source) - 70 - 80;
+  Partitioned on_back;
+  {
+    GroupConsumer consumer(source_bootstrap_, group, {back_topic});
+    on_back = consumer.Consume(rest_count, seconds(60));
+    Append(&on_back, consumer.ConsumeFor(milliseconds(2000)));  // anything more is a duplicate
+  }
+  for (const auto& [tp, records] : source) {
+    std::vector<Record> seen;
+    for (const auto& [part, name] : std::vector<std::pair<const Partitioned*, std::string>>{
+             {&on_source, tp.topic}, {&on_target, Prefixed(tp.topic)}, {&on_back, back_topic}}) {
+      if (auto it = part->find(TopicPartition{name, tp.partition}); it != part->end()) {
+        seen.insert(seen.end(), it->second.begin(), it->second.end());
+      }
+    }
+    EXPECT_EQ(DescribeDifference(records, seen), "") << tp.ToString();
+  }
+}
+
 }  // namespace
 }  // namespace longhaul::testing
