@@ -154,8 +154,16 @@ void CollectorSink::AddCounter(std::string_view name, std::string_view help, std
   Add(MetricType::kCounter, name, help, labels, value);
 }
 
+void CollectorSink::AddHistogram(std::string_view name, std::string_view help, std::initializer_list<Label> labels,
+                                 Histogram::Snapshot snapshot) {
+  CheckDefinition(snapshot.cumulative_counts.size() == snapshot.bounds.size() + 1, name,
+                  "histogram snapshot needs one cumulative count per bound plus +Inf");
+  Add(MetricType::kHistogram, name, help, std::span<const Label>(labels.begin(), labels.size()), 0.0,
+      std::move(snapshot));
+}
+
 void CollectorSink::Add(MetricType type, std::string_view name, std::string_view help, std::span<const Label> labels,
-                        double value) {
+                        double value, std::optional<Histogram::Snapshot> histogram) {
   auto& families = out_->families;
   auto it = families.find(absl::string_view(name.data(), name.size()));
   if (it == families.end()) {
@@ -181,6 +189,7 @@ void CollectorSink::Add(MetricType type, std::string_view name, std::string_view
     series.labels.emplace_back(std::string(label.name), std::string(label.value));
   }
   series.value = value;
+  series.histogram = std::move(histogram);
 }
 
 // ---- CollectorHandle ----

@@ -765,10 +765,23 @@ class EdgeRunner final : public PipelineRunner {
     gauge("longhaul_link_connections_up", "Link connections resumed and streaming.", m.connections_up);
     double last_rtt = 0;
     for (const auto& c : m.connections) last_rtt = std::max(last_rtt, c.last_rtt_ms);
-    gauge("longhaul_link_rtt_seconds", "Last ping round trip over the link (the slowest connection).",
+    gauge("longhaul_link_last_rtt_seconds", "Last ping round trip over the link (the slowest connection).",
           last_rtt / 1000.0);
-    counter("longhaul_link_rtt_seconds_sum", "Sum of all ping round trips measured.", m.rtt.sum_ms / 1000.0);
-    counter("longhaul_link_rtt_seconds_count", "Ping round trips measured.", static_cast<double>(m.rtt.count));
+    {
+      // The link counts round trips into per-bucket counts in milliseconds;
+      // Prometheus wants cumulative counts in seconds.
+      metrics::Histogram::Snapshot rtt;
+      uint64_t cumulative = 0;
+      for (size_t i = 0; i < m.rtt.buckets.size(); ++i) {
+        if (i < transport::RttHistogram::kBoundsMs.size()) rtt.bounds.push_back(transport::RttHistogram::kBoundsMs[i] / 1000.0);
+        cumulative += m.rtt.buckets[i];
+        rtt.cumulative_counts.push_back(cumulative);
+      }
+      rtt.count = m.rtt.count;
+      rtt.sum = m.rtt.sum_ms / 1000.0;
+      sink.AddHistogram("longhaul_link_rtt_seconds", "Ping round trips over the link.",
+                        {{"link", link}, {"pipeline", p}, {"role", "edge"}}, std::move(rtt));
+    }
     counter("longhaul_link_reconnects_total", "Connections re-established after a loss.",
             static_cast<double>(m.reconnects));
     counter("longhaul_link_disconnects_total", "Connections lost.", static_cast<double>(m.disconnects));

@@ -427,6 +427,9 @@ TEST_F(LinkMirror, CompressesJsonPayloadsAndReportsTheRatioInMetricsAndStatus) {
   EXPECT_GT(before, 40'000 * 200) << metrics->body;
   EXPECT_GT(after, 0) << metrics->body;
   EXPECT_GT(ratio, 3.0) << "zstd on JSON events: " << metrics->body;
+  // Round trips are a histogram: pings were counted into its buckets.
+  EXPECT_GT(MetricValue(metrics->body, "longhaul_link_rtt_seconds_count"), 0) << metrics->body;
+  EXPECT_GT(MetricValue(metrics->body, "longhaul_link_rtt_seconds_bucket", "le=\"+Inf\""), 0) << metrics->body;
   EXPECT_NEAR(ratio, before / after, 0.01);
   auto status = HttpGet(admin, "/api/v1/status");
   ASSERT_TRUE(status.ok());

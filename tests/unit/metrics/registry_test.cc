@@ -239,6 +239,23 @@ TEST(MetricsRegistry, CollectorSamplesMergeWithRegisteredFamilyOfTheSameName) {
   EXPECT_EQ(calls, 1);
 }
 
+TEST(Registry, CollectorHistogramRendersBucketsSumAndCount) {
+  Registry registry;
+  CollectorHandle handle = registry.AddCollector([](CollectorSink& sink) {
+    Histogram::Snapshot rtt;
+    rtt.bounds = {0.1, 0.5};
+    rtt.cumulative_counts = {1, 3, 4};
+    rtt.count = 4;
+    rtt.sum = 2.25;
+    sink.AddHistogram("rtt_seconds", "Round trips.", {{"link", "sat"}}, std::move(rtt));
+  });
+  EXPECT_EQ(registry.RenderText(),
+            "# HELP rtt_seconds Round trips.\n# TYPE rtt_seconds histogram\n"
+            "rtt_seconds_bucket{link=\"sat\",le=\"0.1\"} 1\nrtt_seconds_bucket{link=\"sat\",le=\"0.5\"} 3\n"
+            "rtt_seconds_bucket{link=\"sat\",le=\"+Inf\"} 4\nrtt_seconds_sum{link=\"sat\"} 2.25\n"
+            "rtt_seconds_count{link=\"sat\"} 4\n");
+}
+
 TEST(MetricsRegistry, ConcurrentUpdatesAreNotLost) {
   Registry registry;
   Counter& counter = registry.AddCounter("c_total", "C.").WithLabels({});

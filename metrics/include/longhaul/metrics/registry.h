@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -128,12 +129,16 @@ class CollectorSink {
   void AddGauge(std::string_view name, std::string_view help, std::span<const Label> labels, double value);
   void AddCounter(std::string_view name, std::string_view help, std::initializer_list<Label> labels, double value);
   void AddCounter(std::string_view name, std::string_view help, std::span<const Label> labels, double value);
+  // A histogram kept elsewhere (e.g. by a library that counts into its own
+  // buckets): `snapshot` as Histogram::Read() would give it.
+  void AddHistogram(std::string_view name, std::string_view help, std::initializer_list<Label> labels,
+                    Histogram::Snapshot snapshot);
 
  private:
   friend class Registry;
   explicit CollectorSink(internal::Exposition* out) : out_(out) {}
   void Add(MetricType type, std::string_view name, std::string_view help, std::span<const Label> labels,
-           double value);
+           double value, std::optional<Histogram::Snapshot> histogram = std::nullopt);
 
   internal::Exposition* out_;
 };
