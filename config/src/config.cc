@@ -46,6 +46,16 @@ std::string_view ToString(StartPosition start) {
   return "unknown";
 }
 
+std::string_view ToString(Edges edges) {
+  switch (edges) {
+    case Edges::kOne:
+      return "one";
+    case Edges::kMany:
+      return "many";
+  }
+  return "unknown";
+}
+
 Properties ClusterConfig::ClientProperties(ClientRole role) const {
   Properties merged = properties;
   merged["bootstrap.servers"] = bootstrap;
@@ -132,9 +142,10 @@ bool TopicFilter::Matches(std::string_view name) const {
   }
 }
 
-std::string PipelineConfig::TargetTopic(std::string_view source_topic) const {
+std::string PipelineConfig::TargetTopic(std::string_view source_topic, std::string_view edge) const {
   static constexpr absl::string_view kSource = "{source}";
   static constexpr absl::string_view kTopic = "{topic}";
+  static constexpr absl::string_view kEdge = "{edge}";
   std::string out;
   absl::string_view rest = rename;
   while (!rest.empty()) {
@@ -144,6 +155,9 @@ std::string PipelineConfig::TargetTopic(std::string_view source_topic) const {
     } else if (absl::StartsWith(rest, kTopic)) {
       out.append(source_topic.data(), source_topic.size());
       rest.remove_prefix(kTopic.size());
+    } else if (absl::StartsWith(rest, kEdge)) {
+      out.append(edge.data(), edge.size());
+      rest.remove_prefix(kEdge.size());
     } else {
       out.push_back(rest.front());
       rest.remove_prefix(1);

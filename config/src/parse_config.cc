@@ -103,9 +103,11 @@ absl::Status CheckBootstrap(absl::string_view list) {
   return absl::OkStatus();
 }
 
-// A rename template: {source}, {topic}, and topic-name characters.
-absl::Status CheckRename(absl::string_view rename) {
+// A rename template: {source}, {topic}, {edge}, and topic-name characters.
+// *has_edge tells whether {edge} is used.
+absl::Status CheckRename(absl::string_view rename, bool* has_edge) {
   bool has_topic = false;
+  *has_edge = false;
   for (size_t i = 0; i < rename.size(); ++i) {
     const char c = rename[i];
     if (c == '{') {
@@ -114,9 +116,11 @@ absl::Status CheckRename(absl::string_view rename) {
       const absl::string_view placeholder = rename.substr(i, close - i + 1);
       if (placeholder == "{topic}") {
         has_topic = true;
+      } else if (placeholder == "{edge}") {
+        *has_edge = true;
       } else if (placeholder != "{source}") {
         return absl::InvalidArgumentError(
-            absl::StrCat("unknown placeholder ", placeholder, "; use {source} or {topic}"));
+            absl::StrCat("unknown placeholder ", placeholder, "; use {source}, {topic} or {edge}"));
       }
       i = close;
     } else if (c == '}') {
@@ -231,7 +235,8 @@ class ConfigParser {
     const Section s = r_.Keys(
         entry, {"source", "target", "via", "topics", "rename", "lanes", "delivery", "commit_interval",
                 "min_commit_interval", "max_transaction_bytes", "start", "discovery_interval",
-                "sync_topic_configs", "groups", "offset_syncs"});
+                "sync_topic_configs", "groups", "offset_syncs", "edges", "edge_header", "max_partitions",
+                "max_topics"});
     if (const Field* f = s.Get("via")) {
       if (auto text = r_.Scalar(*f, "the name of a link")) {
         if (!config_.links.count(text->value)) {
@@ -260,18 +265,47 @@ class ConfigParser {
       }
     }
 
+    if (const Field* f = s.Get("edges")) {
+      if (auto v = r_.Choice<Edges>(*f, {{"one", Edges::kOne}, {"many", Edges::kMany}})) {
+        p.edges = *v;
+        if (p.edges == Edges::kMany && s.Get("via") == nullptr) {
+          r_.Error(*f, "edges: many is for pipelines that run via a link (expected a `via` key, or edges: one)");
+        }
+      }
+    }
     bool rename_ok = true;
     if (const Field* f = s.Get("rename")) {
       static constexpr absl::string_view kRename = "a topic name template with {topic}";
       rename_ok = false;
       if (auto text = r_.Scalar(*f, kRename)) {
-        if (absl::Status valid = CheckRename(text->value); !valid.ok()) {
+        bool has_edge = false;
+        if (absl::Status valid = CheckRename(text->value, &has_edge); !valid.ok()) {
           r_.Invalid(*f, *text, kRename, valid.message());
+        } else if (has_edge && p.edges != Edges::kMany) {
+          r_.Invalid(*f, *text, kRename, "{edge} needs edges: many (one edge has no name to put there)");
         } else {
           p.rename = std::move(text->value);
           rename_ok = true;
         }
       }
+    }
+    if (const Field* f = s.Get("edge_header")) {
+      static constexpr absl::string_view kHeader = "a record header name";
+      if (auto text = r_.Scalar(*f, kHeader)) {
+        if (p.edges != Edges::kMany) {
+          r_.Error(*f, "edge_header needs edges: many (expected edges: many, or no edge_header)");
+        } else if (text->value.empty() || text->value.size() > 255) {
+          r_.Invalid(*f, *text, kHeader, "1 to 255 bytes");
+        } else {
+          p.edge_header = std::move(text->value);
+        }
+      }
+    }
+    if (const Field* f = s.Get("max_partitions")) {
+      if (auto v = r_.Integer(*f, 1, 100'000)) p.max_partitions = static_cast<int>(*v);
+    }
+    if (const Field* f = s.Get("max_topics")) {
+      if (auto v = r_.Integer(*f, 1, 100'000)) p.max_topics = static_cast<int>(*v);
     }
     if (source && target && rename_ok && *source == *target && p.rename == "{topic}") {
       r_.Error(*s.Get("target"),

@@ -214,8 +214,15 @@ TEST(ConfigParse, ExampleFileParsesAndCoversEverySection) {
       LoadConfigFile(example.string(), FakeEnv({{"CLOUD_KAFKA_PASSWORD", "pw"}, {"PROXY_AUTHORIZATION", "Basic eA=="}}));
   ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->clusters.size(), 2u);
-  ASSERT_EQ(config->pipelines.size(), 2u);
+  ASSERT_EQ(config->pipelines.size(), 3u);
   EXPECT_EQ(config->pipelines.at("dc-to-cloud-via-satellite").via, "satellite");
+  EXPECT_EQ(config->pipelines.at("dc-to-cloud-via-satellite").edges, Edges::kOne);
+  const PipelineConfig& fleet = config->pipelines.at("fleet-telemetry");
+  EXPECT_EQ(fleet.edges, Edges::kMany);
+  EXPECT_EQ(fleet.edge_header, "longhaul-edge");
+  EXPECT_EQ(fleet.max_partitions, 1024);
+  EXPECT_EQ(fleet.max_topics, 1000);
+  EXPECT_EQ(fleet.TargetTopic("telemetry.gps", "ship-1"), "ship-1.telemetry.gps");
   ASSERT_EQ(config->links.count("satellite"), 1u);
   const LinkConfig& link = config->links.at("satellite");
   ASSERT_TRUE(link.edge.has_value());
@@ -607,12 +614,66 @@ TEST(ConfigParse, ValidatesRenamePlaceholdersAndCharacters) {
   EXPECT_EQ(rename_error("{source}_{topic}-copy"), "ok");
   EXPECT_THAT(rename_error("{cluster}.{topic}"),
               HasSubstr("pipelines.p.rename: expected a topic name template with {topic}, got "
-                        "\"{cluster}.{topic}\" (unknown placeholder {cluster}; use {source} or "
-                        "{topic})"));
+                        "\"{cluster}.{topic}\" (unknown placeholder {cluster}; use {source}, "
+                        "{topic} or {edge})"));
   EXPECT_THAT(rename_error("{source}"), HasSubstr("(without {topic} every topic would map to the same one)"));
   EXPECT_THAT(rename_error("{topic"), HasSubstr("(unclosed '{')"));
   EXPECT_THAT(rename_error("topic}"), HasSubstr("('}' without '{')"));
   EXPECT_THAT(rename_error("a/{topic}"), HasSubstr("(topic names allow only letters, digits"));
+}
+
+constexpr std::string_view kFleet = R"(clusters:
+  a: {bootstrap: "a:9092"}
+  b: {bootstrap: "b:9092"}
+links:
+  sat:
+    hub: {listen: "0.0.0.0:0"}
+pipelines:
+  p:
+    via: sat
+    source: a
+    target: b
+    topics: {include: [".*"]}
+)";
+
+TEST(ConfigParse, ReadsEdgesManyWithEdgeRenameHeaderAndCaps) {
+  std::string yaml(kFleet);
+  yaml += "    edges: many\n    rename: \"{edge}.{topic}\"\n    edge_header: from-edge\n"
+          "    max_partitions: 64\n    max_topics: 10\n";
+  absl::StatusOr<Config> config = Parse(yaml);
+  ASSERT_THAT(config, IsOk());
+  const PipelineConfig& p = config->pipelines.at("p");
+  EXPECT_EQ(p.edges, Edges::kMany);
+  EXPECT_EQ(p.edge_header, "from-edge");
+  EXPECT_EQ(p.max_partitions, 64);
+  EXPECT_EQ(p.max_topics, 10);
+  EXPECT_EQ(p.TargetTopic("orders", "ship-7"), "ship-7.orders");
+
+  absl::StatusOr<Config> defaults = Parse(std::string(kFleet));
+  ASSERT_THAT(defaults, IsOk());
+  EXPECT_EQ(defaults->pipelines.at("p").edges, Edges::kOne);
+  EXPECT_EQ(defaults->pipelines.at("p").max_partitions, 1024);
+  EXPECT_EQ(defaults->pipelines.at("p").max_topics, 1000);
+}
+
+TEST(ConfigParse, RejectsEdgePlaceholderAndEdgeHeaderWithoutEdgesManyAndEdgesManyWithoutALink) {
+  std::string yaml(kFleet);
+  yaml += "    rename: \"{edge}.{topic}\"\n    edge_header: from-edge\n    max_partitions: 0\n";
+  EXPECT_THAT(ErrorLines(Parse(yaml)),
+              ElementsAre(AllOf(StartsWith("pipelines.yaml:13:13: pipelines.p.rename: expected a topic name "
+                                           "template with {topic}, got \"{edge}.{topic}\""),
+                                HasSubstr("{edge} needs edges: many")),
+                          StartsWith("pipelines.yaml:14:18: pipelines.p.edge_header: edge_header needs edges: many"),
+                          StartsWith("pipelines.yaml:15:21: pipelines.p.max_partitions: expected a positive integer "
+                                     "between 1 and 100000, got \"0\"")));
+  std::string direct(kMinimal);
+  direct += "    edges: many\n";
+  EXPECT_THAT(ErrorLines(Parse(direct)),
+              ElementsAre(StartsWith("pipelines.yaml:9:12: pipelines.p.edges: edges: many is for pipelines that "
+                                     "run via a link")));
+  std::string bad(kFleet);
+  bad += "    edges: several\n";
+  EXPECT_THAT(ErrorLines(Parse(bad)), ElementsAre(HasSubstr("pipelines.p.edges: expected one or many, got \"several\"")));
 }
 
 TEST(ConfigParse, RejectsBootstrapServersInPropertiesAndMultipleDocuments) {

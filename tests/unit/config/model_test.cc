@@ -77,6 +77,15 @@ TEST(PipelineConfig, TargetTopicAppliesRenamePlaceholders) {
   EXPECT_EQ(p.TargetTopic("{source}"), "x.{source}");
 }
 
+TEST(PipelineConfig, TargetTopicPutsTheEdgeNameInPlaceOfTheEdgePlaceholder) {
+  PipelineConfig p;
+  p.source = "dc1";
+  p.rename = "{edge}.{topic}";
+  EXPECT_EQ(p.TargetTopic("orders", "ship-1"), "ship-1.orders");
+  p.rename = "fleet.{source}.{topic}";
+  EXPECT_EQ(p.TargetTopic("orders", "ship-1"), "fleet.dc1.orders") << "without {edge} the edges share the topic";
+}
+
 TEST(ClusterConfig, ClientPropertiesMergeBootstrapCommonAndRoleOverrides) {
   ClusterConfig c;
   c.bootstrap = "a:9092,b:9092";

@@ -30,11 +30,16 @@ using Properties = std::map<std::string, std::string>;
 enum class ClientRole { kConsumer, kProducer, kAdmin };
 enum class Delivery { kExactlyOnce, kAtLeastOnce };
 enum class StartPosition { kEarliest, kLatest };
+// Who feeds a `via` pipeline's hub: one edge (its partitions spread over
+// every lane), or many edges (each edge's partitions kept apart and all on
+// the lane of that edge; docs/edge-and-hub.md).
+enum class Edges { kOne, kMany };
 
 // Spelled as in the config file: "consumer", "exactly-once", "earliest".
 std::string_view ToString(ClientRole role);
 std::string_view ToString(Delivery delivery);
 std::string_view ToString(StartPosition start);
+std::string_view ToString(Edges edges);
 
 struct ClusterConfig {
   std::string name;
@@ -107,8 +112,21 @@ struct PipelineConfig {
   std::string target;  // a key of Config::clusters
   TopicFilter topics;
   // Target topic name template: {source} is the source cluster's name,
-  // {topic} the source topic. Always contains {topic}.
+  // {topic} the source topic, {edge} the edge's name (edges: many only).
+  // Always contains {topic}.
   std::string rename = "{topic}";
+  // `via` pipelines: one edge feeds the pipeline, or many (each edge's
+  // partitions are kept apart by the edge's name; see Edges).
+  Edges edges = Edges::kOne;
+  // edges: many: when not empty, the hub adds a header of this name with
+  // the edge's name to every record (useful when rename has no {edge} and
+  // the edges' records merge into shared topics).
+  std::string edge_header;
+  // Hub-side caps on what an edge may make the hub create, enforced on
+  // every batch: partitions per topic (partition numbers at or above are
+  // refused) and topics per edge.
+  int max_partitions = 1024;
+  int max_topics = 1000;
   // Fixed for the life of a pipeline: partitions hash onto lanes, and each
   // lane has its own transactional.id.
   int lanes = 8;
@@ -132,7 +150,8 @@ struct PipelineConfig {
   // The target topic for `source_topic`, by `rename`. The result can be
   // longer than Kafka's 249-character limit for very long source names; the
   // caller creating the topic reports that.
-  std::string TargetTopic(std::string_view source_topic) const;
+  // `edge` replaces {edge} (empty outside edges: many).
+  std::string TargetTopic(std::string_view source_topic, std::string_view edge = {}) const;
 };
 
 struct WorkerConfig {
