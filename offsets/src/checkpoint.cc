@@ -50,6 +50,10 @@ std::string EncodeCheckpointKey(const CheckpointKey& key) {
   LH_CHECK(ValidKeyPart(key.topic));
   LH_CHECK(key.topic.size() <= kMaxTopicLength);
   LH_CHECK(key.partition >= 0);
+  if (!key.edge.empty()) {
+    LH_CHECK(ValidKeyPart(key.edge));
+    return absl::StrCat(key.source_cluster, "/", key.edge, "/", key.topic, "/", key.partition);
+  }
   return absl::StrCat(key.source_cluster, "/", key.topic, "/", key.partition);
 }
 
@@ -64,22 +68,35 @@ absl::StatusOr<CheckpointKey> DecodeCheckpointKey(std::string_view text) {
   if (slash1 == std::string_view::npos) {
     return bad(text.size(), "expected <source_cluster>/<topic>/<partition>, found no '/'");
   }
-  const size_t slash2 = text.find('/', slash1 + 1);
+  size_t slash2 = text.find('/', slash1 + 1);
   if (slash2 == std::string_view::npos) {
     return bad(text.size(), "expected <source_cluster>/<topic>/<partition>, found one '/'");
   }
+  // A third '/' means the key has an edge part: <cluster>/<edge>/<topic>/<partition>.
+  size_t edge_end = std::string_view::npos;
   if (const size_t slash3 = text.find('/', slash2 + 1); slash3 != std::string_view::npos) {
-    return bad(slash3, "unexpected third '/' (cluster and topic names cannot contain '/')");
+    if (const size_t slash4 = text.find('/', slash3 + 1); slash4 != std::string_view::npos) {
+      return bad(slash4, "unexpected fourth '/' (cluster, edge and topic names cannot contain '/')");
+    }
+    edge_end = slash2;
+    slash2 = slash3;
   }
   const std::string_view cluster = text.substr(0, slash1);
-  const std::string_view topic = text.substr(slash1 + 1, slash2 - slash1 - 1);
+  std::string_view edge;
+  size_t topic_at = slash1 + 1;
+  if (edge_end != std::string_view::npos) {
+    edge = text.substr(slash1 + 1, edge_end - slash1 - 1);
+    if (edge.empty()) return bad(slash1 + 1, "edge is empty");
+    topic_at = edge_end + 1;
+  }
+  const std::string_view topic = text.substr(topic_at, slash2 - topic_at);
   const std::string_view digits = text.substr(slash2 + 1);
   const size_t digits_at = slash2 + 1;
   if (cluster.empty()) return bad(0, "source cluster is empty");
-  if (topic.empty()) return bad(slash1 + 1, "topic is empty");
+  if (topic.empty()) return bad(topic_at, "topic is empty");
   if (topic.size() > kMaxTopicLength) {
-    return bad(slash1 + 1, absl::StrCat("topic is ", topic.size(), " bytes, longer than Kafka's ",
-                                        kMaxTopicLength));
+    return bad(topic_at, absl::StrCat("topic is ", topic.size(), " bytes, longer than Kafka's ",
+                                      kMaxTopicLength));
   }
   if (digits.empty()) return bad(digits_at, "partition is empty");
   int64_t partition = 0;
@@ -93,7 +110,8 @@ absl::StatusOr<CheckpointKey> DecodeCheckpointKey(std::string_view text) {
   }
   // One text per key: "07" and "7" would be two compaction keys.
   if (digits.size() > 1 && digits[0] == '0') return bad(digits_at, "partition has a leading zero");
-  return CheckpointKey{std::string(cluster), std::string(topic), static_cast<int32_t>(partition)};
+  return CheckpointKey{std::string(cluster), std::string(topic), static_cast<int32_t>(partition),
+                       std::string(edge)};
 }
 
 void EncodeCheckpoint(const Checkpoint& checkpoint, std::string* out) {

@@ -31,4 +31,12 @@ uint32_t LaneOf(std::string_view topic, int32_t partition, int lanes) {
                                static_cast<uint64_t>(lanes));
 }
 
+uint32_t LaneOfEdge(std::string_view edge, int lanes) {
+  LH_CHECK(lanes >= 1);
+  uint64_t hash = kFnvOffsetBasis;
+  for (char c : edge) hash = Mix(hash, static_cast<uint8_t>(c));
+  hash = Mix(hash, 1);
+  return static_cast<uint32_t>(hash % static_cast<uint64_t>(lanes));
+}
+
 }  // namespace longhaul::offsets

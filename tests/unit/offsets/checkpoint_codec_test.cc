@@ -55,7 +55,7 @@ TEST(CheckpointKey, EncodesAsReadableClusterTopicPartition) {
 TEST(CheckpointKey, RoundTripsIncludingExtremePartitions) {
   for (const CheckpointKey& key :
        {CheckpointKey{"a", "b", 0}, CheckpointKey{"dc1", "orders", 2147483647},
-        CheckpointKey{"x", std::string(kMaxTopicLength, 't'), 12}}) {
+        CheckpointKey{"x", std::string(kMaxTopicLength, 't'), 12}, CheckpointKey{"dc1", "orders", 3, "ship-1"}}) {
     EXPECT_THAT(DecodeCheckpointKey(EncodeCheckpointKey(key)), IsOkAndHolds(key));
   }
 }
@@ -66,9 +66,15 @@ TEST(CheckpointKey, RejectsTextWithoutTwoSlashes) {
   EXPECT_THAT(DecodeCheckpointKey("dc1/orders"), StatusIs(kInvalid, HasSubstr("found one '/'")));
 }
 
-TEST(CheckpointKey, RejectsAThirdSlashAtItsPosition) {
-  EXPECT_THAT(DecodeCheckpointKey("dc1/orders/eu/7"),
-              StatusIs(kInvalid, AllOf(HasSubstr("third '/'"), HasSubstr("at byte 13"))));
+TEST(CheckpointKey, ReadsAThirdSlashAsAnEdgePartAndRejectsAFourthAtItsPosition) {
+  EXPECT_EQ(EncodeCheckpointKey({"dc1", "orders", 7, "ship-1"}), "dc1/ship-1/orders/7");
+  EXPECT_THAT(DecodeCheckpointKey("dc1/ship-1/orders/7"), IsOkAndHolds(CheckpointKey{"dc1", "orders", 7, "ship-1"}));
+  EXPECT_THAT(DecodeCheckpointKey("dc1/orders/eu/7/1"),
+              StatusIs(kInvalid, AllOf(HasSubstr("fourth '/'"), HasSubstr("at byte 15"))));
+  EXPECT_THAT(DecodeCheckpointKey("dc1//orders/7"),
+              StatusIs(kInvalid, AllOf(HasSubstr("edge is empty"), HasSubstr("byte 4"))));
+  EXPECT_THAT(DecodeCheckpointKey("dc1/ship-1//7"),
+              StatusIs(kInvalid, AllOf(HasSubstr("topic is empty"), HasSubstr("byte 11"))));
 }
 
 TEST(CheckpointKey, RejectsEmptyParts) {

@@ -47,6 +47,22 @@ TEST(LaneOf, LaneMatchesFrozenVectors) {
   }
 }
 
+// Computed independently (Python, FNV-1a 64 over the name then 0x01). If
+// these change, every edge of a running fleet loses its checkpoints.
+TEST(LaneOfEdge, LaneMatchesFrozenVectors) {
+  struct EdgeVector {
+    const char* edge;
+    uint32_t lane_of_7, lane_of_16, lane_of_1000;
+  };
+  for (const EdgeVector& v : {EdgeVector{"ship-1", 2, 12, 20}, EdgeVector{"other-edge", 0, 4, 844},
+                              EdgeVector{"edge-1", 3, 5, 645}, EdgeVector{"a", 2, 7, 295}}) {
+    EXPECT_EQ(LaneOfEdge(v.edge, 1), 0u);
+    EXPECT_EQ(LaneOfEdge(v.edge, 7), v.lane_of_7) << v.edge;
+    EXPECT_EQ(LaneOfEdge(v.edge, 16), v.lane_of_16) << v.edge;
+    EXPECT_EQ(LaneOfEdge(v.edge, 1000), v.lane_of_1000) << v.edge;
+  }
+}
+
 TEST(LaneOf, TopicBytesAndPartitionBothMatter) {
   EXPECT_NE(StableTopicPartitionHash("orders", 1), StableTopicPartitionHash("orders", 256));
   EXPECT_NE(StableTopicPartitionHash("ab", 0), StableTopicPartitionHash("ba", 0));

@@ -17,14 +17,24 @@ namespace longhaul {
 struct TopicPartition {
   std::string topic;
   int32_t partition = 0;
+  // The edge a source partition comes from, in a hub pipeline fed by many
+  // edges (`edges: many`): two edges' "orders[0]" are different partitions
+  // there, with their own checkpoints, resume points and offset syncs.
+  // Empty everywhere else. Never on the wire: the link speaks for one edge,
+  // and the hub sets it from the session's edge name.
+  std::string origin = {};
 
   friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
   friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
   template <typename H>
   friend H AbslHashValue(H h, const TopicPartition& tp) {
-    return H::combine(std::move(h), tp.topic, tp.partition);
+    return H::combine(std::move(h), tp.topic, tp.partition, tp.origin);
   }
-  std::string ToString() const { return absl::StrCat(topic, "[", partition, "]"); }
+  // "orders[3]", or "ship-1:orders[3]" with an origin.
+  std::string ToString() const {
+    return origin.empty() ? absl::StrCat(topic, "[", partition, "]")
+                          : absl::StrCat(origin, ":", topic, "[", partition, "]");
+  }
 };
 
 // A header keeps null apart from empty: Kafka distinguishes them.

@@ -16,12 +16,16 @@
 namespace longhaul::offsets {
 
 // Identifies one source partition across pipelines. Encoded as
-// "<source_cluster>/<topic>/<partition>", e.g. "dc1/orders/7". Neither
-// cluster names (validated by config) nor Kafka topics can contain '/'.
+// "<source_cluster>/<topic>/<partition>", e.g. "dc1/orders/7", or, for a
+// partition of one edge of a pipeline fed by many edges, as
+// "<source_cluster>/<edge>/<topic>/<partition>", e.g. "dc1/ship-1/orders/7".
+// Neither cluster names (validated by config), edge names (validated by
+// the hub) nor Kafka topics can contain '/'.
 struct CheckpointKey {
   std::string source_cluster;
   std::string topic;
   int32_t partition = 0;
+  std::string edge = {};  // empty: no edge part
   friend bool operator==(const CheckpointKey&, const CheckpointKey&) = default;
 };
 

@@ -18,4 +18,11 @@ uint64_t StableTopicPartitionHash(std::string_view topic, int32_t partition);
 // Precondition (LH_CHECK): lanes >= 1 (config validates the lane count).
 uint32_t LaneOf(std::string_view topic, int32_t partition, int lanes);
 
+// The lane of every partition of edge `edge` in a pipeline fed by many
+// edges (edge affinity: one edge, one lane, one hub). FNV-1a 64 as above
+// over the edge name's bytes then one 0x01 byte, % lanes. FROZEN: an
+// edge's checkpoints live in its lane's checkpoint partition.
+// Precondition (LH_CHECK): lanes >= 1.
+uint32_t LaneOfEdge(std::string_view edge, int lanes);
+
 }  // namespace longhaul::offsets
