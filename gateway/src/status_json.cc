@@ -178,6 +178,10 @@ std::string StatusJson(const std::vector<mirror::PipelineStatus>& pipelines, con
       if (j) out.push_back(',');
       out.append("{\"topic\":");
       AppendString(&out, p.topic);
+      if (!p.edge.empty()) {
+        out.append(",\"edge\":");
+        AppendString(&out, p.edge);
+      }
       out.append(",\"target_topic\":");
       AppendString(&out, p.target_topic);
       out.append(",\"partition\":").append(std::to_string(p.partition));

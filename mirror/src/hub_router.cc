@@ -1,62 +1,270 @@
 #include "hub_router.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/strings/str_cat.h"
 #include "longhaul/base/check.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/offsets/lane.h"
+#include "topic_discovery.h"
 
 namespace longhaul::mirror {
 
-HubPipeline::HubPipeline(const config::PipelineConfig& pipeline, HubRouter* router)
-    : name_(pipeline.name), lanes_count_(pipeline.lanes), router_(router), lanes_(pipeline.lanes) {}
+namespace {
+
+constexpr int64_t kMaxOffset = INT64_MAX / 2;
+
+// The resume points of one edge, as the link speaks them (no origin).
+TopicPartition OnTheWire(TopicPartition tp) {
+  tp.origin.clear();
+  return tp;
+}
+
+// Protocol v1 hellos carry no generation: every hello asks for one, and
+// the link_id tells a new EdgeLink instance from another connection of the
+// current one. (With protocol v2: hello.generation.)
+uint64_t HelloGeneration(const transport::HelloFrame&) { return 0; }
+
+bool IsEdgeNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '-';
+}
+
+}  // namespace
+
+std::string EdgeNameOf(const transport::EdgeInfo& edge) {
+  const std::string& name = edge.common_name;
+  if (name.empty() || name.size() > 64) return "";
+  for (char c : name) {
+    if (!IsEdgeNameChar(c)) return "";
+  }
+  return name;
+}
+
+HubPipeline::HubPipeline(const config::PipelineConfig& pipeline, HubRouter* router, uint32_t generation_nonce)
+    : config_(pipeline), router_(router), generations_(generation_nonce), lanes_(pipeline.lanes) {}
+
+std::vector<int> HubPipeline::LanesOf(const std::string& edge) const {
+  if (many()) return {static_cast<int>(offsets::LaneOfEdge(edge, config_.lanes))};
+  std::vector<int> all(config_.lanes);
+  for (int i = 0; i < config_.lanes; ++i) all[i] = i;
+  return all;
+}
+
+bool HubPipeline::LanesReadyLocked(const std::string& edge) const {
+  for (int lane : LanesOf(edge)) {
+    if (!lanes_[lane] || !lanes_[lane]->ready) return false;
+  }
+  return true;
+}
+
+bool HubPipeline::HoldsTakenLocked(const std::string& edge) const {
+  for (int lane : LanesOf(edge)) {
+    if (lanes_[lane] && lanes_[lane]->HoldsTaken(edge)) return true;
+  }
+  return false;
+}
 
 void HubPipeline::OnHello(std::shared_ptr<transport::HubSession> session) {
-  const transport::HelloFrame& hello = session->edge().hello;
-  if (hello.lane != -1) {
-    session->Reject(absl::InvalidArgumentError(absl::StrCat(
-        "pipeline '", name_, "': this hub takes edges that feed every lane (lane -1), not lane ", hello.lane)));
-    return;
-  }
+  const transport::EdgeInfo& info = session->edge();
+  const transport::HelloFrame& hello = info.hello;
   std::lock_guard<std::mutex> lock(mu_);
-  if (stopping_) {
-    session->Reject(absl::UnavailableError(absl::StrCat("pipeline '", name_, "': the hub is stopping")));
+  auto refuse = [&](const std::string& reason, absl::Status why) {
+    ++refused_[reason];
+    LogWarn("hub: edge refused", {{"pipeline", name()},
+                                  {"session", std::to_string(session->id())},
+                                  {"identity", info.identity},
+                                  {"reason", reason},
+                                  {"error", std::string(why.message())}});
+    session->Reject(std::move(why));
+  };
+  if (hello.lane != -1) {
+    refuse("protocol", absl::InvalidArgumentError(absl::StrCat(
+                           "pipeline '", name(), "': this hub takes edges that feed every lane (lane -1), not lane ",
+                           hello.lane)));
     return;
   }
-  sessions_[session->id()] = SessionEntry{session, false, 0};
-  TryAcceptLocked();
+  if (stopping_) {
+    session->Reject(absl::UnavailableError(absl::StrCat("pipeline '", name(), "': the hub is stopping")));
+    return;
+  }
+  std::string edge;
+  if (many()) {
+    edge = EdgeNameOf(info);
+    if (edge.empty()) {
+      refuse("identity", absl::PermissionDeniedError(absl::StrCat(
+                             "pipeline '", name(), "' (edges: many) names each edge by its certificate's CN, and '",
+                             info.common_name, "' is not 1 to 64 of letters, digits, '.', '_' and '-'")));
+      return;
+    }
+  }
+  EdgeGenerations::Answer answer = generations_.OnHello(edge, HelloGeneration(hello), hello.link_id);
+  if (!answer.status.ok()) {
+    refuse(answer.status.code() == absl::StatusCode::kFailedPrecondition ? "stale_generation" : "unknown_generation",
+           answer.status);
+    return;
+  }
+  if (answer.supersedes) {
+    // A new instance of the edge: every session of an older one is fenced.
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if (it->second.edge != edge || it->second.generation == answer.generation || it->second.accepted) {
+        ++it;
+        continue;
+      }
+      it->second.session->Close(absl::FailedPreconditionError(absl::StrCat(
+          "stale generation ", it->second.generation, ": a newer instance of edge '", edge, "' took over")));
+      it = sessions_.erase(it);
+    }
+    const bool streaming = std::any_of(sessions_.begin(), sessions_.end(),
+                                       [&](const auto& s) { return s.second.edge == edge && s.second.accepted; });
+    if (streaming) EndEdgeLocked(edge, absl::FailedPreconditionError(absl::StrCat(
+                            "stale generation: a newer instance of edge '", edge, "' took over pipeline '", name(),
+                            "'")));
+  }
+  if (many()) {
+    const int lane = static_cast<int>(offsets::LaneOfEdge(edge, config_.lanes));
+    if (!lanes_[lane]) {
+      ++refused_["not_served"];
+      session->Reject(absl::UnavailableError(absl::StrCat("lane ", lane, " of pipeline '", name(),
+                                                          "' is not served by this hub (edge '", edge,
+                                                          "' feeds it); try another hub")));
+      return;
+    }
+  }
+  sessions_[session->id()] = SessionEntry{session, edge, answer.generation, false};
+  waiting_.insert(edge);
+  TryAcceptLocked(edge);
   if (!sessions_[session->id()].accepted) {
-    LogInfo("hub: edge waits until every lane is ready",
-            {{"pipeline", name_}, {"session", std::to_string(session->id())}, {"identity", session->edge().identity}});
+    LogInfo("hub: edge waits for its lanes and for its earlier batches to commit",
+            {{"pipeline", name()}, {"session", std::to_string(session->id())}, {"edge", edge},
+             {"identity", info.identity}});
   }
 }
 
-void HubPipeline::TryAcceptLocked() {
-  if (stopping_) return;
-  for (const auto& inbox : lanes_) {
-    if (!inbox || inbox->generation != generation_ || !inbox->ready) return;
+void HubPipeline::TryAcceptLocked(const std::string& edge) {
+  if (stopping_ || !waiting_.count(edge)) return;
+  if (!LanesReadyLocked(edge)) return;
+  EdgeState& state = edges_[edge];
+  if (state.draining) {
+    if (HoldsTakenLocked(edge)) return;
+    // Everything the lanes took of this edge is committed (or its lane
+    // session ended and the new one read the checkpoints): the committed
+    // offsets are exact, and batches continue from them.
+    state.draining = false;
+    for (auto it = expected_.begin(); it != expected_.end();) {
+      it = it->first.origin == edge ? expected_.erase(it) : std::next(it);
+    }
+    for (const auto& [tp, next] : committed_) {
+      if (tp.origin == edge) expected_[tp] = next;
+    }
   }
+  const uint64_t generation = generations_.Current(edge);
   std::vector<transport::PartitionOffset> resume;
-  resume.reserve(committed_.size());
-  for (const auto& [tp, offset] : committed_) resume.push_back(transport::PartitionOffset{tp, offset});
+  for (const auto& [tp, offset] : committed_) {
+    if (tp.origin == edge) resume.push_back(transport::PartitionOffset{OnTheWire(tp), offset});
+  }
   for (auto& [id, entry] : sessions_) {
-    if (entry.accepted) continue;
+    if (entry.accepted || entry.edge != edge || entry.generation != generation) continue;
     entry.accepted = true;
-    entry.generation = generation_;
     entry.session->Accept(resume);
-    LogInfo("hub: edge session accepted", {{"pipeline", name_},
+    LogInfo("hub: edge session accepted", {{"pipeline", name()},
                                            {"session", std::to_string(id)},
+                                           {"edge", edge},
                                            {"identity", entry.session->edge().identity},
-                                           {"edge", entry.session->edge().hello.edge_name},
-                                           {"generation", std::to_string(generation_)},
+                                           {"generation", std::to_string(generation)},
                                            {"resume_partitions", static_cast<unsigned long>(resume.size())}});
   }
+  waiting_.erase(edge);
+}
+
+void HubPipeline::TryAcceptWaitingLocked() {
+  const std::vector<std::string> waiting(waiting_.begin(), waiting_.end());
+  for (const std::string& edge : waiting) TryAcceptLocked(edge);
+}
+
+void HubPipeline::EndEdgeLocked(const std::string& edge, const absl::Status& status) {
+  int closed = 0;
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (it->second.edge != edge || !it->second.accepted) {
+      ++it;
+      continue;
+    }
+    it->second.session->Close(status);
+    it = sessions_.erase(it);
+    ++closed;
+  }
+  EdgeState& state = edges_[edge];
+  state.draining = true;
+  for (int lane : LanesOf(edge)) {
+    if (lanes_[lane]) lanes_[lane]->DropQueued(edge);
+  }
+  LogInfo("hub: edge stopped streaming; its next hello resumes after what the lanes took is committed",
+          {{"pipeline", name()}, {"edge", edge}, {"sessions_closed", closed},
+           {"reason", std::string(status.message())}});
+}
+
+void HubPipeline::RefuseLocked(const SessionEntry& entry, const std::string& reason, const std::string& why) {
+  ++refused_[reason];
+  LogWarn("hub: batch refused; closing the edge's sessions", {{"pipeline", name()},
+                                                              {"edge", entry.edge},
+                                                              {"identity", entry.session->edge().identity},
+                                                              {"session", std::to_string(entry.session->id())},
+                                                              {"reason", reason},
+                                                              {"error", why}});
+  const std::string edge = entry.edge;  // `entry` is erased below
+  EndEdgeLocked(edge, absl::PermissionDeniedError(absl::StrCat("pipeline '", name(), "': ", why)));
+}
+
+bool HubPipeline::AuthoriseLocked(const std::string& edge, const transport::ReceivedBatch& b, std::string* reason,
+                                  std::string* why) {
+  const TopicPartition& tp = b.partition;
+  if (IsInternalTopic(tp.topic)) {
+    *reason = "internal_topic";
+    *why = absl::StrCat("topic '", tp.topic, "' is internal ('__'); no edge may write it");
+    return false;
+  }
+  if (!MirrorsTopic(config_, tp.topic)) {
+    *reason = "topic";
+    *why = absl::StrCat("topic '", tp.topic, "' is not selected by the pipeline's topics include/exclude");
+    return false;
+  }
+  if (tp.partition < 0 || tp.partition >= config_.max_partitions) {
+    *reason = "partition_cap";
+    *why = absl::StrCat(tp.ToString(), ": partition outside 0 to ", config_.max_partitions - 1,
+                        " (pipelines.", name(), ".max_partitions)");
+    return false;
+  }
+  if (b.first_offset < 0 || b.last_offset < b.first_offset || b.last_offset >= kMaxOffset ||
+      (!b.records.empty() && (b.records.front().offset < b.first_offset || b.records.back().offset > b.last_offset))) {
+    *reason = "offsets";
+    *why = absl::StrCat(tp.ToString(), ": batch offsets ", b.first_offset, " to ", b.last_offset,
+                        " are not a sane range (0 <= first <= last < 2^62, records inside)");
+    return false;
+  }
+  const EdgeState& state = edges_[edge];
+  if (!state.topics.count(tp.topic) && static_cast<int>(state.topics.size()) >= config_.max_topics) {
+    *reason = "topic_cap";
+    *why = absl::StrCat("topic '", tp.topic, "' would be topic ", state.topics.size() + 1, " of edge '", edge,
+                        "', above pipelines.", name(), ".max_topics (", config_.max_topics, ")");
+    return false;
+  }
+  return true;
 }
 
 bool HubPipeline::LearnLocked(const TopicPartition& tp) {
-  int& n = known_[tp.topic];
+  edges_[tp.origin].topics.insert(tp.topic);
+  int& n = known_[SourceTopic{tp.topic, tp.origin}];
   if (tp.partition + 1 <= n) return false;
   n = tp.partition + 1;
   return true;
+}
+
+void HubPipeline::RaiseCommittedLocked(const TopicPartition& tp, int64_t next) {
+  // Within a process committed offsets only grow; a gap acknowledged past
+  // the last record may be ahead of the checkpoint.
+  auto [it, inserted] = committed_.try_emplace(tp, next);
+  if (!inserted) it->second = std::max(it->second, next);
 }
 
 void HubPipeline::OnData(transport::HubSession& session, transport::ReceivedBatch batch) {
@@ -64,19 +272,52 @@ void HubPipeline::OnData(transport::HubSession& session, transport::ReceivedBatc
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = sessions_.find(session.id());
-    // From a session of an earlier generation that we closed: drop it; the
-    // edge sends it again after it resumed.
-    if (it == sessions_.end() || !it->second.accepted || it->second.generation != generation_) return;
-    const int lane = static_cast<int>(offsets::LaneOf(batch.partition.topic, batch.partition.partition, lanes_count_));
-    const std::shared_ptr<LaneInbox>& inbox = lanes_[lane];
-    if (!inbox || inbox->generation != generation_) {
-      FaultLocked(absl::StrCat("a batch of ", batch.partition.ToString(), " arrived while lane ", lane,
-                               " has no session"));
+    // From a session we closed (fenced, refused, or its edge stopped
+    // streaming): dropped; the edge sends it again after it resumed.
+    if (it == sessions_.end() || !it->second.accepted) return;
+    const SessionEntry& entry = it->second;
+    batch.partition.origin = entry.edge;
+    const TopicPartition& tp = batch.partition;
+    std::string reason, why;
+    if (!AuthoriseLocked(entry.edge, batch, &reason, &why)) {
+      RefuseLocked(entry, reason, why);
       return;
     }
-    data_in_generation_ = true;
-    if (LearnLocked(batch.partition)) trigger = trigger_;
-    inbox->Push(std::move(batch), it->second.session);
+    // One stream per (edge, topic, partition) across every session of the
+    // edge: a batch continues exactly where the last one ended.
+    int64_t expected = -1;
+    if (auto e = expected_.find(tp); e != expected_.end()) {
+      expected = e->second;
+    } else if (auto c = committed_.find(tp); c != committed_.end()) {
+      expected = c->second;
+    }
+    if (expected >= 0 && batch.first_offset != expected) {
+      auto c = committed_.find(tp);
+      if (batch.last_offset < expected && c != committed_.end() && batch.last_offset < c->second) {
+        // Wholly committed already: a duplicate, acknowledged and dropped.
+        session.Ack({batch.batch_id}, {transport::PartitionOffset{OnTheWire(tp), c->second}});
+        return;
+      }
+      RefuseLocked(entry, batch.first_offset < expected ? "overlap" : "gap",
+                   absl::StrCat(tp.ToString(), ": batch starts at offset ", batch.first_offset, " but the partition ",
+                                "continues at ", expected, batch.first_offset < expected
+                                                              ? " (overlapping batch: never written twice)"
+                                                              : " (a gap: offsets would be skipped)"));
+      return;
+    }
+    const int lane = static_cast<int>(many() ? offsets::LaneOfEdge(entry.edge, config_.lanes)
+                                             : offsets::LaneOf(tp.topic, tp.partition, config_.lanes));
+    const std::shared_ptr<LaneInbox>& inbox = lanes_[lane];
+    if (!inbox) {
+      // Cannot happen while the edge streams (a lane that ends stops its
+      // edges first); kept safe anyway.
+      EndEdgeLocked(entry.edge, absl::UnavailableError(absl::StrCat("lane ", lane, " of pipeline '", name(),
+                                                                     "' has no session; resume again")));
+      return;
+    }
+    expected_[tp] = batch.last_offset + 1;
+    if (LearnLocked(tp)) trigger = trigger_;
+    inbox->Push(std::move(batch), entry.session);
   }
   if (trigger) trigger();
 }
@@ -87,50 +328,22 @@ void HubPipeline::OnClosed(transport::HubSession& session, const absl::Status& w
   if (it == sessions_.end()) return;
   const SessionEntry entry = std::move(it->second);
   sessions_.erase(it);
-  if (stopping_ || !entry.accepted || entry.generation != generation_) return;
-  if (!data_in_generation_) return;  // nothing delivered: nothing to discard
-  FaultLocked(absl::StrCat("edge session ", session.id(), " ended: ", why.message()));
-}
-
-void HubPipeline::FaultLocked(const std::string& why) {
   if (stopping_) return;
-  ++generation_;
-  data_in_generation_ = false;
-  int restarted = 0;
-  for (auto& inbox : lanes_) {
-    if (!inbox) continue;
-    if (inbox->Rebase(generation_)) continue;  // held nothing uncommitted: keeps its session
-    inbox->RequestRestart(absl::StrCat("records delivered by an edge may not be committed any more (", why, ")"));
-    ++restarted;
+  if (entry.accepted) {
+    EndEdgeLocked(entry.edge, absl::UnavailableError(absl::StrCat("another connection of edge '", entry.edge,
+                                                                  "' ended (", why.message(), "); resume again")));
   }
-  int closed = 0;
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (it->second.accepted) {
-      it->second.session->Close(absl::UnavailableError(
-          absl::StrCat("the hub restarts pipeline '", name_, "' from its checkpoints (", why, "); resume again")));
-      it = sessions_.erase(it);
-      ++closed;
-    } else {
-      ++it;
-    }
-  }
-  LogWarn("hub: dropping uncommitted edge data; edges resume from the committed offsets",
-          {{"pipeline", name_},
-           {"reason", why},
-           {"generation", std::to_string(generation_)},
-           {"lanes_restarting", restarted},
-           {"sessions_closed", closed}});
+  TryAcceptLocked(entry.edge);
 }
 
 std::shared_ptr<LaneInbox> HubPipeline::Attach(int lane) {
-  LH_CHECK(lane >= 0 && lane < lanes_count_);
+  LH_CHECK(lane >= 0 && lane < config_.lanes);
   std::lock_guard<std::mutex> lock(mu_);
-  auto inbox = std::make_shared<LaneInbox>(lane, generation_);
-  if (lanes_[lane]) {
-    // The previous session of the lane did not detach (it cannot have
-    // records of this generation: it would have been restarted).
-    lanes_[lane]->RequestRestart("superseded by a new session of the lane");
+  if (std::shared_ptr<LaneInbox> previous = lanes_[lane]) {
+    // The previous session of the lane did not detach: it ends now.
+    previous->RequestRestart("superseded by a new session of the lane");
   }
+  auto inbox = std::make_shared<LaneInbox>(lane);
   lanes_[lane] = inbox;
   return inbox;
 }
@@ -141,36 +354,43 @@ void HubPipeline::LaneReady(const std::shared_ptr<LaneInbox>& inbox,
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [tp, next] : checkpointed) {
-      // Within a process committed offsets only grow; a gap acknowledged
-      // past the last record may be ahead of the checkpoint.
-      auto [it, inserted] = committed_.try_emplace(tp, next);
-      if (!inserted) it->second = std::max(it->second, next);
+      RaiseCommittedLocked(tp, next);
       if (LearnLocked(tp)) trigger = trigger_;
     }
     if (lanes_[inbox->lane] != inbox) return;
     inbox->ready = true;
-    TryAcceptLocked();
+    TryAcceptWaitingLocked();
   }
   if (trigger) trigger();
 }
 
 void HubPipeline::Committed(const std::map<TopicPartition, int64_t>& next_offsets) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [tp, next] : next_offsets) {
-    auto [it, inserted] = committed_.try_emplace(tp, next);
-    if (!inserted) it->second = std::max(it->second, next);
-  }
+  for (const auto& [tp, next] : next_offsets) RaiseCommittedLocked(tp, next);
+  TryAcceptWaitingLocked();
 }
 
 void HubPipeline::Detach(const std::shared_ptr<LaneInbox>& inbox) {
   std::lock_guard<std::mutex> lock(mu_);
   if (lanes_[inbox->lane] != inbox) return;
   lanes_[inbox->lane] = nullptr;
-  if (stopping_ || inbox->generation != generation_ || !data_in_generation_) return;
-  FaultLocked(absl::StrCat("the session of lane ", inbox->lane, " ended"));
+  if (stopping_) return;
+  // The lane's open transaction is gone (committed or aborted): the edges
+  // it served resume from what is committed, once a new session of the
+  // lane has read its checkpoints.
+  std::set<std::string> affected;
+  for (const auto& [id, entry] : sessions_) {
+    if (!entry.accepted) continue;
+    const std::vector<int> lanes = LanesOf(entry.edge);
+    if (std::find(lanes.begin(), lanes.end(), inbox->lane) != lanes.end()) affected.insert(entry.edge);
+  }
+  for (const std::string& edge : affected) {
+    EndEdgeLocked(edge, absl::UnavailableError(absl::StrCat("the session of lane ", inbox->lane, " of pipeline '",
+                                                            name(), "' ended; resume again")));
+  }
 }
 
-std::map<std::string, int> HubPipeline::Topics() const {
+std::map<SourceTopic, int> HubPipeline::Topics() const {
   std::lock_guard<std::mutex> lock(mu_);
   return known_;
 }
@@ -188,8 +408,13 @@ void HubPipeline::Stopping() {
 int HubPipeline::StreamingSessions() const {
   std::lock_guard<std::mutex> lock(mu_);
   int n = 0;
-  for (const auto& [id, entry] : sessions_) n += entry.accepted && entry.generation == generation_;
+  for (const auto& [id, entry] : sessions_) n += entry.accepted;
   return n;
+}
+
+std::map<std::string, uint64_t> HubPipeline::Refusals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return refused_;
 }
 
 // ---- HubRouter ----
@@ -253,7 +478,7 @@ class HubSourceSide final : public SourceSide {
   HubSourceSide(std::shared_ptr<HubPipeline> pipeline, HubRouter* router)
       : pipeline_(std::move(pipeline)), router_(router) {}
 
-  absl::StatusOr<std::map<std::string, int>> Topics(std::chrono::milliseconds) override { return pipeline_->Topics(); }
+  absl::StatusOr<std::map<SourceTopic, int>> Topics(std::chrono::milliseconds) override { return pipeline_->Topics(); }
   // Topic configs are not synced in link mode: the hub cannot see the source.
   absl::StatusOr<Properties> TopicConfigs(const std::string&, std::chrono::milliseconds) override {
     return Properties{};
@@ -301,6 +526,14 @@ class HubSourceSide final : public SourceSide {
                   pipeline_->StreamingSessions() > 0 ? 1 : 0);
     sink.AddGauge("longhaul_link_sessions", "Edge sessions streaming into this hub for the pipeline.",
                   {{"link", link}, {"pipeline", p}}, pipeline_->StreamingSessions());
+    for (const auto& [reason, n] : pipeline_->Refusals()) {
+      sink.AddCounter("longhaul_link_refused_total",
+                      "Edge hellos and sessions the pipeline refused, by reason: topic (outside the topic filter), "
+                      "internal_topic ('__'), partition_cap, topic_cap, offsets (not a sane range), overlap or gap "
+                      "(a batch not continuing its partition), identity (no usable edge name), stale_generation, "
+                      "unknown_generation, not_served (the edge's lane runs on another hub), protocol.",
+                      {{"link", link}, {"pipeline", p}, {"reason", reason}}, static_cast<double>(n));
+    }
   }
 
  private:

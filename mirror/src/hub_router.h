@@ -1,28 +1,34 @@
 // The hub side of a long-haul link: the HubRouter takes the edge sessions of
 // one link (it is the link's transport::HubSessionHandler) and hands each to
 // the HubPipeline of its pipeline. A HubPipeline is the SourceSide of that
-// pipeline's lane runner: it queues the edges' batches for the lane that
-// owns their partition, learns partitions from batches and checkpoints, and
-// decides when an edge may stream and from where (the resume points).
+// pipeline's lane runner: it authorises every batch, queues it for the lane
+// that owns its partition, learns partitions from batches and checkpoints,
+// and decides when an edge may stream and from where (the resume points).
 //
-// Exactly-once rule: an edge session is accepted only once every lane of
-// the pipeline runs a session in this process that fenced its predecessor
-// and read its checkpoints, in the current *generation*; the resume points
-// are the committed next offsets. When an accepted session ends, or a lane
-// session ends, while records were delivered in the generation, the
-// generation moves on: lanes holding uncommitted records restart their
-// sessions (aborting those records) and every edge session is closed, so
-// the edges reconnect and resend from exact resume points. Private to
-// mirror/.
+// An "edge" here is what one EdgeLink instance feeds: in an edges: one
+// pipeline the single edge of the pipeline (its partitions over every
+// lane); in an edges: many pipeline each edge by name, its partitions kept
+// apart (TopicPartition::origin) and all on lane LaneOfEdge(name).
+//
+// Exactly-once rule (docs/architecture.md): a hello of edge E is answered
+// once the lanes E feeds run a session in this process that fenced its
+// predecessor and read its checkpoints, and nothing E sent earlier is still
+// taken by a lane and uncommitted; the resume points are then the
+// committed next offsets, exact. When a session of E ends, every other
+// session of E is closed, E's batches still queued are dropped, and E's
+// next hello waits for the batches a lane already took to commit (or for
+// that lane's session to end). Lanes keep running. Private to mirror/.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "edge_generations.h"
 #include "link_record_source.h"
 #include "longhaul/config/config.h"
 #include "longhaul/transport/hub_server.h"
@@ -32,11 +38,19 @@ namespace longhaul::mirror {
 
 class HubRouter;
 
+// The edge's name as the hub uses it (topic names, checkpoint keys): from
+// its certificate, today the subject CN. Empty when it is missing or not
+// 1 to 64 of [A-Za-z0-9._-].
+std::string EdgeNameOf(const transport::EdgeInfo& edge);
+
 class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
  public:
-  HubPipeline(const config::PipelineConfig& pipeline, HubRouter* router);
+  HubPipeline(const config::PipelineConfig& pipeline, HubRouter* router,
+              uint32_t generation_nonce = EdgeGenerations::RandomNonce());
 
-  const std::string& name() const { return name_; }
+  const std::string& name() const { return config_.name; }
+  // edges: many only: the header that carries the edge's name, or empty.
+  const std::string& edge_header() const { return config_.edge_header; }
 
   // ---- from the router, on the link's I/O threads (never block) ----
   void OnHello(std::shared_ptr<transport::HubSession> session);
@@ -44,7 +58,7 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
   void OnClosed(transport::HubSession& session, const absl::Status& why);
 
   // ---- from lane sessions, on lane threads ----
-  // A new lane session's inbox, in the current generation.
+  // A new lane session's inbox.
   std::shared_ptr<LaneInbox> Attach(int lane);
   // The session read its checkpoints and assigned its partitions.
   void LaneReady(const std::shared_ptr<LaneInbox>& inbox, const std::map<TopicPartition, int64_t>& checkpointed);
@@ -54,35 +68,62 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
   void Detach(const std::shared_ptr<LaneInbox>& inbox);
 
   // ---- for the runner (SourceSide) ----
-  std::map<std::string, int> Topics() const;
+  std::map<SourceTopic, int> Topics() const;
   void SetDiscoveryTrigger(std::function<void()> trigger);
   void Stopping();
   // Sessions streaming for this pipeline.
   int StreamingSessions() const;
+  // Sessions and hellos refused, by reason (longhaul_link_refused_total).
+  std::map<std::string, uint64_t> Refusals() const;
 
  private:
   struct SessionEntry {
     std::shared_ptr<transport::HubSession> session;
-    bool accepted = false;
+    std::string edge;  // the edge key: its name (edges: many) or "" (edges: one)
     uint64_t generation = 0;
+    bool accepted = false;
   };
-  void TryAcceptLocked();
-  void FaultLocked(const std::string& why);
+  struct EdgeState {
+    // A session ended: hellos wait until what lanes took is committed.
+    bool draining = false;
+    std::set<std::string> topics;  // seen, for max_topics
+  };
+
+  bool many() const { return config_.edges == config::Edges::kMany; }
+  // The lanes edge `edge` feeds: LaneOfEdge (edges: many) or all.
+  std::vector<int> LanesOf(const std::string& edge) const;
+  bool LanesReadyLocked(const std::string& edge) const;
+  bool HoldsTakenLocked(const std::string& edge) const;
+  void TryAcceptLocked(const std::string& edge);
+  void TryAcceptWaitingLocked();
+  // Ends edge `edge`'s streaming: closes its accepted sessions (with
+  // `status`), drops its queued batches, and makes its next hello wait.
+  void EndEdgeLocked(const std::string& edge, const absl::Status& status);
+  // Refuses a batch: closes its session (and so the edge's others).
+  void RefuseLocked(const SessionEntry& entry, const std::string& reason, const std::string& why);
+  // Whether `tp` may be written, else the refusal reason and message.
+  bool AuthoriseLocked(const std::string& edge, const transport::ReceivedBatch& batch, std::string* reason,
+                       std::string* why);
   // Records that `tp` exists; true if a target topic must grow.
   bool LearnLocked(const TopicPartition& tp);
+  void RaiseCommittedLocked(const TopicPartition& tp, int64_t next);
 
-  const std::string name_;
-  const int lanes_count_;
+  const config::PipelineConfig config_;
   HubRouter* const router_;
 
   mutable std::mutex mu_;
-  uint64_t generation_ = 1;
-  bool data_in_generation_ = false;
   bool stopping_ = false;
+  EdgeGenerations generations_;
   std::vector<std::shared_ptr<LaneInbox>> lanes_;
   std::map<uint64_t, SessionEntry> sessions_;
-  std::map<std::string, int> known_;  // topic -> partitions seen (max + 1)
+  std::map<std::string, EdgeState> edges_;
+  std::set<std::string> waiting_;  // edges with hellos not yet answered
+  std::map<SourceTopic, int> known_;  // partitions seen (max + 1)
   std::map<TopicPartition, int64_t> committed_;
+  // Per (edge, topic, partition): where the next batch must start, across
+  // every session of the edge.
+  std::map<TopicPartition, int64_t> expected_;
+  std::map<std::string, uint64_t> refused_;
   std::function<void()> trigger_;
 };
 

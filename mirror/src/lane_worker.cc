@@ -88,13 +88,19 @@ absl::StatusOr<std::map<TopicPartition, offsets::Checkpoint>> ReadCheckpoints(co
       return Annotate(decoded_key.status(), absl::StrCat(what, ": record at offset ", m->offset));
     }
     if (decoded_key->source_cluster != our_source) continue;
+    // In an edges: many pipeline every partition is one edge's (key
+    // "<source>/<edge>/<topic>/<partition>"); elsewhere none is. Keys of the
+    // other kind (written before the pipeline's `edges` changed) are not
+    // this pipeline's partitions any more.
+    if (decoded_key->edge.empty() != (ctx.pipeline->edges == config::Edges::kOne)) continue;
+    TopicPartition tp{decoded_key->topic, decoded_key->partition, decoded_key->edge};
     if (m->payload == nullptr) {  // tombstone: checkpoint deliberately deleted
-      out.erase(TopicPartition{decoded_key->topic, decoded_key->partition});
+      out.erase(tp);
       continue;
     }
     auto cp = offsets::DecodeCheckpoint(std::string_view(static_cast<const char*>(m->payload), m->len));
     if (!cp.ok()) return Annotate(cp.status(), absl::StrCat(what, ": record at offset ", m->offset));
-    out[TopicPartition{decoded_key->topic, decoded_key->partition}] = std::move(*cp);
+    out[std::move(tp)] = std::move(*cp);
   }
   rd_kafka_consumer_close(rk->get());
   return out;
@@ -363,7 +369,7 @@ class LaneWorker::Session {
   Slot* FindSlot(const SourceRecordView& r) {
     auto key = std::make_pair(r.partition_handle, r.partition);
     if (auto it = by_handle_.find(key); it != by_handle_.end()) return it->second;
-    auto it = slots_.find(TopicPartition{r.topic, r.partition});
+    auto it = slots_.find(TopicPartition{r.topic, r.partition, r.origin ? r.origin : ""});
     Slot* slot = it == slots_.end() ? nullptr : it->second.get();
     by_handle_[key] = slot;
     return slot;
@@ -471,7 +477,8 @@ class LaneWorker::Session {
       cp.commit_time_ms = now_ms;
       cp.lane = w_->lane_;
       cp.segments.assign(slot->segments.segments().begin(), slot->segments.segments().end());
-      key_buf_ = offsets::EncodeCheckpointKey(offsets::CheckpointKey{ctx_.source->name, tp.topic, tp.partition});
+      key_buf_ = offsets::EncodeCheckpointKey(
+          offsets::CheckpointKey{ctx_.source->name, tp.topic, tp.partition, tp.origin});
       value_buf_.clear();
       offsets::EncodeCheckpoint(cp, &value_buf_);
       rd_kafka_resp_err_t err = rd_kafka_producev(

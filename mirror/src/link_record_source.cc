@@ -19,16 +19,27 @@ void LaneInbox::Push(transport::ReceivedBatch batch, std::shared_ptr<transport::
   wake.notify_all();
 }
 
-bool LaneInbox::Rebase(uint64_t new_generation) {
+void LaneInbox::DropQueued(const std::string& edge) {
   std::lock_guard<std::mutex> lock(mu);
-  if (reading) return false;
-  for (const auto& [tp, d] : delivered) {
-    if (!d.empty()) return false;
+  for (auto it = queued.begin(); it != queued.end();) {
+    if (it->first.origin != edge) {
+      ++it;
+      continue;
+    }
+    auto d = delivered_end.find(it->first);
+    if (d == delivered_end.end()) {
+      received_end.erase(it->first);
+    } else {
+      received_end[it->first] = d->second;
+    }
+    it = queued.erase(it);
   }
-  queued.clear();
-  received_end = delivered_end;
-  generation = new_generation;
-  return true;
+}
+
+bool LaneInbox::HoldsTaken(const std::string& edge) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = delivered_by_edge.find(edge);
+  return it != delivered_by_edge.end() && it->second > 0;
 }
 
 void LaneInbox::RequestRestart(const std::string& why) {
@@ -40,7 +51,10 @@ void LaneInbox::RequestRestart(const std::string& why) {
 }
 
 LinkRecordSource::LinkRecordSource(std::shared_ptr<HubPipeline> pipeline, std::shared_ptr<LaneInbox> inbox)
-    : pipeline_(std::move(pipeline)), inbox_(std::move(inbox)), round_robin_(partitions_.end()) {}
+    : pipeline_(std::move(pipeline)),
+      inbox_(std::move(inbox)),
+      edge_header_(pipeline_->edge_header()),
+      round_robin_(partitions_.end()) {}
 
 LinkRecordSource::~LinkRecordSource() { Close(); }
 
@@ -49,6 +63,7 @@ LinkRecordSource::PartitionState* LinkRecordSource::StateOf(const TopicPartition
   if (!p) {
     p = std::make_unique<PartitionState>();
     p->topic = tp.topic;
+    p->origin = tp.origin;
   }
   return p.get();
 }
@@ -99,6 +114,7 @@ bool LinkRecordSource::TakeBatchLocked() {
       return true;
     }
     delivered.push_back(std::move(d));
+    ++inbox_->delivered_by_edge[tp.origin];
     if (b.records.empty()) return true;  // committed along with the batches before it
     current_ = std::move(q);
     current_state_ = state;
@@ -133,6 +149,7 @@ absl::StatusOr<bool> LinkRecordSource::Next(std::chrono::milliseconds wait, Sour
         const Record& r = *found;
         out->partition_handle = current_state_;
         out->topic = current_state_->topic.c_str();
+        out->origin = current_state_->origin.empty() ? nullptr : current_state_->origin.c_str();
         out->partition = current_->batch.partition.partition;
         out->offset = r.offset;
         out->timestamp_ms = r.timestamp_ms;
@@ -141,12 +158,19 @@ absl::StatusOr<bool> LinkRecordSource::Next(std::chrono::milliseconds wait, Sour
         out->value = r.value ? r.value->data() : nullptr;
         out->value_len = r.value ? r.value->size() : 0;
         out->headers = nullptr;
-        if (!r.headers.empty()) {
-          out->headers = rd_kafka_headers_new(r.headers.size());
+        // edges: many with edge_header: the edge's name travels with each
+        // record (after the record's own headers, whose order is kept).
+        const bool tag = !edge_header_.empty() && !current_state_->origin.empty();
+        if (!r.headers.empty() || tag) {
+          out->headers = rd_kafka_headers_new(r.headers.size() + (tag ? 1 : 0));
           for (const RecordHeader& h : r.headers) {
             rd_kafka_header_add(out->headers, h.name.data(), static_cast<ssize_t>(h.name.size()),
                                 h.value ? h.value->data() : nullptr,
                                 h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+          }
+          if (tag) {
+            rd_kafka_header_add(out->headers, edge_header_.data(), static_cast<ssize_t>(edge_header_.size()),
+                                current_state_->origin.data(), static_cast<ssize_t>(current_state_->origin.size()));
           }
         }
         result = true;
@@ -175,7 +199,9 @@ void LinkRecordSource::FlushGapAcks() {
     const LaneInbox::Delivered& d = gap_acks_[i];
     int64_t& c = committed[gap_partitions_[i]];
     c = std::max(c, d.end);
-    d.session->Ack({d.batch_id}, {transport::PartitionOffset{gap_partitions_[i], d.end}});
+    TopicPartition wire = gap_partitions_[i];
+    wire.origin.clear();  // the link speaks for one edge
+    d.session->Ack({d.batch_id}, {transport::PartitionOffset{std::move(wire), d.end}});
   }
   gap_acks_.clear();
   gap_partitions_.clear();
@@ -224,6 +250,7 @@ void LinkRecordSource::OnCommitted(const std::map<TopicPartition, int64_t>& next
           reported = std::max(reported, d.front().end);
           done.push_back(std::move(d.front()));
           d.pop_front();
+          --inbox_->delivered_by_edge[tp.origin];
         }
       }
       committed[tp] = reported;
@@ -237,7 +264,11 @@ void LinkRecordSource::OnCommitted(const std::map<TopicPartition, int64_t>& next
   }
   for (auto& [_, a] : by_session) {
     std::vector<transport::PartitionOffset> offsets;
-    for (const auto& [tp, off] : a.committed) offsets.push_back(transport::PartitionOffset{tp, off});
+    for (const auto& [tp, off] : a.committed) {
+      TopicPartition wire = tp;
+      wire.origin.clear();  // the link speaks for one edge
+      offsets.push_back(transport::PartitionOffset{std::move(wire), off});
+    }
     a.session->Ack(std::move(a.ids), std::move(offsets));
   }
   pipeline_->Committed(committed);

@@ -24,12 +24,11 @@ class HubPipeline;
 
 // Batches queued for one lane session, shared by the HubPipeline (which
 // pushes on the link's I/O threads) and the lane's LinkRecordSource (which
-// pulls on the lane thread). `generation` and `ready` are guarded by the
-// HubPipeline's mutex; everything else by `mu` (lock order: pipeline, then
-// inbox).
+// pulls on the lane thread). `ready` is guarded by the HubPipeline's mutex;
+// everything else by `mu` (lock order: pipeline, then inbox).
 struct LaneInbox {
   struct Queued {
-    transport::ReceivedBatch batch;
+    transport::ReceivedBatch batch;  // batch.partition carries the edge as origin (edges: many)
     std::shared_ptr<transport::HubSession> session;
   };
   // A batch handed to the lane and not yet committed.
@@ -43,19 +42,19 @@ struct LaneInbox {
     int64_t end = 0;  // last_offset + 1
   };
 
-  LaneInbox(int lane_in, uint64_t generation_in) : lane(lane_in), generation(generation_in) {}
+  explicit LaneInbox(int lane_in) : lane(lane_in) {}
 
   const int lane;
-  uint64_t generation;  // the pipeline's generation this session serves
-  bool ready = false;   // OnSessionReady seen
+  bool ready = false;  // OnSessionReady seen
 
   std::mutex mu;
   std::condition_variable wake;
   std::map<TopicPartition, std::deque<Queued>> queued;
   std::string restart;  // non-empty: the lane must restart its session, and why
-  // Batches handed to the lane per partition, oldest first; and whether a
-  // batch is being read now.
+  // Batches handed to the lane per partition, oldest first; how many per
+  // edge (TopicPartition::origin); and whether a batch is being read now.
   std::map<TopicPartition, std::deque<Delivered>> delivered;
+  std::map<std::string, int64_t> delivered_by_edge;
   bool reading = false;
   // Per partition: one past the last offset received and delivered (for lag).
   std::map<TopicPartition, int64_t> received_end;
@@ -63,9 +62,10 @@ struct LaneInbox {
 
   // Queues a batch and wakes the lane.
   void Push(transport::ReceivedBatch batch, std::shared_ptr<transport::HubSession> session);
-  // Moves the inbox to a new generation if the lane holds nothing
-  // uncommitted (drops what was queued and not handed over); false if it does.
-  bool Rebase(uint64_t new_generation);
+  // Drops the batches of `edge` (origin) queued and not yet handed over.
+  void DropQueued(const std::string& edge);
+  // Whether the lane took batches of `edge` that are not committed yet.
+  bool HoldsTaken(const std::string& edge);
   void RequestRestart(const std::string& why);
 };
 
@@ -87,6 +87,7 @@ class LinkRecordSource final : public RecordSource {
  private:
   struct PartitionState {
     std::string topic;  // stable storage for SourceRecordView::topic
+    std::string origin;  // and ::origin
     int64_t start = -1;  // from Assign: records below are skipped
     bool assigned = false;
   };
@@ -100,6 +101,7 @@ class LinkRecordSource final : public RecordSource {
 
   std::shared_ptr<HubPipeline> pipeline_;
   std::shared_ptr<LaneInbox> inbox_;
+  const std::string edge_header_;  // edges: many: header carrying the edge's name, or empty
   bool closed_ = false;
   std::map<TopicPartition, std::unique_ptr<PartitionState>> partitions_;
   std::map<TopicPartition, std::unique_ptr<PartitionState>>::iterator round_robin_;

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -53,11 +54,13 @@ class KafkaSourceSide final : public SourceSide {
     }
   }
 
-  absl::StatusOr<std::map<std::string, int>> Topics(milliseconds timeout) override {
+  absl::StatusOr<std::map<SourceTopic, int>> Topics(milliseconds timeout) override {
     if (auto s = EnsureAdmin(); !s.ok()) return s;
     auto all = admin_->Topics(timeout);
     if (!all.ok()) return all.status();
-    return SelectTopics(pipeline_, *all);
+    std::map<SourceTopic, int> out;
+    for (const auto& [topic, partitions] : SelectTopics(pipeline_, *all)) out.emplace(SourceTopic{topic, ""}, partitions);
+    return out;
   }
 
   absl::StatusOr<Properties> TopicConfigs(const std::string& topic, milliseconds timeout) override {
@@ -199,6 +202,7 @@ class LanePipelineRunner final : public PipelineRunner {
       if (!running && !orphaned.count(mp.lane)) continue;
       PartitionStatus ps;
       ps.topic = mp.source.topic;
+      ps.edge = mp.source.origin;
       ps.partition = mp.source.partition;
       ps.target_topic = mp.target_topic;
       ps.lane = mp.lane;
@@ -245,10 +249,10 @@ class LanePipelineRunner final : public PipelineRunner {
     struct Row {
       double end = 0, replicated = 0, lag = 0, lag_seconds = 0, records = 0, bytes = 0;
     };
-    std::map<std::pair<std::string, std::string>, Row> rows;
+    std::map<std::tuple<std::string, std::string, std::string>, Row> rows;  // (edge, topic, partition)
     for (const auto& ps : st.partitions) {
       std::string part = config_.admin.per_partition_metrics ? std::to_string(ps.partition) : "";
-      Row& r = rows[{ps.topic, part}];
+      Row& r = rows[{ps.edge, ps.topic, part}];
       r.end += std::max<int64_t>(ps.source_end_offset, 0);
       r.replicated += std::max<int64_t>(ps.replicated_offset, 0);
       r.lag += ps.lag_records;
@@ -257,8 +261,11 @@ class LanePipelineRunner final : public PipelineRunner {
       r.bytes += ps.bytes_total;
     }
     for (const auto& [key, r] : rows) {
-      std::vector<metrics::Label> labels = {{"pipeline", p}, {"topic", key.first}};
-      if (config_.admin.per_partition_metrics) labels.push_back({"partition", key.second});
+      const auto& [edge, topic, partition] = key;
+      std::vector<metrics::Label> labels = {{"pipeline", p}, {"topic", topic}};
+      if (config_.admin.per_partition_metrics) labels.push_back({"partition", partition});
+      // A pipeline fed by many edges has one series per edge.
+      if (pipeline_.edges == config::Edges::kMany) labels.push_back({"edge", edge});
       sink.AddGauge("longhaul_source_end_offset", "End offset (read_committed) of the source partition.", labels,
                     r.end);
       sink.AddGauge("longhaul_replicated_offset", "Next source offset committed on the target.", labels,
@@ -407,17 +414,30 @@ class LanePipelineRunner final : public PipelineRunner {
     auto source_topics = side_->Topics(kAdminTimeout);
     if (!source_topics.ok()) return source_topics.status();
 
-    std::vector<MirroredPartition> ready;
+    // Several source topics can map onto one target topic (the topics of
+    // many edges without {edge} in rename): it needs the most partitions
+    // any of them has.
+    struct TargetNeed {
+      std::string config_source;  // a source topic to take configs from
+      int partitions = 0;
+      int ready = 0;  // partitions that exist on the target
+    };
+    std::map<std::string, TargetNeed> targets;
+    for (const auto& [st, partitions] : *source_topics) {
+      TargetNeed& need = targets[pipeline_.TargetTopic(st.topic, st.origin)];
+      if (need.config_source.empty()) need.config_source = st.topic;
+      need.partitions = std::max(need.partitions, partitions);
+    }
     absl::Status first_error;
-    for (const auto& [topic, partitions] : *source_topics) {
-      std::string target_topic = pipeline_.TargetTopic(topic);
+    for (auto& [target_topic, need] : targets) {
+      const int partitions = need.partitions;
       int target_partitions = 0;
       if (auto t = target_topics->find(target_topic); t != target_topics->end()) target_partitions = t->second;
       absl::Status s;
       if (target_partitions == 0) {
         Properties configs;
         if (pipeline_.sync_topic_configs) {
-          auto synced = side_->TopicConfigs(topic, kAdminTimeout);
+          auto synced = side_->TopicConfigs(need.config_source, kAdminTimeout);
           if (!synced.ok()) {
             s = synced.status();
           } else {
@@ -443,9 +463,18 @@ class LanePipelineRunner final : public PipelineRunner {
                 {{"pipeline", pipeline_.name}, {"topic", target_topic}});
       }
       if (!s.ok() && first_error.ok()) first_error = s;
-      for (int p = 0; p < std::min(partitions, target_partitions); ++p) {
-        ready.push_back(MirroredPartition{TopicPartition{topic, p}, target_topic,
-                                          static_cast<int>(offsets::LaneOf(topic, p, pipeline_.lanes))});
+      need.ready = std::min(partitions, target_partitions);
+    }
+    std::vector<MirroredPartition> ready;
+    for (const auto& [st, partitions] : *source_topics) {
+      std::string target_topic = pipeline_.TargetTopic(st.topic, st.origin);
+      const int n = std::min(partitions, targets[target_topic].ready);
+      for (int p = 0; p < n; ++p) {
+        // Edge affinity: every partition of one edge on that edge's lane
+        // (docs/architecture.md); otherwise spread by topic and partition.
+        const int lane = static_cast<int>(st.origin.empty() ? offsets::LaneOf(st.topic, p, pipeline_.lanes)
+                                                            : offsets::LaneOfEdge(st.origin, pipeline_.lanes));
+        ready.push_back(MirroredPartition{TopicPartition{st.topic, p, st.origin}, target_topic, lane});
       }
     }
     directory_.Publish(ready);

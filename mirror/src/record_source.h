@@ -23,6 +23,9 @@ struct SourceRecordView {
   const void* partition_handle = nullptr;  // stable per (topic, partition) for the source's lifetime
   const char* topic = nullptr;
   int32_t partition = 0;
+  // The partition's TopicPartition::origin (an edge's name in an edges:
+  // many hub pipeline), or nullptr for none.
+  const char* origin = nullptr;
   int64_t offset = -1;
   int64_t timestamp_ms = 0;
   const void* key = nullptr;  // nullptr = null key

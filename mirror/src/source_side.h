@@ -21,6 +21,16 @@
 
 namespace longhaul::mirror {
 
+// A source topic as the runner mirrors it: in a hub pipeline fed by many
+// edges, one edge's topic (`origin` is the edge's name, as in
+// TopicPartition::origin); elsewhere `origin` is empty.
+struct SourceTopic {
+  std::string topic;
+  std::string origin;
+  friend bool operator==(const SourceTopic&, const SourceTopic&) = default;
+  friend auto operator<=>(const SourceTopic&, const SourceTopic&) = default;
+};
+
 class SourceSide {
  public:
   virtual ~SourceSide() = default;
@@ -28,7 +38,7 @@ class SourceSide {
   // The source topics to mirror (the pipeline's filter applied) and how many
   // partitions each needs on the target. Called on the discovery thread;
   // may block up to `timeout`.
-  virtual absl::StatusOr<std::map<std::string, int>> Topics(std::chrono::milliseconds timeout) = 0;
+  virtual absl::StatusOr<std::map<SourceTopic, int>> Topics(std::chrono::milliseconds timeout) = 0;
   // Topic configs to create the target topic with (empty: broker defaults).
   virtual absl::StatusOr<Properties> TopicConfigs(const std::string& topic, std::chrono::milliseconds timeout) = 0;
   // A record source for one session of `lane`. Called on the lane's thread.

@@ -4,10 +4,16 @@
 
 namespace longhaul::mirror {
 
+bool IsInternalTopic(const std::string& topic) { return topic.rfind("__", 0) == 0; }
+
+bool MirrorsTopic(const config::PipelineConfig& pipeline, const std::string& topic) {
+  return !IsInternalTopic(topic) && pipeline.topics.Matches(topic);
+}
+
 std::map<std::string, int> SelectTopics(const config::PipelineConfig& pipeline, const std::map<std::string, int>& all) {
   std::map<std::string, int> out;
   for (const auto& [topic, partitions] : all) {
-    if (topic.rfind("__", 0) == 0 || !pipeline.topics.Matches(topic)) continue;
+    if (!MirrorsTopic(pipeline, topic)) continue;
     out.emplace(topic, partitions);
   }
   return out;

@@ -11,8 +11,14 @@
 
 namespace longhaul::mirror {
 
-// The topics of `all` (name -> partition count) that `pipeline` mirrors:
-// matched by its include/exclude patterns, never an internal "__" topic.
+// Whether `pipeline` mirrors `topic`: matched by its include/exclude
+// patterns, and never an internal "__" topic (checkpoints, offset syncs,
+// Kafka's own). The hub applies it to every batch an edge sends.
+bool MirrorsTopic(const config::PipelineConfig& pipeline, const std::string& topic);
+bool IsInternalTopic(const std::string& topic);
+
+// The topics of `all` (name -> partition count) that `pipeline` mirrors
+// (MirrorsTopic).
 std::map<std::string, int> SelectTopics(const config::PipelineConfig& pipeline, const std::map<std::string, int>& all);
 
 // The subset of a source topic's explicitly set configs worth carrying to

@@ -27,10 +27,12 @@ using ::testing::UnorderedElementsAre;
 
 class FakeSession : public transport::HubSession {
  public:
-  explicit FakeSession(uint64_t id) : id_(id) {
+  explicit FakeSession(uint64_t id, std::string name = "edge-1", uint64_t link_id = 1) : id_(id) {
     edge_.hello.pipeline = "p";
     edge_.hello.lane = -1;
-    edge_.identity = "edge-1";
+    edge_.hello.link_id = link_id;
+    edge_.identity = name;
+    edge_.common_name = name;
   }
   uint64_t id() const override { return id_; }
   const transport::EdgeInfo& edge() const override { return edge_; }
@@ -61,6 +63,7 @@ config::PipelineConfig Pipeline() {
   config::PipelineConfig p;
   p.name = "p";
   p.lanes = 2;
+  p.topics = *config::TopicFilter::Create({".*"});
   return p;
 }
 
@@ -182,13 +185,13 @@ TEST(HubPipeline, HoldsBatchesOfAPartitionTheLaneHasNotAssignedYet) {
   pipeline->OnHello(edge);
   pipeline->OnData(*edge, Batch(1, a, 0, 1, {0, 1}));
   EXPECT_TRUE(discovery_woken) << "a new partition must create its target topic";
-  EXPECT_EQ(pipeline->Topics().at("t"), a.partition + 1);
+  EXPECT_EQ(pipeline->Topics().at(SourceTopic{"t", ""}), a.partition + 1);
   EXPECT_THAT(Drain(*lane0.source), IsEmpty());
   ASSERT_TRUE(lane0.source->Assign({{a, -1}}).ok());
   EXPECT_THAT(Drain(*lane0.source), ElementsAre(0, 1));
 }
 
-TEST(HubPipeline, AnEndedEdgeSessionRestartsOnlyTheLanesHoldingUncommittedRecords) {
+TEST(HubPipeline, AnEndedEdgeSessionResumesAfterTheLanesCommitWhatTheyTookWithoutRestartingThem) {
   auto pipeline = std::make_shared<HubPipeline>(Pipeline(), nullptr);
   const TopicPartition a = PartitionOnLane(0), b = PartitionOnLane(1);
   Lane lane0, lane1;
@@ -199,28 +202,50 @@ TEST(HubPipeline, AnEndedEdgeSessionRestartsOnlyTheLanesHoldingUncommittedRecord
   ASSERT_TRUE(edge->accepted);
   pipeline->OnData(*edge, Batch(1, a, 0, 2, {0, 1, 2}));
   pipeline->OnData(*edge, Batch(2, b, 0, 1, {0, 1}));
-  EXPECT_THAT(Drain(*lane0.source), ElementsAre(0, 1, 2));  // lane 0 holds uncommitted records
+  EXPECT_THAT(Drain(*lane0.source), ElementsAre(0, 1, 2));  // lane 0 took records, not committed yet
+  pipeline->OnData(*edge, Batch(3, a, 3, 4, {3, 4}));       // queued, not taken
   EXPECT_THAT(Drain(*lane1.source), ElementsAre(0, 1));
-  lane1.source->OnCommitted({{b, 2}});                          // lane 1 committed everything
+  lane1.source->OnCommitted({{b, 2}});  // lane 1 committed everything
 
   pipeline->OnClosed(*edge, absl::UnavailableError("link cut"));
 
-  absl::Status error;
-  Drain(*lane0.source, &error);
-  EXPECT_TRUE(IsSessionRestart(error)) << error;
-  EXPECT_THAT(Drain(*lane1.source), IsEmpty());
   auto again = std::make_shared<FakeSession>(2);
   pipeline->OnHello(again);
-  EXPECT_FALSE(again->accepted) << "lane 0 must first abort, re-fence and re-read its checkpoints";
+  EXPECT_FALSE(again->accepted) << "lane 0 still holds records of the edge that may yet commit";
+  absl::Status error;
+  EXPECT_THAT(Drain(*lane0.source, &error), IsEmpty()) << "the queued batch 3 was dropped";
+  EXPECT_TRUE(error.ok()) << "no lane restarts: " << error;
 
-  // Lane 0's worker aborts the transaction and starts a new session.
-  lane0.source->Close();
-  lane0.Start(pipeline, 0, {a}, {});
+  lane0.source->OnCommitted({{a, 3}});
   ASSERT_TRUE(again->accepted);
-  EXPECT_THAT(again->resume, ElementsAre(PartitionOffset{b, 2}))
-      << "a's records were never committed: the edge sends them again from its start";
-  pipeline->OnData(*again, Batch(3, a, 0, 2, {0, 1, 2}));
-  EXPECT_THAT(Drain(*lane0.source), ElementsAre(0, 1, 2));
+  EXPECT_THAT(again->resume, UnorderedElementsAre(PartitionOffset{a, 3}, PartitionOffset{b, 2}))
+      << "exact: everything before is committed, nothing after is in flight";
+  pipeline->OnData(*again, Batch(4, a, 3, 4, {3, 4}));
+  EXPECT_THAT(Drain(*lane0.source), ElementsAre(3, 4));
+}
+
+TEST(HubPipeline, AnEdgeWhoseLaneSessionEndsResumesFromTheCheckpointsTheNewSessionRead) {
+  auto pipeline = std::make_shared<HubPipeline>(Pipeline(), nullptr);
+  const TopicPartition a = PartitionOnLane(0);
+  Lane lane0, lane1;
+  lane0.Start(pipeline, 0, {a}, {{a, 10}});
+  lane1.Start(pipeline, 1, {});
+  auto edge = std::make_shared<FakeSession>(1);
+  pipeline->OnHello(edge);
+  ASSERT_TRUE(edge->accepted);
+  pipeline->OnData(*edge, Batch(1, a, 10, 12, {10, 11, 12}));
+  EXPECT_THAT(Drain(*lane0.source), ElementsAre(10, 11, 12));
+  pipeline->OnClosed(*edge, absl::UnavailableError("link cut"));
+  auto again = std::make_shared<FakeSession>(2);
+  pipeline->OnHello(again);
+  EXPECT_FALSE(again->accepted);
+  // The lane's transaction failed: its session ends (records aborted) and
+  // a new one reads the checkpoints.
+  lane0.source->Close();
+  EXPECT_FALSE(again->accepted) << "no lane 0 session has read the checkpoints yet";
+  lane0.Start(pipeline, 0, {a}, {{a, 10}});
+  ASSERT_TRUE(again->accepted);
+  EXPECT_THAT(again->resume, ElementsAre(PartitionOffset{a, 10}));
 }
 
 TEST(HubPipeline, ClosesEveryEdgeSessionAndDropsTheirLateBatches) {
@@ -254,6 +279,218 @@ TEST(HubPipeline, RejectsAnEdgeThatFeedsASingleLane) {
   auto edge = std::make_shared<LaneSession>();
   pipeline->OnHello(edge);
   EXPECT_EQ(edge->rejected.code(), absl::StatusCode::kInvalidArgument) << edge->rejected;
+}
+
+// ---- edges: many ----
+
+config::PipelineConfig FleetPipeline() {
+  config::PipelineConfig p = Pipeline();
+  p.edges = config::Edges::kMany;
+  p.topics = *config::TopicFilter::Create({"t", "u.*"});
+  p.max_partitions = 8;
+  p.max_topics = 2;
+  return p;
+}
+
+// An edge name whose partitions all go to `lane` of 2 (the `skip`th such).
+std::string EdgeOnLane(int lane, int skip = 0) {
+  for (int i = 0;; ++i) {
+    std::string name = absl::StrCat("ship-", i);
+    if (static_cast<int>(offsets::LaneOfEdge(name, 2)) == lane && skip-- == 0) return name;
+  }
+}
+
+TopicPartition Of(const std::string& edge, std::string topic, int32_t partition) {
+  return TopicPartition{std::move(topic), partition, edge};
+}
+
+TEST(HubFleet, AnswersAnEdgeOnlyWhereItsLaneRunsAndResumesItFromItsOwnCheckpoints) {
+  auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr);
+  const std::string on0 = EdgeOnLane(0), other_on0 = EdgeOnLane(0, 1), on1 = EdgeOnLane(1);
+  Lane lane0;
+  lane0.Start(pipeline, 0, {Of(on0, "t", 0), Of(other_on0, "t", 0)},
+              {{Of(on0, "t", 0), 5}, {Of(other_on0, "t", 0), 9}});
+
+  auto far = std::make_shared<FakeSession>(1, on1);
+  pipeline->OnHello(far);
+  EXPECT_FALSE(far->accepted);
+  EXPECT_EQ(far->rejected.code(), absl::StatusCode::kUnavailable) << far->rejected;
+  EXPECT_THAT(std::string(far->rejected.message()),
+              ::testing::HasSubstr("lane 1 of pipeline 'p' is not served by this hub"));
+
+  auto near = std::make_shared<FakeSession>(2, on0);
+  pipeline->OnHello(near);
+  ASSERT_TRUE(near->accepted) << "only lane 0 is needed, and it is ready";
+  EXPECT_THAT(near->resume, ElementsAre(PartitionOffset{TopicPartition{"t", 0}, 5}))
+      << "its own partitions, as the link names them; not the other edge's";
+  EXPECT_EQ(pipeline->Refusals().at("not_served"), 1u);
+}
+
+TEST(HubFleet, KeepsTheSamePartitionOfTwoEdgesApartAndTagsRecordsWithTheEdge) {
+  config::PipelineConfig config = FleetPipeline();
+  config.edge_header = "from-edge";
+  auto pipeline = std::make_shared<HubPipeline>(config, nullptr);
+  const std::string e1 = EdgeOnLane(0), e2 = EdgeOnLane(0, 1);
+  Lane lane0, lane1;
+  lane0.Start(pipeline, 0, {Of(e1, "t", 0), Of(e2, "t", 0)});
+  lane1.Start(pipeline, 1, {});
+  auto s1 = std::make_shared<FakeSession>(1, e1, 100), s2 = std::make_shared<FakeSession>(2, e2, 200);
+  pipeline->OnHello(s1);
+  pipeline->OnHello(s2);
+  ASSERT_TRUE(s1->accepted && s2->accepted);
+  const TopicPartition t0{"t", 0};
+  pipeline->OnData(*s1, Batch(1, t0, 0, 1, {0, 1}));
+  pipeline->OnData(*s2, Batch(1, t0, 0, 2, {0, 1, 2}));
+  EXPECT_THAT(pipeline->Topics(), UnorderedElementsAre(std::pair{SourceTopic{"t", e1}, 1}, std::pair{SourceTopic{"t", e2}, 1}));
+
+  std::vector<std::pair<std::string, int64_t>> seen;
+  while (true) {
+    SourceRecordView v;
+    absl::Status warning;
+    auto got = lane0.source->Next(milliseconds(0), &v, &warning);
+    ASSERT_TRUE(got.ok()) << got.status();
+    if (!*got) break;
+    ASSERT_NE(v.origin, nullptr);
+    ASSERT_NE(v.headers, nullptr);
+    const void* value = nullptr;
+    size_t size = 0;
+    ASSERT_EQ(rd_kafka_header_get_last(v.headers, "from-edge", &value, &size), RD_KAFKA_RESP_ERR_NO_ERROR);
+    EXPECT_EQ(std::string(static_cast<const char*>(value), size), v.origin);
+    seen.emplace_back(v.origin, v.offset);
+    rd_kafka_headers_destroy(v.headers);
+  }
+  EXPECT_THAT(seen, UnorderedElementsAre(std::pair{e1, 0}, std::pair{e1, 1}, std::pair{e2, 0}, std::pair{e2, 1},
+                                         std::pair{e2, 2}));
+  lane0.source->OnCommitted({{Of(e1, "t", 0), 2}});
+  EXPECT_THAT(s1->acked, ElementsAre(1));
+  EXPECT_THAT(s1->ack_offsets, ElementsAre(PartitionOffset{t0, 2})) << "acks name the partition as the link does";
+  EXPECT_THAT(s2->acked, IsEmpty()) << "e2's t[0] is another partition, not committed yet";
+}
+
+TEST(HubFleet, RefusesABatchOutsideWhatTheEdgeMayWriteClosingOnlyThatEdge) {
+  struct Case {
+    const char* reason;
+    transport::ReceivedBatch batch;
+  };
+  std::vector<Case> cases = {
+      {"topic", Batch(1, {"secret", 0}, 0, 0, {0})},
+      {"internal_topic", Batch(1, {"__longhaul.q.checkpoints", 0}, 0, 0, {0})},
+      {"partition_cap", Batch(1, {"t", 8}, 0, 0, {0})},
+      {"partition_cap", Batch(1, {"t", 2147483647}, 0, 0, {0})},
+      {"offsets", Batch(1, {"t", 0}, INT64_MAX, INT64_MAX, {})},
+      {"offsets", Batch(1, {"t", 0}, 5, 4, {})},
+  };
+  for (Case& c : cases) {
+    auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr);
+    const std::string bad = EdgeOnLane(0), good = EdgeOnLane(0, 1);
+    Lane lane0;
+    lane0.Start(pipeline, 0, {Of(good, "t", 0)});
+    auto hostile = std::make_shared<FakeSession>(1, bad, 100), honest = std::make_shared<FakeSession>(2, good, 200);
+    pipeline->OnHello(hostile);
+    pipeline->OnHello(honest);
+    ASSERT_TRUE(hostile->accepted && honest->accepted);
+    const std::string what = c.batch.partition.ToString();
+    pipeline->OnData(*hostile, std::move(c.batch));
+    EXPECT_EQ(hostile->closed.code(), absl::StatusCode::kPermissionDenied) << c.reason << " " << what;
+    EXPECT_EQ(pipeline->Refusals()[c.reason], 1u) << c.reason << " " << what;
+    EXPECT_TRUE(pipeline->Topics().empty()) << "nothing learnt, so no target topic is made: " << what;
+    EXPECT_TRUE(honest->closed.ok()) << "another edge goes on: " << honest->closed;
+    pipeline->OnData(*honest, Batch(7, {"t", 0}, 0, 1, {0, 1}));
+    EXPECT_THAT(Drain(*lane0.source), ElementsAre(0, 1)) << c.reason;
+  }
+}
+
+TEST(HubFleet, RefusesATopicBeyondTheEdgesTopicCap) {
+  auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr);  // max_topics: 2
+  const std::string e = EdgeOnLane(0);
+  Lane lane0;
+  lane0.Start(pipeline, 0, {});
+  auto s = std::make_shared<FakeSession>(1, e);
+  pipeline->OnHello(s);
+  pipeline->OnData(*s, Batch(1, {"u1", 0}, 0, 0, {0}));
+  pipeline->OnData(*s, Batch(2, {"u2", 0}, 0, 0, {0}));
+  EXPECT_TRUE(s->closed.ok());
+  pipeline->OnData(*s, Batch(3, {"u3", 0}, 0, 0, {0}));
+  EXPECT_EQ(s->closed.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(s->closed.message()), ::testing::HasSubstr("max_topics"));
+  EXPECT_EQ(pipeline->Refusals()["topic_cap"], 1u);
+  EXPECT_EQ(pipeline->Topics().size(), 2u);
+}
+
+TEST(HubFleet, RefusesOverlapsAndGapsAcrossSessionsOfAnEdgeAndDropsCommittedDuplicates) {
+  auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr);
+  const std::string e = EdgeOnLane(0);
+  const TopicPartition t0{"t", 0};
+  Lane lane0;
+  lane0.Start(pipeline, 0, {Of(e, "t", 0)}, {{Of(e, "t", 0), 10}});
+  // Two connections of one edge instance (same link_id).
+  auto c0 = std::make_shared<FakeSession>(1, e, 7), c1 = std::make_shared<FakeSession>(2, e, 7);
+  pipeline->OnHello(c0);
+  pipeline->OnHello(c1);
+  ASSERT_TRUE(c0->accepted && c1->accepted);
+  pipeline->OnData(*c1, Batch(1, t0, 4, 9, {4, 9}));
+  EXPECT_THAT(c1->acked, ElementsAre(1)) << "wholly committed: acknowledged, dropped";
+  EXPECT_TRUE(c1->closed.ok());
+  pipeline->OnData(*c0, Batch(2, t0, 10, 12, {10, 11, 12}));
+  EXPECT_THAT(Drain(*lane0.source), ElementsAre(10, 11, 12));
+  pipeline->OnData(*c1, Batch(3, t0, 11, 14, {11, 12, 13, 14}));  // overlaps what c0 sent
+  EXPECT_EQ(c1->closed.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(c0->closed.code(), absl::StatusCode::kPermissionDenied) << "every session of the edge ends";
+  EXPECT_EQ(pipeline->Refusals()["overlap"], 1u);
+  EXPECT_THAT(Drain(*lane0.source), IsEmpty()) << "the overlap is never written";
+
+  lane0.source->OnCommitted({{Of(e, "t", 0), 13}});
+  auto again = std::make_shared<FakeSession>(3, e, 7);
+  pipeline->OnHello(again);
+  ASSERT_TRUE(again->accepted);
+  EXPECT_THAT(again->resume, ElementsAre(PartitionOffset{t0, 13}));
+  pipeline->OnData(*again, Batch(4, t0, 15, 15, {15}));
+  EXPECT_EQ(again->closed.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(pipeline->Refusals()["gap"], 1u);
+  EXPECT_THAT(Drain(*lane0.source), IsEmpty());
+}
+
+TEST(HubFleet, ANewInstanceOfAnEdgeFencesTheOldOneAndAnEndedEdgeLeavesOthersStreaming) {
+  auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr);
+  const std::string e = EdgeOnLane(0), other = EdgeOnLane(0, 1);
+  Lane lane0;
+  lane0.Start(pipeline, 0, {Of(e, "t", 0), Of(other, "t", 0)});
+  auto old_instance = std::make_shared<FakeSession>(1, e, 100);
+  auto bystander = std::make_shared<FakeSession>(2, other, 300);
+  pipeline->OnHello(old_instance);
+  pipeline->OnHello(bystander);
+  ASSERT_TRUE(old_instance->accepted && bystander->accepted);
+  pipeline->OnData(*old_instance, Batch(1, {"t", 0}, 0, 1, {0, 1}));
+  pipeline->OnData(*bystander, Batch(1, {"t", 0}, 0, 0, {0}));
+  EXPECT_EQ(Drain(*lane0.source).size(), 3u);
+
+  auto new_instance = std::make_shared<FakeSession>(3, e, 200);
+  pipeline->OnHello(new_instance);
+  EXPECT_EQ(old_instance->closed.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(old_instance->closed.message()), ::testing::HasSubstr("stale generation"));
+  EXPECT_FALSE(new_instance->accepted) << "the old instance's records are still being committed";
+  EXPECT_TRUE(bystander->closed.ok()) << "another edge is not disturbed";
+  // Late batches of the fenced instance are dropped.
+  pipeline->OnData(*old_instance, Batch(2, {"t", 0}, 2, 2, {2}));
+  EXPECT_THAT(Drain(*lane0.source), IsEmpty());
+
+  lane0.source->OnCommitted({{Of(e, "t", 0), 2}, {Of(other, "t", 0), 1}});
+  ASSERT_TRUE(new_instance->accepted);
+  EXPECT_THAT(new_instance->resume, ElementsAre(PartitionOffset{TopicPartition{"t", 0}, 2}));
+  EXPECT_THAT(bystander->acked, ElementsAre(1));
+}
+
+TEST(HubFleet, RefusesAnEdgeWithoutAUsableName) {
+  auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr);
+  Lane lane0, lane1;
+  lane0.Start(pipeline, 0, {});
+  lane1.Start(pipeline, 1, {});
+  for (std::string name : {std::string(), std::string("ship/1"), std::string(65, 'x')}) {
+    auto s = std::make_shared<FakeSession>(1, name);
+    pipeline->OnHello(s);
+    EXPECT_EQ(s->rejected.code(), absl::StatusCode::kPermissionDenied) << name;
+  }
+  EXPECT_EQ(pipeline->Refusals()["identity"], 3u);
 }
 
 }  // namespace

@@ -22,6 +22,9 @@ namespace longhaul::mirror {
 
 struct PartitionStatus {
   std::string topic;
+  // The edge the partition comes from in a hub pipeline fed by many edges
+  // (edges: many); empty elsewhere.
+  std::string edge;
   std::string target_topic;
   int32_t partition = 0;
   int lane = 0;
