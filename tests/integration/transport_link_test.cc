@@ -129,7 +129,7 @@ class TestWriter : public HubSessionHandler {
       for (const auto& [tp, log] : logs_) resume.push_back({tp, static_cast<int64_t>(log.size())});
       sessions_[session->id()] = Session{session, {}};
     }
-    session->Accept(std::move(resume));
+    session->Accept(std::move(resume), 0);
   }
 
   void OnData(HubSession& session, ReceivedBatch batch) override {

@@ -105,7 +105,7 @@ class BeastEdgeLink final : public EdgeLink {
       EdgeEngineOptions e;
       e.hello.pipeline = options_.pipeline;
       e.hello.lane = options_.lane;
-      e.hello.epoch = options_.epoch;
+      e.hello.generation = options_.epoch;  // until the edge keeps hub-issued generations
       e.hello.link_id = link_id;
       e.hello.connection_index = static_cast<uint32_t>(i);
       e.hello.connection_count = static_cast<uint32_t>(options_.connections);

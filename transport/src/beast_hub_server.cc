@@ -115,7 +115,7 @@ class BeastHubSession final : public HubSession, public std::enable_shared_from_
   uint64_t id() const override { return id_; }
   const EdgeInfo& edge() const override { return edge_; }
 
-  void Accept(std::vector<PartitionOffset> resume) override;
+  void Accept(std::vector<PartitionOffset> resume, uint64_t generation) override;
   void Reject(absl::Status why) override;
   void Ack(std::vector<uint64_t> batch_ids, std::vector<PartitionOffset> committed) override;
   void Close(absl::Status why) override;
@@ -335,13 +335,13 @@ class BeastHubServer final : public HubServer {
     }
     std::lock_guard<std::mutex> lock(mu_);
     FenceState& fence = fences_[std::make_tuple(hello.pipeline, hello.lane, hello.connection_index)];
-    if (hello.epoch < fence.epoch) {
+    if (hello.generation < fence.epoch) {
       ++counters_.refused_fenced;
       return absl::FailedPreconditionError(absl::StrCat(
-          "fenced: epoch ", hello.epoch, " is older than epoch ", fence.epoch, " already accepted for pipeline '",
+          "fenced: epoch ", hello.generation, " is older than epoch ", fence.epoch, " already accepted for pipeline '",
           hello.pipeline, "' lane ", hello.lane, " connection ", hello.connection_index));
     }
-    fence.epoch = hello.epoch;
+    fence.epoch = hello.generation;
     *replaced = fence.live.lock();
     if (*replaced == session) replaced->reset();
     fence.live = session;
@@ -437,12 +437,12 @@ class BeastHubServer final : public HubServer {
 
 // ---- BeastHubSession ----
 
-void BeastHubSession::Accept(std::vector<PartitionOffset> resume) {
-  OnStrand([resume = std::move(resume)](BeastHubSession& s) {
+void BeastHubSession::Accept(std::vector<PartitionOffset> resume, uint64_t generation) {
+  OnStrand([resume = std::move(resume), generation](BeastHubSession& s) {
     if (s.over_ || s.closing_ || !s.hello_known_) return;
     {
       std::lock_guard<std::mutex> lock(s.mu_);
-      s.engine_.Accept(resume);
+      s.engine_.Accept(resume, generation);
     }
     s.server_->Count([](HubMetrics& m) { ++m.sessions_started; });
     LogInfo("hub server: edge session accepted", {{"session", std::to_string(s.id_)},
@@ -532,7 +532,7 @@ void BeastHubSession::OnHelloFrame(HelloFrame hello) {
                                           {"lane", edge_.hello.lane},
                                           {"connection", absl::StrCat(edge_.hello.connection_index, "/",
                                                                       edge_.hello.connection_count)},
-                                          {"epoch", std::to_string(edge_.hello.epoch)}});
+                                          {"epoch", std::to_string(edge_.hello.generation)}});
   std::shared_ptr<BeastHubSession> replaced;
   absl::Status admitted = server_->Admit(shared_from_this(), edge_, &replaced);
   if (!admitted.ok()) {
@@ -549,7 +549,7 @@ void BeastHubSession::OnHelloFrame(HelloFrame hello) {
   }
   // The superseded session must be over for the handler before it hears
   // this hello: close it on its strand, then come back to ours.
-  const uint64_t epoch = edge_.hello.epoch;
+  const uint64_t epoch = edge_.hello.generation;
   asio::post(replaced->strand(), [replaced, self = shared_from_this(), epoch] {
     replaced->Fail(absl::AbortedError(
         absl::StrCat("replaced by a newer connection for the same pipeline, lane and connection (epoch ", epoch, ")")));
@@ -731,6 +731,7 @@ asio::awaitable<void> BeastHubSession::ReadLoop(std::shared_ptr<WsStream> ws) {
     }
     if (in.hello) OnHelloFrame(std::move(*in.hello));
     if (in.batch && hello_known_ && !closing_) server_->handler()->OnData(*this, std::move(*in.batch));
+    if (in.report && hello_known_ && !closing_) server_->handler()->OnReport(*this, std::move(*in.report));
     Wake();
   }
 }

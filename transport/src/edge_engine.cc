@@ -221,6 +221,7 @@ EdgeConnectionEngine::Inbound EdgeConnectionEngine::OnMessage(std::string_view m
       break;
     case FrameType::kHello:
     case FrameType::kData:
+    case FrameType::kReport:
       unexpected();
       break;
   }

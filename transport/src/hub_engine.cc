@@ -26,14 +26,14 @@ void HubSessionEngine::Queue(const Frame& frame) { queue_.push_back(std::make_sh
 
 void HubSessionEngine::QueueCredit() { Queue(CreditFrame{options_.receive_window_bytes + released_}); }
 
-void HubSessionEngine::Accept(const std::vector<PartitionOffset>& resume) {
+void HubSessionEngine::Accept(const std::vector<PartitionOffset>& resume, uint64_t generation) {
   if (state_ != State::kAwaitAccept) return;
   for (const PartitionOffset& p : resume) {
     PartitionState& s = partitions_[p.partition];
     s.committed_next = p.offset;
     s.next_expected = p.offset;
   }
-  Queue(ResumeFrame{resume});
+  Queue(ResumeFrame{generation, resume});
   QueueCredit();
   state_ = State::kStreaming;
   counters_.streaming = true;
@@ -190,6 +190,13 @@ HubSessionEngine::Inbound HubSessionEngine::OnMessage(std::string_view message, 
       break;
     }
     case FrameType::kPong:
+      break;
+    case FrameType::kReport:
+      if (state_ != State::kStreaming) {
+        unexpected("report before the hub sent resume");
+        return in;
+      }
+      in.report = std::move(std::get<ReportFrame>(*frame));
       break;
     case FrameType::kError: {
       const auto& error = std::get<ErrorFrame>(*frame);

@@ -38,6 +38,7 @@ class HubSessionEngine {
   struct Inbound {
     std::optional<HelloFrame> hello;    // the hello arrived
     std::optional<ReceivedBatch> batch;  // a batch for the writer
+    std::optional<ReportFrame> report;   // the edge's report, for the writer
     bool duplicate = false;             // a committed batch came again: acked, dropped
     bool peer_closed = false;           // graceful close frame
     std::string close_reason;
@@ -49,7 +50,7 @@ class HubSessionEngine {
   Inbound OnMessage(std::string_view message, SteadyTime now, int64_t wall_ms);
 
   // The handler's answer to hello: queues resume and the first credit.
-  void Accept(const std::vector<PartitionOffset>& resume);
+  void Accept(const std::vector<PartitionOffset>& resume, uint64_t generation);
   // The writer committed these batches: queues an ack (with how long the
   // oldest of them was held here) and more credit.
   void Ack(const std::vector<uint64_t>& batch_ids, const std::vector<PartitionOffset>& committed, SteadyTime now);

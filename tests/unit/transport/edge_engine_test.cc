@@ -85,7 +85,7 @@ class EdgeEngineTest : public ::testing::Test {
   EdgeConnectionEngine::Inbound ConnectAndResume(std::vector<PartitionOffset> resume, uint64_t credit = 1 << 30) {
     const std::string hello = engine_.OnConnected(clock_.Now());
     EXPECT_EQ(TypeOf(DecodeFrame(hello).value()), FrameType::kHello);
-    auto in = engine_.OnMessage(EncodeFrame(ResumeFrame{std::move(resume)}), clock_.Now());
+    auto in = engine_.OnMessage(EncodeFrame(ResumeFrame{7, std::move(resume)}), clock_.Now());
     EXPECT_THAT(in.error, IsOk());
     EXPECT_THAT(engine_.OnMessage(EncodeFrame(CreditFrame{credit}), clock_.Now()).error, IsOk());
     return in;

@@ -66,7 +66,7 @@ class HubEngineTest : public ::testing::Test {
     auto in = engine_.OnMessage(EncodeFrame(hello), clock_.Now(), 0);
     ASSERT_THAT(in.error, IsOk());
     ASSERT_TRUE(in.hello.has_value());
-    engine_.Accept(resume);
+    engine_.Accept(resume, 0);
     std::vector<Frame> out = Drain(engine_);
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(std::get<ResumeFrame>(out[0]).next_offsets, resume);

@@ -62,9 +62,10 @@ class HubSession {
   virtual const EdgeInfo& edge() const = 0;
 
   // Answers the hello: sends the resume points (next offset the writer needs
-  // per partition of this pipeline/lane it knows) and the first credit;
-  // data starts flowing.
-  virtual void Accept(std::vector<PartitionOffset> resume) = 0;
+  // per partition of this pipeline/lane it knows), the generation issued to
+  // or confirmed for the edge's link instance, and the first credit; data
+  // starts flowing.
+  virtual void Accept(std::vector<PartitionOffset> resume, uint64_t generation) = 0;
   // Refuses the hello: sends an error frame with `why` and closes.
   virtual void Reject(absl::Status why) = 0;
   // The writer committed these batches (ids from ReceivedBatch) durably;
@@ -90,6 +91,8 @@ class HubSessionHandler {
   virtual void OnHello(std::shared_ptr<HubSession> session) = 0;
   // A batch in order for its partition. The records are the writer's.
   virtual void OnData(HubSession& session, ReceivedBatch batch) = 0;
+  // The edge's report of its own backlog (after resume, then periodically).
+  virtual void OnReport(HubSession& session, ReportFrame report) {}
   // The session ended (edge closed, link lost, bad frame, fenced, Stop()).
   // Batches delivered and not acked will be resent by the edge if they are
   // not committed: the writer must either commit them before it accepts the
