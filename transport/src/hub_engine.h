@@ -36,7 +36,7 @@ struct HubEngineOptions {
   FrameLimits limits;
   // Frames before the hello was accepted (hello, ping, close) are at most this.
   size_t max_hello_frame_bytes = size_t{64} << 10;
-  uint32_t max_records_per_batch = 100'000;
+  uint32_t max_records_per_batch = 250'000;
   uint32_t max_partitions = 100'000;
   uint64_t max_outbound_bytes = uint64_t{16} << 20;
   std::chrono::nanoseconds dead_link_timeout{std::chrono::seconds(30)};

@@ -150,8 +150,9 @@ struct HubServerOptions {
   // the hello: hello, ping and close are small, so nobody gets a 64 MiB
   // frame read and checksummed without a certificate-checked hello.
   size_t max_hello_frame_bytes = size_t{64} << 10;
-  // Records in one batch at most (the decoded objects' count).
-  uint32_t max_records_per_batch = 100'000;
+  // Records in one batch at most (the decoded objects' count). A 1 MiB batch
+  // of the smallest possible records (5 bytes each) has ~210,000.
+  uint32_t max_records_per_batch = 250'000;
   // Distinct partitions one session may send (each keeps a little state).
   uint32_t max_partitions_per_session = 100'000;
   // Frames queued for an edge (pongs, acks, credit) and not yet written, in
