@@ -797,8 +797,8 @@ asio::awaitable<void> BeastHubSession::Run(tcp::socket socket, std::string addre
       [](websocket::response_type& response) { response.set(http::field::server, "longhaul-hub"); }));
   ws->binary(true);
   ws->auto_fragment(false);
-  // Until the hello is accepted only small frames are read (the engine
-  // says how large before each read).
+  // Until a hello arrived only small frames are read (the engine says how
+  // large before each read).
   ws->read_message_max(options.max_hello_frame_bytes);
   auto [accept_error] = co_await ws->async_accept(request, kNoThrow);
   if (over_) co_return;
@@ -833,6 +833,7 @@ asio::awaitable<void> BeastHubSession::ReadLoop(std::shared_ptr<WsStream> ws) {
   constexpr size_t kKeptBufferBytes = size_t{1} << 20;
   beast::flat_buffer buffer;
   for (;;) {
+    if (over_ || closing_) co_return;  // e.g. a refused hello: read nothing more
     buffer.clear();
     if (buffer.capacity() > kKeptBufferBytes) buffer.shrink_to_fit();
     size_t limit;
@@ -847,7 +848,7 @@ asio::awaitable<void> BeastHubSession::ReadLoop(std::shared_ptr<WsStream> ws) {
       server_->Refuse(authorised_pipeline_, RefusalReason::kBadFrame);
       const absl::Status why = absl::ResourceExhaustedError(
           absl::StrCat("a WebSocket message larger than ", limit, " bytes",
-                       limit < server_->options_max_frame() ? " before the hello was accepted" : ""));
+                       limit < server_->options_max_frame() ? " before the hello" : ""));
       LogWarn("hub server: closing an edge session", {{"session", std::to_string(id_)},
                                                        {"peer", edge_.peer_address},
                                                        {"identity", edge_.identity},

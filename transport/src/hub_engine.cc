@@ -203,7 +203,10 @@ void HubSessionEngine::AdmitData(DataFrame frame, SteadyTime now, Inbound* in) {
 }
 
 size_t HubSessionEngine::max_message_bytes() const {
-  return state_ == State::kStreaming ? options_.limits.max_frame_bytes : options_.max_hello_frame_bytes;
+  // Small until a hello arrived: the shell checks it against the identity
+  // rules before it reads again, and a read started before Accept must take
+  // the data frames an edge sends as soon as it has its resume.
+  return state_ == State::kAwaitHello ? options_.max_hello_frame_bytes : options_.limits.max_frame_bytes;
 }
 
 absl::Status HubSessionEngine::OutboundStatus() const {
@@ -223,8 +226,8 @@ HubSessionEngine::Inbound HubSessionEngine::OnMessage(std::string_view message, 
     in.bad_frame = true;
     in.refusal = frame.status().code() == absl::StatusCode::kFailedPrecondition ? RefusalReason::kProtocol
                                                                                 : RefusalReason::kBadFrame;
-    if (state_ != State::kStreaming && frame.status().code() == absl::StatusCode::kResourceExhausted) {
-      in.error = absl::ResourceExhaustedError(absl::StrCat(frame.status().message(), " (before the hello is accepted ",
+    if (state_ == State::kAwaitHello && frame.status().code() == absl::StatusCode::kResourceExhausted) {
+      in.error = absl::ResourceExhaustedError(absl::StrCat(frame.status().message(), " (before the hello ",
                                                            "frames are limited to ", options_.max_hello_frame_bytes,
                                                            " bytes)"));
     }

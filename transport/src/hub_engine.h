@@ -34,7 +34,7 @@ struct HubEngineOptions {
   uint64_t receive_window_bytes = uint64_t{64} << 20;
   uint64_t max_batch_bytes = uint64_t{16} << 20;
   FrameLimits limits;
-  // Frames before the hello was accepted (hello, ping, close) are at most this.
+  // Frames before the hello (only hello is allowed) are at most this.
   size_t max_hello_frame_bytes = size_t{64} << 10;
   uint32_t max_records_per_batch = 250'000;
   uint32_t max_partitions = 100'000;
@@ -69,8 +69,9 @@ class HubSessionEngine {
   };
   Inbound OnMessage(std::string_view message, SteadyTime now, int64_t wall_ms);
 
-  // The largest message the shell may read next: small until the hello is
-  // accepted (set it as the WebSocket read limit before each read).
+  // The largest message the shell may read next: small until a hello
+  // arrived (set it as the WebSocket read limit before each read; the shell
+  // checks the hello's identity before it reads again).
   size_t max_message_bytes() const;
 
   // The handler's answer to hello: queues resume and the first credit.

@@ -146,9 +146,9 @@ struct HubServerOptions {
   // Largest batch, uncompressed record bytes.
   uint64_t max_batch_bytes = uint64_t{16} << 20;
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
-  // Largest frame (and WebSocket message) read before the handler accepted
-  // the hello: hello, ping and close are small, so nobody gets a 64 MiB
-  // frame read and checksummed without a certificate-checked hello.
+  // Largest frame (and WebSocket message) read before a hello that passed
+  // the identity rules: a hello is small, so nobody gets a 64 MiB frame read
+  // and checksummed without a certificate-checked hello.
   size_t max_hello_frame_bytes = size_t{64} << 10;
   // Records in one batch at most (the decoded objects' count). A 1 MiB batch
   // of the smallest possible records (5 bytes each) has ~210,000.
