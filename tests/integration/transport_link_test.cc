@@ -603,7 +603,7 @@ class TcpProxy {
 HubServerOptions HubOptions() {
   HubServerOptions o;
   o.listen = "127.0.0.1:0";
-  o.tls = {Cert("ca.pem"), Cert("hub.pem"), Cert("hub.key")};
+  o.tls = {Cert("ca.pem"), Cert("hub.pem"), Cert("hub.key"), ""};
   o.identities = {{"longhaul://edge/edge-1", {"orders-pipeline"}}, {"other-edge", {"another-pipeline"}}};
   o.receive_window_bytes = 16 << 20;
   o.max_batch_bytes = 4 << 20;
@@ -615,7 +615,7 @@ EdgeLinkOptions EdgeOptions(int port) {
   EdgeLinkOptions o;
   o.hub_host = "127.0.0.1";
   o.hub_port = static_cast<uint16_t>(port);
-  o.tls = {Cert("ca.pem"), Cert("edge.pem"), Cert("edge.key")};
+  o.tls = {Cert("ca.pem"), Cert("edge.pem"), Cert("edge.key"), ""};
   o.pipeline = "orders-pipeline";
   o.edge_name = "test-edge";
   o.connections = 3;
