@@ -21,10 +21,6 @@ TopicPartition OnTheWire(TopicPartition tp) {
   return tp;
 }
 
-// Protocol v1 hellos carry no generation: every hello asks for one, and
-// the link_id tells a new EdgeLink instance from another connection of the
-// current one. (With protocol v2: hello.generation.)
-uint64_t HelloGeneration(const transport::HelloFrame&) { return 0; }
 
 bool IsEdgeNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
@@ -34,7 +30,9 @@ bool IsEdgeNameChar(char c) {
 }  // namespace
 
 std::string EdgeNameOf(const transport::EdgeInfo& edge) {
-  const std::string& name = edge.common_name;
+  // The transport derives and checks it; checked again here because it
+  // becomes part of topic names and checkpoint keys.
+  const std::string& name = edge.name;
   if (name.empty() || name.size() > 64) return "";
   for (char c : name) {
     if (!IsEdgeNameChar(c)) return "";
@@ -94,12 +92,12 @@ void HubPipeline::OnHello(std::shared_ptr<transport::HubSession> session) {
     edge = EdgeNameOf(info);
     if (edge.empty()) {
       refuse("identity", absl::PermissionDeniedError(absl::StrCat(
-                             "pipeline '", name(), "' (edges: many) names each edge by its certificate's CN, and '",
-                             info.common_name, "' is not 1 to 64 of letters, digits, '.', '_' and '-'")));
+                             "pipeline '", name(), "' (edges: many) names each edge by its certificate, and '",
+                             info.name, "' is not 1 to 64 of letters, digits, '.', '_' and '-'")));
       return;
     }
   }
-  EdgeGenerations::Answer answer = generations_.OnHello(edge, HelloGeneration(hello), hello.link_id);
+  EdgeGenerations::Answer answer = generations_.OnHello(edge, hello.generation, hello.link_id);
   if (!answer.status.ok()) {
     refuse(answer.status.code() == absl::StatusCode::kFailedPrecondition ? "stale_generation" : "unknown_generation",
            answer.status);
@@ -167,7 +165,7 @@ void HubPipeline::TryAcceptLocked(const std::string& edge) {
   for (auto& [id, entry] : sessions_) {
     if (entry.accepted || entry.edge != edge || entry.generation != generation) continue;
     entry.accepted = true;
-    entry.session->Accept(resume);
+    entry.session->Accept(resume, generation);
     LogInfo("hub: edge session accepted", {{"pipeline", name()},
                                            {"session", std::to_string(id)},
                                            {"edge", edge},
@@ -442,6 +440,20 @@ std::string HubRouter::address() const {
   return server_ ? server_->address() : std::string();
 }
 
+std::map<std::pair<std::string, std::string>, uint64_t> HubRouter::Refusals() const {
+  std::map<std::pair<std::string, std::string>, uint64_t> out;
+  if (auto m = Metrics()) out = m->refusals;
+  std::map<std::string, std::shared_ptr<HubPipeline>> pipelines;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pipelines = pipelines_;
+  }
+  for (const auto& [name, p] : pipelines) {
+    for (const auto& [reason, n] : p->Refusals()) out[{name, reason}] += n;
+  }
+  return out;
+}
+
 std::shared_ptr<HubPipeline> HubRouter::Find(const std::string& pipeline) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = pipelines_.find(pipeline);
@@ -526,14 +538,6 @@ class HubSourceSide final : public SourceSide {
                   pipeline_->StreamingSessions() > 0 ? 1 : 0);
     sink.AddGauge("longhaul_link_sessions", "Edge sessions streaming into this hub for the pipeline.",
                   {{"link", link}, {"pipeline", p}}, pipeline_->StreamingSessions());
-    for (const auto& [reason, n] : pipeline_->Refusals()) {
-      sink.AddCounter("longhaul_link_refused_total",
-                      "Edge hellos and sessions the pipeline refused, by reason: topic (outside the topic filter), "
-                      "internal_topic ('__'), partition_cap, topic_cap, offsets (not a sane range), overlap or gap "
-                      "(a batch not continuing its partition), identity (no usable edge name), stale_generation, "
-                      "unknown_generation, not_served (the edge's lane runs on another hub), protocol.",
-                      {{"link", link}, {"pipeline", p}, {"reason", reason}}, static_cast<double>(n));
-    }
   }
 
  private:

@@ -38,8 +38,8 @@ namespace longhaul::mirror {
 
 class HubRouter;
 
-// The edge's name as the hub uses it (topic names, checkpoint keys): from
-// its certificate, today the subject CN. Empty when it is missing or not
+// The edge's name as the hub uses it (topic names, checkpoint keys):
+// EdgeInfo::name (from its certificate). Empty when it is missing or not
 // 1 to 64 of [A-Za-z0-9._-].
 std::string EdgeNameOf(const transport::EdgeInfo& edge);
 
@@ -138,6 +138,9 @@ class HubRouter final : public transport::HubSessionHandler {
   void SetServer(transport::HubServer* server);
   std::optional<transport::HubMetrics> Metrics() const;
   std::string address() const;
+  // Refusals by (pipeline, reason): the transport's (TLS, frames, bounds)
+  // and the pipelines' (authorisation, contiguity, generations).
+  std::map<std::pair<std::string, std::string>, uint64_t> Refusals() const;
 
   void OnHello(std::shared_ptr<transport::HubSession> session) override;
   void OnData(transport::HubSession& session, transport::ReceivedBatch batch) override;

@@ -119,6 +119,18 @@ class LinkHubImpl final : public LinkHub {
                       "epoch), hub (not accepted by the pipeline in time).",
                       {{"link", link}, {"reason", reason}}, static_cast<double>(n));
     }
+    for (const auto& [key, n] : router_->Refusals()) {
+      sink.AddCounter(
+          "longhaul_link_refused_total",
+          "Edge connections, hellos and sessions refused or closed for what the edge did, by pipeline (\"\" before "
+          "a hello named one the certificate may feed) and reason. Transport reasons: tls, protocol, bad_frame, "
+          "identity, handshakes, sessions, hub (the pipeline refused the hello or did not answer in time), credit, "
+          "batch_size, records, offsets, partitions, outbound_queue. Pipeline reasons: topic (outside the topic "
+          "filter), internal_topic ('__'), partition_cap, topic_cap, offsets (not a sane range), overlap and gap "
+          "(a batch that does not continue its partition), identity (no usable edge name), stale_generation, "
+          "unknown_generation, not_served (the edge's lane runs on another hub).",
+          {{"link", link}, {"pipeline", key.first}, {"reason", key.second}}, static_cast<double>(n));
+    }
     sink.AddCounter("longhaul_link_hub_bad_frames_total", "Sessions closed for a malformed frame.", {{"link", link}},
                     static_cast<double>(m->bad_frames));
     sink.AddGauge("longhaul_link_hub_sessions", "Edge connections open on the hub (all pipelines).",

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <memory>
@@ -33,12 +35,15 @@ class FakeSession : public transport::HubSession {
     edge_.hello.link_id = link_id;
     edge_.identity = name;
     edge_.common_name = name;
+    edge_.name = name;
   }
+  void SetGeneration(uint64_t g) { edge_.hello.generation = g; }
   uint64_t id() const override { return id_; }
   const transport::EdgeInfo& edge() const override { return edge_; }
-  void Accept(std::vector<PartitionOffset> resume) override {
+  void Accept(std::vector<PartitionOffset> resume, uint64_t generation) override {
     accepted = true;
     this->resume = std::move(resume);
+    this->generation = generation;
   }
   void Reject(absl::Status why) override { rejected = why; }
   void Ack(std::vector<uint64_t> batch_ids, std::vector<PartitionOffset> committed) override {
@@ -49,6 +54,7 @@ class FakeSession : public transport::HubSession {
 
   bool accepted = false;
   std::vector<PartitionOffset> resume;
+  uint64_t generation = 0;
   absl::Status rejected;
   absl::Status closed;
   std::vector<uint64_t> acked;
@@ -491,6 +497,41 @@ TEST(HubFleet, RefusesAnEdgeWithoutAUsableName) {
     EXPECT_EQ(s->rejected.code(), absl::StatusCode::kPermissionDenied) << name;
   }
   EXPECT_EQ(pipeline->Refusals()["identity"], 3u);
+}
+
+TEST(HubFleet, ConnectionsOfAnInstanceShareTheIssuedGenerationAndAStaleOneIsRefusedForGood) {
+  auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr, /*generation_nonce=*/77);
+  const std::string e = EdgeOnLane(0);
+  Lane lane0;
+  lane0.Start(pipeline, 0, {});
+  auto first = std::make_shared<FakeSession>(1, e, 100);
+  pipeline->OnHello(first);
+  ASSERT_TRUE(first->accepted);
+  EXPECT_EQ(first->generation >> 32, 77u) << "issued by this hub instance";
+  auto second = std::make_shared<FakeSession>(2, e, 100);
+  second->SetGeneration(first->generation);  // a reconnect with what the resume gave it
+  pipeline->OnHello(second);
+  ASSERT_TRUE(second->accepted);
+  EXPECT_EQ(second->generation, first->generation);
+
+  auto restarted = std::make_shared<FakeSession>(3, e, 200);  // a new instance: generation 0
+  pipeline->OnHello(restarted);
+  EXPECT_EQ(first->closed.code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(restarted->accepted) << "nothing of the old instance was in flight";
+  EXPECT_GT(restarted->generation, first->generation);
+
+  auto zombie = std::make_shared<FakeSession>(4, e, 100);
+  zombie->SetGeneration(first->generation);
+  pipeline->OnHello(zombie);
+  EXPECT_EQ(zombie->rejected.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StartsWith(zombie->rejected.message(), "stale generation")) << zombie->rejected;
+  auto forged = std::make_shared<FakeSession>(5, e, 300);
+  forged->SetGeneration(UINT64_MAX);
+  pipeline->OnHello(forged);
+  EXPECT_EQ(forged->rejected.code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(restarted->closed.ok()) << "neither locks the current instance out";
+  EXPECT_EQ(pipeline->Refusals()["stale_generation"], 1u);
+  EXPECT_EQ(pipeline->Refusals()["unknown_generation"], 1u);
 }
 
 }  // namespace
