@@ -40,8 +40,13 @@ std::string EdgeNameOf(const transport::EdgeInfo& edge) {
   return name;
 }
 
-HubPipeline::HubPipeline(const config::PipelineConfig& pipeline, HubRouter* router, uint32_t generation_nonce)
-    : config_(pipeline), router_(router), generations_(generation_nonce), lanes_(pipeline.lanes) {}
+HubPipeline::HubPipeline(const config::PipelineConfig& pipeline, HubRouter* router, uint32_t generation_nonce,
+                         UnknownGeneration unknown_generation)
+    : config_(pipeline),
+      router_(router),
+      unknown_generation_(unknown_generation),
+      generations_(generation_nonce),
+      lanes_(pipeline.lanes) {}
 
 std::vector<int> HubPipeline::LanesOf(const std::string& edge) const {
   if (many()) return {static_cast<int>(offsets::LaneOfEdge(edge, config_.lanes))};
@@ -98,6 +103,9 @@ void HubPipeline::OnHello(std::shared_ptr<transport::HubSession> session) {
     }
   }
   EdgeGenerations::Answer answer = generations_.OnHello(edge, hello.generation, hello.link_id);
+  if (answer.status.code() == absl::StatusCode::kAborted && unknown_generation_ == UnknownGeneration::kTreatAsNew) {
+    answer = generations_.OnHello(edge, 0, hello.link_id);
+  }
   if (!answer.status.ok()) {
     refuse(answer.status.code() == absl::StatusCode::kFailedPrecondition ? "stale_generation" : "unknown_generation",
            answer.status);

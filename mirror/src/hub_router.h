@@ -45,8 +45,20 @@ std::string EdgeNameOf(const transport::EdgeInfo& edge);
 
 class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
  public:
+  // How a hello with a generation this hub never issued is answered.
+  enum class UnknownGeneration {
+    // Refused with Aborted "unknown generation": a protocol v2 edge resets
+    // to 0 and says hello again.
+    kRefuse,
+    // Answered as a hello with 0 (the same outcome, one round trip
+    // sooner). Needed while edges still send their clock-based epoch as
+    // the generation and never reset it (transport/src/beast_edge_link.cc
+    // before the edge keeps hub-issued generations); the default until then.
+    kTreatAsNew,
+  };
   HubPipeline(const config::PipelineConfig& pipeline, HubRouter* router,
-              uint32_t generation_nonce = EdgeGenerations::RandomNonce());
+              uint32_t generation_nonce = EdgeGenerations::RandomNonce(),
+              UnknownGeneration unknown_generation = UnknownGeneration::kTreatAsNew);
 
   const std::string& name() const { return config_.name; }
   // edges: many only: the header that carries the edge's name, or empty.
@@ -110,6 +122,7 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
 
   const config::PipelineConfig config_;
   HubRouter* const router_;
+  const UnknownGeneration unknown_generation_;
 
   mutable std::mutex mu_;
   bool stopping_ = false;

@@ -202,6 +202,10 @@ struct LinkSpec {
   std::string compression = "zstd";
   std::string buffer_bytes = "64MiB";
   std::string commit_interval = "200ms";
+  int connections = 2;
+  std::string edges = "one";  // the pipeline's `edges`
+  // More hub addresses for the edge to try (an edge hub list), after dial_port.
+  std::vector<int> more_dial_ports;
 };
 
 std::string WriteLinkConfig(const std::string& source, const std::string& target, const LinkSpec& s,
@@ -211,20 +215,24 @@ std::string WriteLinkConfig(const std::string& source, const std::string& target
   std::ofstream f(path);
   f << "clusters:\n  src:\n    bootstrap: \"" << source << "\"\n  dst:\n    bootstrap: \"" << target << "\"\n";
   f << "links:\n  sat:\n";
-  f << "    edge:\n      hub: \"127.0.0.1:" << s.dial_port << "\"\n      server_name: localhost\n";
+  f << "    edge:\n      hub: \"127.0.0.1:" << s.dial_port;
+  for (int port : s.more_dial_ports) f << ",127.0.0.1:" << port;
+  f << "\"\n      server_name: localhost\n";
   f << "      ca_file: " << Cert(s.edge_ca) << "\n";
   if (!s.edge_cert.empty()) {
     f << "      cert_file: " << Cert(s.edge_cert) << "\n      key_file: " << Cert(s.edge_key) << "\n";
   }
-  f << "      connections: 2\n      compression: " << s.compression << "\n      buffer_bytes: " << s.buffer_bytes
+  f << "      connections: " << s.connections << "\n      compression: " << s.compression << "\n      buffer_bytes: " << s.buffer_bytes
     << "\n      heartbeat_interval: 200ms\n      dead_link_timeout: 3s\n";
   f << "    hub:\n      listen: \"127.0.0.1:" << s.hub_port << "\"\n      ca_file: " << Cert("ca.pem")
     << "\n      cert_file: " << Cert("hub.pem") << "\n      key_file: " << Cert("hub.key")
     << "\n      identities:\n        \"longhaul://edge/edge-1\": [\"" << s.pipeline << "\"]\n";
+  if (s.edges == "many") f << "        \"longhaul://edge/other-edge\": [\"" << s.pipeline << "\"]\n";
   f << "pipelines:\n  " << s.pipeline << ":\n    source: src\n    target: dst\n    via: sat\n    topics:\n"
     << "      include: [";
   for (size_t i = 0; i < s.include.size(); ++i) f << (i ? ", " : "") << '"' << s.include[i] << '"';
-  f << "]\n    rename: \"" << s.rename << "\"\n    lanes: " << s.lanes << "\n    commit_interval: "
+  f << "]\n    edges: " << s.edges << "\n    rename: \"" << s.rename << "\"\n    lanes: " << s.lanes
+    << "\n    commit_interval: "
     << s.commit_interval << "\n    discovery_interval: 2s\n";
   f << "worker:\n  drain_timeout: 10s\n";
   f << "admin:\n  listen: \"127.0.0.1:0\"\n";
@@ -379,6 +387,121 @@ TEST_F(LinkMirror, StaysExactlyOnceThroughTenLinkCutsAndKill9OfEdgeAndHub) {
   hub->Kill(SIGTERM);
   EXPECT_EQ(edge->WaitForExit(seconds(30)), 0) << edge->Describe();
   EXPECT_EQ(hub->WaitForExit(seconds(30)), 0) << hub->Describe();
+}
+
+// ---- a fleet: many edges in one pipeline (edges: many) ----
+
+// Two edges with their own certificates (edge-1 and other-edge) feed one
+// edges: many pipeline with different connection counts; each edge's copy
+// of the source topic lands in its own target topic ({edge}.{topic}),
+// every record once and in order, through a kill -9 and restart of one
+// edge while records keep coming.
+TEST_F(LinkMirror, TwoEdgesOfOneEdgesManyPipelineArriveExactlyOnceInTheirOwnTopicsThroughAnEdgeRestart) {
+  const std::string topic = UniqueName("fleet");
+  ASSERT_TRUE(source_->CreateTopic(topic, 3).ok());
+  for (int p = 0; p < 3; ++p) ASSERT_TRUE(source_->Produce(topic, p, VariedRecords(3'000, 9100 + p)).ok());
+
+  LinkSpec spec;
+  spec.pipeline = UniqueName("fl");
+  spec.include = {topic};
+  spec.edges = "many";
+  spec.rename = "{edge}.{topic}";
+  spec.hub_port = FreePort();
+  spec.dial_port = spec.hub_port;
+  LinkSpec first = spec, second = spec;
+  first.connections = 1;
+  second.connections = 3;
+  second.edge_cert = "other-edge.pem";
+  second.edge_key = "other-edge.key";
+  auto hub = StartRole(WriteLinkConfig(source_bootstrap_, target_bootstrap_, spec, "hub"), "hub");
+  const std::string second_config = WriteLinkConfig(source_bootstrap_, target_bootstrap_, second, "edge2");
+  auto edge1 = StartRole(WriteLinkConfig(source_bootstrap_, target_bootstrap_, first, "edge1"), "edge");
+  auto edge2 = StartRole(second_config, "edge");
+  ASSERT_TRUE(hub && edge1 && edge2);
+  ASSERT_TRUE(WaitFor([&] {
+    return absl::StrContains(edge1->Output(), "edge: link up") && absl::StrContains(edge2->Output(), "edge: link up");
+  }, seconds(90))) << edge1->Describe() << "\n" << edge2->Describe() << "\n" << hub->Describe();
+
+  {
+    BackgroundProducer producer(source_bootstrap_, topic, 3, 200, milliseconds(100), 9200);
+    std::this_thread::sleep_for(seconds(3));
+    edge2->Kill(SIGKILL);
+    edge2->WaitForExit(seconds(10));
+    std::this_thread::sleep_for(seconds(1));
+    edge2 = StartRole(second_config, "edge");
+    ASSERT_TRUE(edge2);
+    std::this_thread::sleep_for(seconds(4));
+    producer.Stop();
+    EXPECT_EQ(producer.errors(), 0);
+  }
+  ExpectExactlyOnce(*source_, *target_, topic, "edge-1." + topic, 3, seconds(150), hub.get());
+  ExpectExactlyOnce(*source_, *target_, topic, "other-edge." + topic, 3, seconds(150), hub.get());
+  EXPECT_TRUE(hub->IsRunning()) << hub->Describe();
+  EXPECT_TRUE(edge1->IsRunning()) << edge1->Describe();
+  EXPECT_TRUE(edge2->IsRunning()) << edge2->Describe();
+  for (auto* p : {edge1.get(), edge2.get(), hub.get()}) p->Kill(SIGTERM);
+  EXPECT_EQ(hub->WaitForExit(seconds(30)), 0) << hub->Describe();
+}
+
+// One edges: many pipeline served by three hub processes that share its
+// lanes through the lane group; the edges list all three hubs and move to
+// the hub that runs their lane. One hub is killed with kill -9 mid-run:
+// its lanes move to the others and the edges follow, every record once.
+TEST_F(LinkMirror, ThreeHubsShareAnEdgesManyPipelineAndAHubKill9LosesAndDuplicatesNothing) {
+  GTEST_SKIP() << "needs the edge hub list (links.<l>.edge.hub as \"a,b,c\" or hubs: [...]) from the "
+                  "transport edge work, not on main yet";
+  const std::string topic = UniqueName("fleet3");
+  ASSERT_TRUE(source_->CreateTopic(topic, 3).ok());
+  for (int p = 0; p < 3; ++p) ASSERT_TRUE(source_->Produce(topic, p, VariedRecords(2'000, 9300 + p)).ok());
+  LinkSpec spec;
+  spec.pipeline = UniqueName("f3");
+  spec.include = {topic};
+  spec.edges = "many";
+  spec.rename = "{edge}.{topic}";
+  spec.lanes = 4;
+  std::vector<int> ports = {FreePort(), FreePort(), FreePort()};
+  std::vector<std::unique_ptr<ChildProcess>> hubs;
+  std::vector<std::string> hub_configs;
+  for (int port : ports) {
+    LinkSpec h = spec;
+    h.hub_port = port;
+    hub_configs.push_back(WriteLinkConfig(source_bootstrap_, target_bootstrap_, h, absl::StrCat("hub", port)));
+    hubs.push_back(StartRole(hub_configs.back(), "hub"));
+    ASSERT_TRUE(hubs.back());
+  }
+  LinkSpec first = spec, second = spec;
+  first.dial_port = second.dial_port = ports[0];
+  first.more_dial_ports = second.more_dial_ports = {ports[1], ports[2]};
+  first.connections = 1;
+  second.connections = 2;
+  second.edge_cert = "other-edge.pem";
+  second.edge_key = "other-edge.key";
+  auto edge1 = StartRole(WriteLinkConfig(source_bootstrap_, target_bootstrap_, first, "edge1"), "edge");
+  auto edge2 = StartRole(WriteLinkConfig(source_bootstrap_, target_bootstrap_, second, "edge2"), "edge");
+  ASSERT_TRUE(edge1 && edge2);
+  ASSERT_TRUE(WaitFor([&] {
+    return absl::StrContains(edge1->Output(), "edge: link up") && absl::StrContains(edge2->Output(), "edge: link up");
+  }, seconds(120))) << edge1->Describe() << "\n" << edge2->Describe();
+  {
+    BackgroundProducer producer(source_bootstrap_, topic, 3, 200, milliseconds(100), 9400);
+    std::this_thread::sleep_for(seconds(3));
+    // Kill the hub that serves edge-1 (the one that logged its acceptance last).
+    size_t victim = 0;
+    for (size_t i = 0; i < hubs.size(); ++i) {
+      if (absl::StrContains(hubs[i]->Output(), "edge=edge-1")) victim = i;
+    }
+    hubs[victim]->Kill(SIGKILL);
+    hubs[victim]->WaitForExit(seconds(10));
+    std::this_thread::sleep_for(seconds(20));  // lane-group session timeout, then the edges move
+    producer.Stop();
+    EXPECT_EQ(producer.errors(), 0);
+    hubs.erase(hubs.begin() + static_cast<long>(victim));
+  }
+  ExpectExactlyOnce(*source_, *target_, topic, "edge-1." + topic, 3, seconds(180), hubs.front().get());
+  ExpectExactlyOnce(*source_, *target_, topic, "other-edge." + topic, 3, seconds(180), hubs.front().get());
+  for (auto& h : hubs) h->Kill(SIGTERM);
+  edge1->Kill(SIGTERM);
+  edge2->Kill(SIGTERM);
 }
 
 // Realistic JSON-like events: repetitive keys and values compress well.

@@ -500,7 +500,8 @@ TEST(HubFleet, RefusesAnEdgeWithoutAUsableName) {
 }
 
 TEST(HubFleet, ConnectionsOfAnInstanceShareTheIssuedGenerationAndAStaleOneIsRefusedForGood) {
-  auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr, /*generation_nonce=*/77);
+  auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr, /*generation_nonce=*/77,
+                                               HubPipeline::UnknownGeneration::kRefuse);
   const std::string e = EdgeOnLane(0);
   Lane lane0;
   lane0.Start(pipeline, 0, {});
@@ -532,6 +533,23 @@ TEST(HubFleet, ConnectionsOfAnInstanceShareTheIssuedGenerationAndAStaleOneIsRefu
   EXPECT_TRUE(restarted->closed.ok()) << "neither locks the current instance out";
   EXPECT_EQ(pipeline->Refusals()["stale_generation"], 1u);
   EXPECT_EQ(pipeline->Refusals()["unknown_generation"], 1u);
+}
+
+TEST(HubFleet, AnEdgeThatSendsItsOldClockEpochAsGenerationIsIssuedOneInsteadOfLockedOut) {
+  auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr, /*generation_nonce=*/77);
+  const std::string e = EdgeOnLane(0);
+  Lane lane0;
+  lane0.Start(pipeline, 0, {});
+  auto first = std::make_shared<FakeSession>(1, e, 100);
+  first->SetGeneration(1796677073999);  // wall-clock milliseconds, as edges before v2 generations send
+  pipeline->OnHello(first);
+  ASSERT_TRUE(first->accepted) << first->rejected;
+  auto second = std::make_shared<FakeSession>(2, e, 100);
+  second->SetGeneration(1796677073999);
+  pipeline->OnHello(second);
+  ASSERT_TRUE(second->accepted);
+  EXPECT_EQ(second->generation, first->generation) << "same link instance, same generation";
+  EXPECT_TRUE(first->closed.ok());
 }
 
 }  // namespace
