@@ -472,7 +472,10 @@ class ConfigParser {
   LinkHubConfig LinkHub(const Field& field) {
     LinkHubConfig h;
     const Section s = r_.Keys(field, {"listen", "ca_file", "cert_file", "key_file", "require_client_cert",
-                                      "identities", "receive_window_bytes"});
+                                      "identities", "receive_window_bytes", "identity_match", "crl_file",
+                                      "max_sessions", "max_sessions_per_identity",
+                                      "max_pending_handshakes_per_address", "max_records_per_batch",
+                                      "max_outbound_bytes"});
     if (auto f = r_.Require(s, field, "listen", "host:port to accept edges on")) {
       if (auto text = r_.Scalar(*f, "host:port to accept edges on")) {
         if (absl::Status valid = CheckHostPort(text->value, /*allow_port_zero=*/true); !valid.ok()) {
@@ -501,6 +504,25 @@ class ConfigParser {
     }
     if (const Field* f = s.Get("receive_window_bytes")) {
       if (auto v = r_.ByteSize(*f, kMiB, kGiB)) h.receive_window_bytes = *v;
+    }
+    if (const Field* f = s.Get("identity_match")) {
+      if (auto v = r_.Choice<bool>(*f, {{"any", false}, {"uri", true}})) h.identity_uri_only = *v;
+    }
+    TlsFile(s, "crl_file", &h.crl_file);
+    if (const Field* f = s.Get("max_sessions")) {
+      if (auto v = r_.Integer(*f, 1, 1'000'000)) h.max_sessions = *v;
+    }
+    if (const Field* f = s.Get("max_sessions_per_identity")) {
+      if (auto v = r_.Integer(*f, 1, 65'536)) h.max_sessions_per_identity = *v;
+    }
+    if (const Field* f = s.Get("max_pending_handshakes_per_address")) {
+      if (auto v = r_.Integer(*f, 1, 4096)) h.max_pending_handshakes_per_address = *v;
+    }
+    if (const Field* f = s.Get("max_records_per_batch")) {
+      if (auto v = r_.Integer(*f, 1000, 10'000'000)) h.max_records_per_batch = *v;
+    }
+    if (const Field* f = s.Get("max_outbound_bytes")) {
+      if (auto v = r_.ByteSize(*f, kMiB, kGiB)) h.max_outbound_bytes = *v;
     }
     return h;
   }

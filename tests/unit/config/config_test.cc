@@ -260,6 +260,13 @@ links:
         "longhaul://edge/e1": [p]
         "CN=other": ["*"]
       receive_window_bytes: 16MiB
+      identity_match: uri
+      crl_file: /etc/ca.crl.pem
+      max_sessions: 500
+      max_sessions_per_identity: 4
+      max_pending_handshakes_per_address: 2
+      max_records_per_batch: 5000
+      max_outbound_bytes: 2MiB
 pipelines:
   p:
     via: sat
@@ -299,6 +306,13 @@ TEST(ConfigParse, ReadsEveryFieldOfALink) {
   EXPECT_EQ(h.identities.size(), 2u);
   EXPECT_EQ(h.identities.at("CN=other"), std::vector<std::string>{"*"});
   EXPECT_EQ(h.receive_window_bytes, 16 << 20);
+  EXPECT_TRUE(h.identity_uri_only);
+  EXPECT_EQ(h.crl_file, "/etc/ca.crl.pem");
+  EXPECT_EQ(h.max_sessions, 500);
+  EXPECT_EQ(h.max_sessions_per_identity, 4);
+  EXPECT_EQ(h.max_pending_handshakes_per_address, 2);
+  EXPECT_EQ(h.max_records_per_batch, 5000);
+  EXPECT_EQ(h.max_outbound_bytes, 2 << 20);
 }
 
 TEST(ConfigParse, LinkDefaultsAndErrorsNameTheKeyWithoutEchoingTheProxySecret) {
@@ -331,7 +345,7 @@ pipelines:
   auto lines = ErrorLines(Parse(bad, FakeEnv({{"PROXY_AUTH", "Basic c2VjcmV0"}})));
   ASSERT_EQ(lines.size(), 2u) << ::testing::PrintToString(lines);
   EXPECT_THAT(lines[0], StartsWith("pipelines.yaml:12:14: links.sat.edge.proxy: "));
-  EXPECT_THAT(lines[1], AllOf(StartsWith("pipelines.yaml:32:10: pipelines.p.via: "),
+  EXPECT_THAT(lines[1], AllOf(StartsWith("pipelines.yaml:39:10: pipelines.p.via: "),
                               HasSubstr("no link named 'sats' (known links: sat)")));
   for (const auto& line : lines) EXPECT_THAT(line, Not(HasSubstr("c2VjcmV0")));
 }

@@ -175,6 +175,16 @@ struct LinkHubConfig {
   // Certificate identity (CN or URI SAN) -> pipelines it may feed ("*": all).
   std::map<std::string, std::vector<std::string>> identities;
   int64_t receive_window_bytes = int64_t{64} << 20;
+  // Match identity rules against the CN or any URI SAN ("any"), or URI SANs
+  // only ("uri": a CN is easy to get from a careless CA).
+  bool identity_uri_only = false;
+  std::string crl_file;  // optional; re-read when it changes
+  // Resource bounds for a fleet (transport/link_options.h has the reasons).
+  int64_t max_sessions = 10'000;
+  int64_t max_sessions_per_identity = 256;
+  int64_t max_pending_handshakes_per_address = 16;
+  int64_t max_records_per_batch = 250'000;
+  int64_t max_outbound_bytes = int64_t{16} << 20;
 };
 struct LinkConfig {
   std::string name;
