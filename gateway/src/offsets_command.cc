@@ -9,24 +9,11 @@
 #include "longhaul/base/logging.h"
 #include "longhaul/config/config.h"
 #include "longhaul/mirror/offset_translation.h"
+#include "command_help.h"
 #include "translation_json.h"
 
 namespace longhaul::gateway {
 namespace {
-
-constexpr const char* kOffsetsUsage = R"(usage:
-  longhaul offsets translate -c FILE --pipeline P --group G [--json]
-      print G's committed offsets on P's source cluster and the target
-      offsets they translate to
-  longhaul offsets failover -c FILE --pipeline P --group G [--allow-rewind] [--json]
-      commit G's translated offsets on P's target cluster now (only while G
-      has no active member there; never backwards without --allow-rewind)
-      and print what was done; exit status 3 if a partition was left unsynced
-
-options:
-  --log-format text|json     log line format (default text)
-  --log-level LEVEL          debug, info, warn, error (default warn)
-)";
 
 struct Options {
   std::string subcommand;
@@ -39,7 +26,9 @@ struct Options {
 
 int Usage(const std::string& error) {
   if (!error.empty()) std::fprintf(stderr, "longhaul offsets: %s\n\n", error.c_str());
-  std::fputs(kOffsetsUsage, stderr);
+  std::fputs(CommandHelpText(*FindCommand("offsets translate")).c_str(), stderr);
+  std::fputs("\n", stderr);
+  std::fputs(CommandHelpText(*FindCommand("offsets failover")).c_str(), stderr);
   return 2;
 }
 

@@ -20,6 +20,8 @@
 #include "longhaul/metrics/registry.h"
 #include "longhaul/mirror/pipeline_runner.h"
 #include "longhaul/mirror/offset_translation.h"
+#include "build_info.h"
+#include "service_notify.h"
 #include "status_json.h"
 #include "translation_json.h"
 
@@ -127,8 +129,11 @@ int RunCommand(const CommonOptions& opts) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   metrics::Registry registry;
-  registry.AddGauge("longhaul_build_info", "Always 1; the labels say which build runs.", {"version"})
-      .WithLabels({kLonghaulVersion})
+  const BuildInfo& build = GetBuildInfo();
+  registry
+      .AddGauge("longhaul_build_info", "Always 1; the labels say which build runs.",
+                {"version", "revision", "librdkafka", "openssl", "boost"})
+      .WithLabels({build.version, build.revision, build.librdkafka, build.openssl, build.boost})
       .Set(1);
   std::vector<std::unique_ptr<mirror::PipelineRunner>> runners;
   // The hub end of each link this process serves, created before the hub
@@ -173,6 +178,7 @@ int RunCommand(const CommonOptions& opts) {
         opts.config_file, ": nothing to run in this role (no pipeline with via for --role edge|hub)")));
   }
   LogInfo("longhaul starting", {{"version", kLonghaulVersion},
+                                {"revision", build.revision},
                                 {"config", opts.config_file},
                                 {"role", opts.role == Role::kAll ? "all" : opts.role == Role::kEdge ? "edge" : "hub"},
                                 {"pipelines", static_cast<unsigned long>(runners.size())}});
@@ -189,6 +195,10 @@ int RunCommand(const CommonOptions& opts) {
   } else {
     LogInfo("status page", {{"url", absl::StrCat("http://", (*admin)->address(), "/")}});
   }
+
+  // Under a Type=notify systemd unit: started (the admin server and every
+  // pipeline are up; lanes are taken over asynchronously).
+  NotifyService("READY=1");
 
   const bool interactive = isatty(STDERR_FILENO);
   SteadyTime last_report = SystemClock::Instance().Now();
@@ -218,6 +228,10 @@ int RunCommand(const CommonOptions& opts) {
     }
   }
   SteadyTime deadline = SystemClock::Instance().Now() + config->worker.drain_timeout;
+  // The unit's TimeoutStopSec covers the default drain; a longer
+  // drain_timeout asks systemd for the time it needs (+ the watchdog's 2 s
+  // and a margin) so it is not killed mid-commit.
+  NotifyService(StoppingState(config->worker.drain_timeout + milliseconds(5000)));
   LogInfo("draining", {{"signal", strsignal(signal_number)},
                        {"timeout_ms", static_cast<long long>(config->worker.drain_timeout.count())}});
   // Stop pipelines in parallel so each gets the whole drain budget; a second

@@ -6,7 +6,8 @@
 
 namespace longhaul::gateway {
 
-inline constexpr const char* kLonghaulVersion = "0.1.0";
+// project(VERSION) from CMakeLists.txt (a compile definition of this library).
+inline constexpr const char* kLonghaulVersion = LONGHAUL_VERSION;
 
 // Which halves of the pipelines `longhaul run` starts. Direct pipelines
 // run only with kAll; a pipeline `via` a link runs its edge half with kEdge
