@@ -130,6 +130,7 @@ int RunCli(int argc, char** argv) {
       LogLevel level;
       if (!ParseLogLevel(v, &level)) return Usage(command, "--log-level must be debug, info, warn or error, got '" + v + "'");
       SetLogLevel(level);
+      opts.log_level_from_command_line = true;
     } else {
       return Usage(command, "unknown option '" + a + "' for command '" + command + "'");
     }

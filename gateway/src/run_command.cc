@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "longhaul/base/clock.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/config/config.h"
@@ -21,6 +22,7 @@
 #include "longhaul/mirror/pipeline_runner.h"
 #include "longhaul/mirror/offset_translation.h"
 #include "build_info.h"
+#include "config_reload.h"
 #include "service_notify.h"
 #include "status_json.h"
 #include "translation_json.h"
@@ -112,6 +114,38 @@ class ProcessStatus final : public StatusSource {
   std::optional<Sample> older_, newer_;
 };
 
+void ApplyConfigLogLevel(const config::Config& config, const CommonOptions& opts) {
+  if (opts.log_level_from_command_line) return;
+  LogLevel level = LogLevel::kInfo;  // the default when the file does not say
+  if (!config.worker.log_level.empty() && !ParseLogLevel(config.worker.log_level, &level)) return;
+  SetLogLevel(level);
+  // Visible only when the level is debug: proof the switch took effect.
+  LogDebug("log level applied", {{"log_level", config.worker.log_level.empty() ? "info" : config.worker.log_level}});
+}
+
+// SIGHUP: re-read the file. Invalid: keep everything, say why. Valid: take
+// over the log level; name every other change, which needs a restart (the
+// pipelines keep the config they started with).
+void ReloadConfig(const config::Config& running, const CommonOptions& opts, metrics::Family<metrics::Counter>& reloads) {
+  auto fresh = config::LoadConfigFile(opts.config_file);
+  if (!fresh.ok()) {
+    reloads.WithLabels({"rejected"}).Increment();
+    LogError("config reload refused: the new file is invalid; the running config is kept",
+             {{"config", opts.config_file}, {"error", std::string(fresh.status().message())}});
+    return;
+  }
+  reloads.WithLabels({"applied"}).Increment();
+  ApplyConfigLogLevel(*fresh, opts);
+  std::vector<std::string> changes = ChangesNeedingRestart(running, *fresh);
+  if (changes.empty()) {
+    LogInfo("config reloaded", {{"config", opts.config_file},
+                                {"log_level", fresh->worker.log_level.empty() ? "info" : fresh->worker.log_level}});
+  } else {
+    LogWarn("config reloaded; these changes take effect only after a restart",
+            {{"config", opts.config_file}, {"changes", absl::StrJoin(changes, ", ")}});
+  }
+}
+
 }  // namespace
 
 int RunCommand(const CommonOptions& opts) {
@@ -120,12 +154,14 @@ int RunCommand(const CommonOptions& opts) {
     std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
     return 1;
   }
+  ApplyConfigLogLevel(*config, opts);
   // Signals are taken synchronously by this thread only; every thread
   // started below inherits the blocked mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   metrics::Registry registry;
@@ -135,6 +171,13 @@ int RunCommand(const CommonOptions& opts) {
                 {"version", "revision", "librdkafka", "openssl", "boost"})
       .WithLabels({build.version, build.revision, build.librdkafka, build.openssl, build.boost})
       .Set(1);
+  auto& reloads = registry.AddCounter(
+      "longhaul_config_reloads_total",
+      "Config re-reads on SIGHUP: applied (valid; the log level taken over) or rejected (invalid; the running "
+      "config kept).",
+      {"result"});
+  reloads.WithLabels({"applied"});
+  reloads.WithLabels({"rejected"});
   std::vector<std::unique_ptr<mirror::PipelineRunner>> runners;
   // The hub end of each link this process serves, created before the hub
   // halves that register with it; it starts accepting edges after them.
@@ -207,6 +250,10 @@ int RunCommand(const CommonOptions& opts) {
   while (true) {
     timespec tick{1, 0};
     int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGHUP) {
+      ReloadConfig(*config, opts, reloads);
+      continue;
+    }
     if (sig > 0) {
       signal_number = sig;
       break;

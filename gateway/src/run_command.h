@@ -1,5 +1,6 @@
 // `longhaul run`: loads the config, starts every pipeline, serves signals
-// (SIGTERM/SIGINT drain within worker.drain_timeout, then exit 0).
+// (SIGTERM/SIGINT drain within worker.drain_timeout, then exit 0; SIGHUP
+// re-reads the config: see config_reload.h).
 #pragma once
 
 #include <string>
@@ -18,6 +19,8 @@ enum class Role { kAll, kEdge, kHub };
 struct CommonOptions {
   std::string config_file;
   Role role = Role::kAll;
+  // --log-level was given: it wins over worker.log_level, also on SIGHUP.
+  bool log_level_from_command_line = false;
 };
 
 int RunCommand(const CommonOptions& opts);

@@ -278,6 +278,12 @@ func TestEdgesAndHubsWithLinkCertificates(t *testing.T) {
 	}
 	checkDeployment(t, worker, "edge", 30)
 	checkDeployment(t, hub, "hub", 30)
+	// One edge and one hub process per pipeline: never two during a rollout.
+	for _, d := range []*appsv1.Deployment{worker, hub} {
+		if *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+			t.Errorf("%s: replicas %d, strategy %s; want 1 and Recreate", d.Name, *d.Spec.Replicas, d.Spec.Strategy.Type)
+		}
+	}
 	svc := find[corev1.Service](objects, "Service", "rel-longhaul-hub")
 	if svc == nil || svc.Spec.Type != corev1.ServiceTypeLoadBalancer || svc.Spec.Ports[0].Port != 443 ||
 		svc.Spec.Ports[0].TargetPort.StrVal != "link" {
@@ -298,6 +304,21 @@ func TestEdgesAndHubsWithLinkCertificates(t *testing.T) {
 	tls := find[corev1.Secret](objects, "Secret", "rel-longhaul-tls")
 	if tls == nil || tls.Type != corev1.SecretTypeTLS || len(tls.Data["ca.pem"]) == 0 || len(tls.Data["tls.key"]) == 0 {
 		t.Fatalf("no kubernetes.io/tls Secret with ca.pem, tls.crt, tls.key: %+v", tls)
+	}
+}
+
+// Values the chart must refuse, with a message that says why.
+func TestRefusesTwoHubsOrTwoEdges(t *testing.T) {
+	helm := helmBinary(t)
+	for _, c := range []struct{ set, want string }{
+		{"hubs.enabled=true,hubs.replicas=2", "hubs.replicas must be 1"},
+		{"workers.role=edge,workers.replicas=2", "workers.replicas must be 1 with role edge"},
+		{"workers.role=hub", "workers.role must be all or edge"},
+	} {
+		out, err := exec.Command(helm, "template", "rel", chartDir, "--set", c.set).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("--set %s: want a failure saying %q, got err=%v\n%s", c.set, c.want, err, out)
+		}
 	}
 }
 
