@@ -13,6 +13,7 @@
 #include "longhaul/config/config.h"
 #include "absl/strings/str_join.h"
 #include "build_info.h"
+#include "cli_options.h"
 #include "command_help.h"
 #include "offsets_command.h"
 #include "status_command.h"
@@ -100,16 +101,7 @@ int RunCli(int argc, char** argv) {
   CommonOptions opts;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto value = [&](std::string* out) -> bool {
-      auto eq = a.find('=');
-      if (eq != std::string::npos) {
-        *out = a.substr(eq + 1);
-        return true;
-      }
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
+    auto value = [&](std::string* out) { return OptionValue(args, &i, out); };
     std::string v;
     if (a == "-c" || a == "--config" || a.rfind("--config=", 0) == 0) {
       if (!value(&opts.config_file)) return Usage(command, "missing value for " + a);
@@ -120,17 +112,10 @@ int RunCli(int argc, char** argv) {
       else if (v == "hub") opts.role = Role::kHub;
       else return Usage(command, "--role must be all, edge or hub, got '" + v + "'");
       if (command != "run") return Usage(command, "--role only applies to 'run'");
-    } else if (a == "--log-format" || a.rfind("--log-format=", 0) == 0) {
-      if (!value(&v)) return Usage(command, "missing value for --log-format");
-      if (v == "json") SetLogFormat(LogFormat::kJson);
-      else if (v == "text") SetLogFormat(LogFormat::kText);
-      else return Usage(command, "--log-format must be text or json, got '" + v + "'");
-    } else if (a == "--log-level" || a.rfind("--log-level=", 0) == 0) {
-      if (!value(&v)) return Usage(command, "missing value for --log-level");
-      LogLevel level;
-      if (!ParseLogLevel(v, &level)) return Usage(command, "--log-level must be debug, info, warn or error, got '" + v + "'");
-      SetLogLevel(level);
-      opts.log_level_from_command_line = true;
+    } else if (IsOption(a, "--log-format") || IsOption(a, "--log-level")) {
+      std::string log_error;
+      if (ApplyLogOption(args, &i, &log_error) == LogOptionResult::kError) return Usage(command, log_error);
+      if (IsOption(a, "--log-level")) opts.log_level_from_command_line = true;
     } else {
       return Usage(command, "unknown option '" + a + "' for command '" + command + "'");
     }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "cli_options.h"
 #include "command_help.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/config/config.h"
@@ -42,22 +43,6 @@ std::string AgeText(int64_t ms, int64_t now_ms) {
 
 std::string Number(int64_t v) { return v < 0 ? "-" : absl::StrCat(v); }
 
-// Left-aligned columns, two spaces apart.
-void AppendTable(std::string* out, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    absl::StrAppend(out, line, "\n");
-  }
-}
 
 }  // namespace
 
@@ -78,7 +63,7 @@ std::string LaneReportsText(const std::vector<mirror::PipelineLaneReport>& repor
                        TimeText(l.last_checkpoint_ms), AgeText(l.last_checkpoint_ms, now_ms),
                        absl::StrCat(l.partitions.size()), absl::StrCat(l.lag_records)});
     }
-    AppendTable(&out, lanes);
+    out += FormatTable(lanes);
     std::vector<std::vector<std::string>> parts = {
         {"PARTITION", "LANE", "CHECKPOINT OFFSET", "SOURCE END", "LAG", "LAST CHECKPOINT"}};
     for (const auto& l : r.lane_status) {
@@ -91,7 +76,7 @@ std::string LaneReportsText(const std::vector<mirror::PipelineLaneReport>& repor
     std::sort(parts.begin() + 1, parts.end());
     if (parts.size() > 1) {
       out += "\n";
-      AppendTable(&out, parts);
+      out += FormatTable(parts);
     }
     for (const auto& w : r.warnings) absl::StrAppend(&out, "warning: ", w, "\n");
   }
@@ -163,33 +148,17 @@ int StatusCommand(const std::vector<std::string>& args) {
   SetLogLevel(LogLevel::kWarn);  // the report is the output; librdkafka chatter is not
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto value = [&](std::string* out) -> bool {
-      auto eq = a.find('=');
-      if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
-        *out = a.substr(eq + 1);
-        return true;
-      }
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "-c" || a == "--config" || a.rfind("--config=", 0) == 0) {
-      if (!value(&config_file)) return Usage("missing value for " + a);
-    } else if (a == "--pipeline" || a.rfind("--pipeline=", 0) == 0) {
-      if (!value(&pipeline)) return Usage("missing value for --pipeline");
+    std::string log_error;
+    if (LogOptionResult r = ApplyLogOption(args, &i, &log_error); r != LogOptionResult::kNotALogOption) {
+      if (r == LogOptionResult::kError) return Usage(log_error);
+      continue;
+    }
+    if (IsOption(a, "--config", "-c")) {
+      if (!OptionValue(args, &i, &config_file)) return Usage("missing value for " + a);
+    } else if (IsOption(a, "--pipeline")) {
+      if (!OptionValue(args, &i, &pipeline)) return Usage("missing value for --pipeline");
     } else if (a == "--json") {
       json = true;
-    } else if (a == "--log-format" || a.rfind("--log-format=", 0) == 0) {
-      if (!value(&v)) return Usage("missing value for --log-format");
-      if (v == "json") SetLogFormat(LogFormat::kJson);
-      else if (v == "text") SetLogFormat(LogFormat::kText);
-      else return Usage("--log-format must be text or json, got '" + v + "'");
-    } else if (a == "--log-level" || a.rfind("--log-level=", 0) == 0) {
-      if (!value(&v)) return Usage("missing value for --log-level");
-      LogLevel level;
-      if (!ParseLogLevel(v, &level)) return Usage("--log-level must be debug, info, warn or error, got '" + v + "'");
-      SetLogLevel(level);
     } else {
       return Usage("unknown option '" + a + "'");
     }
