@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Container image test (CTest `container_image`, label integration): builds
 # the .deb and the image with scripts/build-image (root filesystem cached in
-# .cache/rootfs/), then under podman with the runc runtime, host network and
+# .cache/rootfs/; the .deb is installed into it in a chroot, where
+# `longhaul --version` and `longhaul validate` of the example config run),
+# then under podman with the runc runtime, host network and
 # explicit ulimits (what this machine needs): `longhaul --version`,
 # `longhaul validate` of the mounted config, and an exactly-once mirror of
 # 3,000 records between the shared test clusters on loopback, run as the
@@ -48,7 +50,9 @@ echo "== package and image"
 deb=$(ls -t "$build"/longhaul_*.deb | head -1)
 "$here/scripts/build-image" --deb "$deb" --tag "$image" >"$work/build-image.log" 2>&1 ||
   { cat "$work/build-image.log"; fail "scripts/build-image failed"; }
-tail -5 "$work/build-image.log"
+tail -6 "$work/build-image.log"
+grep -q "^/usr/share/doc/longhaul/examples/longhaul.yaml: ok" "$work/build-image.log" ||
+  fail "longhaul validate of the example config did not pass in the image's chroot"
 
 echo "== longhaul --version in the container"
 version_out=$(podman_run --rm "$image" --version)
