@@ -528,7 +528,7 @@ class ConfigParser {
   }
 
   void Worker(const Field& field) {
-    const Section s = r_.Keys(field, {"drain_timeout", "buffer_bytes"});
+    const Section s = r_.Keys(field, {"drain_timeout", "buffer_bytes", "log_level"});
     if (const Field* f = s.Get("drain_timeout")) {
       if (auto v = r_.Duration(*f, std::chrono::seconds(1), std::chrono::hours(1))) {
         config_.worker.drain_timeout = *v;
@@ -536,6 +536,12 @@ class ConfigParser {
     }
     if (const Field* f = s.Get("buffer_bytes")) {
       if (auto v = r_.ByteSize(*f, kMiB, kTiB)) config_.worker.buffer_bytes = *v;
+    }
+    if (const Field* f = s.Get("log_level")) {
+      if (auto v = r_.Choice<std::string>(
+              *f, {{"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}})) {
+        config_.worker.log_level = *v;
+      }
     }
   }
 

@@ -119,6 +119,7 @@ pipelines:
 worker:
   drain_timeout: 45s
   buffer_bytes: 1GiB
+  log_level: debug
 admin:
   listen: "0.0.0.0:0"
   per_partition_metrics: false
@@ -176,6 +177,7 @@ admin:
 
   EXPECT_EQ(config->worker.drain_timeout, 45s);
   EXPECT_EQ(config->worker.buffer_bytes, int64_t{1} << 30);
+  EXPECT_EQ(config->worker.log_level, "debug");
   EXPECT_EQ(config->admin.listen, "0.0.0.0:0");
   EXPECT_FALSE(config->admin.per_partition_metrics);
 }

@@ -140,6 +140,9 @@ struct WorkerConfig {
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
   // Byte budget for records in flight in the whole process.
   int64_t buffer_bytes = int64_t{64} << 20;
+  // Least severe level logged, unless --log-level says otherwise; SIGHUP
+  // applies a changed value without a restart. Empty: not set (info).
+  std::string log_level;
 };
 
 struct AdminConfig {
