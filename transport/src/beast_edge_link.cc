@@ -358,7 +358,9 @@ class BeastEdgeLink final : public EdgeLink {
         } else if (!stopping_) {
           ++connect_failures_;
         }
-        if (!stopping_) last_error_ = absl::StrCat("connection ", c->index, ": ", Msg(status));
+        // Once stopped for good, the reason stays the error shown (the other
+        // connections end only because of it).
+        if (!stopping_ && !plan_.stopped()) last_error_ = absl::StrCat("connection ", c->index, ": ", Msg(status));
         if (!stopping_) {
           const bool was_stopped = plan_.stopped();
           const uint64_t moves = plan_.moves();
