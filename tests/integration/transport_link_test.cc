@@ -128,7 +128,9 @@ class TestWriter : public HubSessionHandler {
         return;
       }
       if (!refusal_.ok()) {
-        session->Reject(refusal_);
+        const bool this_one = refusal_connection_ < 0 ||
+                              session->edge().hello.connection_index == static_cast<uint32_t>(refusal_connection_);
+        session->Reject(this_one ? refusal_ : absl::UnavailableError("not served here (the test refuses it)"));
         return;
       }
       for (const auto& [tp, log] : logs_) resume.push_back({tp, static_cast<int64_t>(log.size())});
@@ -166,10 +168,12 @@ class TestWriter : public HubSessionHandler {
     std::lock_guard<std::mutex> lock(mu_);
     accept_ = accept;
   }
-  // Refuse every hello with this error (OK: accept again).
-  void SetRefusal(absl::Status refusal) {
+  // Refuse every hello with this error (OK: accept again); with
+  // `connection` >= 0 only that connection's, the others' as unavailable.
+  void SetRefusal(absl::Status refusal, int connection = -1) {
     std::lock_guard<std::mutex> lock(mu_);
     refusal_ = std::move(refusal);
+    refusal_connection_ = connection;
   }
   // The generation each Accept issues (0: none, as a v2 hub before
   // generations).
@@ -269,6 +273,7 @@ class TestWriter : public HubSessionHandler {
   std::mutex mu_;
   bool accept_ = true;
   absl::Status refusal_;
+  int refusal_connection_ = -1;
   std::atomic<uint64_t> generation_{0};
   int hellos_ = 0;
   std::vector<uint64_t> hello_generations_;
@@ -828,11 +833,18 @@ TEST(TransportLink, SaysHelloWithTheHubIssuedGenerationAndStopsForGoodWhenToldIt
   const std::vector<uint64_t> hellos = writer.HelloGenerations();
   for (size_t i = before; i < hellos.size(); ++i) EXPECT_EQ(hellos[i], generation) << "hello " << i;
 
-  // A newer instance took over: the hub refuses this one as stale. It stops
-  // for good: no redial, no more batches, the owner told once.
-  writer.SetRefusal(absl::FailedPreconditionError(
-      "stale generation 6000000000001: a newer instance of edge 'test-edge' took over"));
+  // A newer instance took over: the hub refuses this one as stale (on
+  // connection 0; the others meanwhile are refused as unavailable and keep
+  // redialling). It stops for good: no connection redials, no more
+  // batches, the owner told once.
+  writer.SetRefusal(absl::UnavailableError("not served here (the test refuses it)"));
   proxy.CutAll();
+  // Let the connections fall into their redial back-off, out of step.
+  const int hellos_refused = writer.hellos();
+  ASSERT_TRUE(WaitFor([&] { return writer.hellos() >= hellos_refused + 6; }, seconds(20)));
+  writer.SetRefusal(absl::FailedPreconditionError(
+                        "stale generation 6000000000001: a newer instance of edge 'test-edge' took over"),
+                    /*connection=*/0);
   ASSERT_TRUE(WaitFor([&] { return failed.load() == 1; }, seconds(20)));
   const EdgeLinkMetrics m = (*edge)->Metrics();
   EXPECT_TRUE(m.failed);

@@ -341,7 +341,7 @@ class BeastEdgeLink final : public EdgeLink {
   }
 
   asio::awaitable<void> RunConnection(std::shared_ptr<EdgeConnection> c) {
-    while (!stopping_) {
+    while (!stopping_ && !failed_) {  // failed_: stopped for good, never redial
       absl::Status status = co_await RunSession(c);
       bool link_was_up = false;
       EdgeLinkPlan::Retry retry = EdgeLinkPlan::Retry::kBackOff;
