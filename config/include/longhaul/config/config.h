@@ -155,8 +155,11 @@ struct AdminConfig {
 // config file may describe both ends: the edge process reads `edge`, the hub
 // process reads `hub` (see `longhaul run --role`).
 struct LinkEdgeConfig {
-  std::string hub;  // host:port the edge dials
-  std::string server_name;  // checked against the hub certificate; default: hub's host
+  // host:port of each hub the edge may dial, in order (`hub:` or `hubs:`, a
+  // list or a comma-separated string). All connections go to one hub and
+  // move to the next when it is unreachable or does not serve the edge.
+  std::vector<std::string> hubs;
+  std::string server_name;  // checked against the hub certificate; default: the dialled hub's host
   std::string ca_file, cert_file, key_file;
   // host:port of an HTTP CONNECT proxy to dial the hub through; empty: none.
   // TLS stays end to end (the proxy sees only the tunnel).
@@ -170,6 +173,8 @@ struct LinkEdgeConfig {
   int64_t buffer_bytes = int64_t{256} << 20;
   std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(1);
   std::chrono::milliseconds dead_link_timeout = std::chrono::seconds(15);
+  // How often the edge reports its backlog (per partition) to the hub.
+  std::chrono::milliseconds report_interval = std::chrono::seconds(5);
 };
 struct LinkHubConfig {
   std::string listen;  // host:port the hub accepts edges on
