@@ -501,7 +501,14 @@ class LanePipelineRunner final : public PipelineRunner {
     // records are deleted. Best effort: the metric is left out when unknown.
     for (const auto& [topic, _] : *source_topics) {
       auto retention = side_->Retention(topic, kAdminTimeout);
-      if (!retention.ok()) continue;
+      if (!retention.ok()) {
+        LogDebug("source topic retention unknown", {{"pipeline", pipeline_.name}, {"topic", topic},
+                                                     {"error", std::string(retention.status().message())}});
+        continue;
+      }
+      LogDebug("source topic retention", {{"pipeline", pipeline_.name}, {"topic", topic},
+                                          {"retention_ms", static_cast<long long>(retention->ms)},
+                                          {"retention_bytes", static_cast<long long>(retention->bytes)}});
       std::lock_guard<std::mutex> lock(mu_);
       retention_[topic] = *retention;
     }
