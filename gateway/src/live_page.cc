@@ -234,12 +234,12 @@ td.lost { font-weight: 600; }
     ["partition", "Partition", "", v => raw(v)],
     ["lane", "Lane", "", v => raw(v)],
     ["state", "State", "text", null],
+    ["source_gap_records", "Lost at source", "", null],
     ["source_end_offset", "Source end", "", fmtInt],
     ["replicated_offset", "Replicated", "", fmtInt],
     ["lag_records", "Lag (records)", "", fmtInt],
     ["lag_seconds", "Lag (time)", "", fmtSeconds],
     ["retention_remaining_seconds", "Retention left", "", fmtSeconds],
-    ["source_gap_records", "Lost at source", "", null],
   ];
 
   // Worst first: state (error, stalled, lagging, stopped, ok), then records

@@ -7,6 +7,10 @@
 // once, and offset translation of a group inside the gap says so).
 #include <signal.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -152,6 +156,20 @@ TEST_F(SourceGap, StopPolicyStopsOnlyThatPartitionNamingTheExactLostRange) {
     }
   }
   EXPECT_TRUE(logged) << worker->Output();
+
+  // The live page in headless Chromium: every value as in the status, the
+  // partition with the gap first and its row red (tests/browser/live_page.py
+  // checks both), and a screenshot for people to look at.
+  const char* artifacts = std::getenv("LONGHAUL_TEST_ARTIFACTS");
+  const std::string shot = absl::StrCat(artifacts && *artifacts ? artifacts : ::testing::TempDir().c_str(),
+                                        "/live-page-source-gap.png");
+  const std::string script =
+      (std::filesystem::path(__FILE__).parent_path().parent_path() / "browser" / "live_page.py").string();
+  auto browser = ChildProcess::Spawn("/usr/bin/python3", {script, "--url", absl::StrCat("http://127.0.0.1:", port, "/"),
+                                                          "--screenshot", shot});
+  ASSERT_THAT(browser, IsOk());
+  EXPECT_EQ((*browser)->WaitForExit(seconds(150)), 0) << (*browser)->Output();
+  std::cout << "screenshot: " << shot << "\n";
 
   // Nothing after the gap was copied: partition 0 of the target still holds
   // exactly the records before it, even after a while and a lane restart.
