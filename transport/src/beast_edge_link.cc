@@ -105,7 +105,7 @@ class BeastEdgeLink final : public EdgeLink {
       EdgeEngineOptions e;
       e.hello.pipeline = options_.pipeline;
       e.hello.lane = options_.lane;
-      e.hello.epoch = options_.epoch;
+      e.hello.generation = options_.epoch;  // until the edge keeps hub-issued generations
       e.hello.link_id = link_id;
       e.hello.connection_index = static_cast<uint32_t>(i);
       e.hello.connection_count = static_cast<uint32_t>(options_.connections);
@@ -178,6 +178,7 @@ class BeastEdgeLink final : public EdgeLink {
     pending.last_offset = frame.last_offset;
     pending.record_count = frame.record_count;
     pending.uncompressed_bytes = frame.uncompressed_size;
+    pending.credit_cost = BatchCreditCost(batch.records);
     pending.compressed_bytes = frame.records.size();
     pending.frame = std::make_shared<const std::string>(EncodeFrame(frame));
     const uint64_t size = pending.frame->size();

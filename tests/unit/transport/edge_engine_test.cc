@@ -59,6 +59,7 @@ PendingBatch Batch(uint64_t id, const TopicPartition& tp, int64_t first, int64_t
   b.last_offset = last;
   b.record_count = frame.record_count;
   b.uncompressed_bytes = frame.uncompressed_size;
+  b.credit_cost = BatchCreditCost(records);
   b.compressed_bytes = frame.records.size();
   b.frame = std::make_shared<const std::string>(EncodeFrame(frame));
   return b;
@@ -85,7 +86,7 @@ class EdgeEngineTest : public ::testing::Test {
   EdgeConnectionEngine::Inbound ConnectAndResume(std::vector<PartitionOffset> resume, uint64_t credit = 1 << 30) {
     const std::string hello = engine_.OnConnected(clock_.Now());
     EXPECT_EQ(TypeOf(DecodeFrame(hello).value()), FrameType::kHello);
-    auto in = engine_.OnMessage(EncodeFrame(ResumeFrame{std::move(resume)}), clock_.Now());
+    auto in = engine_.OnMessage(EncodeFrame(ResumeFrame{7, std::move(resume)}), clock_.Now());
     EXPECT_THAT(in.error, IsOk());
     EXPECT_THAT(engine_.OnMessage(EncodeFrame(CreditFrame{credit}), clock_.Now()).error, IsOk());
     return in;
@@ -190,7 +191,7 @@ TEST_F(EdgeEngineTest, SkipsAheadWhenTheHubHasCommittedMoreThanItHolds) {
 TEST_F(EdgeEngineTest, WaitsForCreditAndCountsTheWait) {
   ConnectAndResume({}, /*credit=*/0);
   PendingBatch b = Batch(1, kOrders, 0, 99, 100);
-  const uint64_t cost = b.uncompressed_bytes;
+  const uint64_t cost = b.credit_cost;  // decoded size, as the hub charges it
   ASSERT_THAT(engine_.Enqueue(std::move(b)), IsOk());
   EXPECT_TRUE(DataIds(Drain(engine_, clock_.Now())).empty());
   EXPECT_EQ(engine_.credit_wait().count(), 1u);
