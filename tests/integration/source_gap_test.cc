@@ -164,7 +164,7 @@ TEST_F(SourceGap, StopPolicyStopsOnlyThatPartitionNamingTheExactLostRange) {
   const std::string shot = absl::StrCat(artifacts && *artifacts ? artifacts : ::testing::TempDir().c_str(),
                                         "/live-page-source-gap.png");
   const std::string script =
-      (std::filesystem::path(__FILE__).parent_path().parent_path() / "browser" / "live_page.py").string();
+      (std::filesystem::path(LONGHAUL_SOURCE_DIR) / "tests" / "browser" / "live_page.py").string();
   auto browser = ChildProcess::Spawn("/usr/bin/python3", {script, "--url", absl::StrCat("http://127.0.0.1:", port, "/"),
                                                           "--screenshot", shot});
   ASSERT_THAT(browser, IsOk());
