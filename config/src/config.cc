@@ -46,6 +46,16 @@ std::string_view ToString(StartPosition start) {
   return "unknown";
 }
 
+std::string_view ToString(SourceGapPolicy policy) {
+  switch (policy) {
+    case SourceGapPolicy::kStop:
+      return "stop";
+    case SourceGapPolicy::kSkip:
+      return "skip";
+  }
+  return "unknown";
+}
+
 Properties ClusterConfig::ClientProperties(ClientRole role) const {
   Properties merged = properties;
   merged["bootstrap.servers"] = bootstrap;

@@ -232,7 +232,7 @@ class ConfigParser {
     const Section s = r_.Keys(
         entry, {"source", "target", "via", "topics", "rename", "lanes", "delivery", "commit_interval",
                 "min_commit_interval", "max_transaction_bytes", "start", "discovery_interval",
-                "sync_topic_configs", "groups", "offset_syncs"});
+                "sync_topic_configs", "groups", "offset_syncs", "on_source_gap", "lag_thresholds"});
     if (const Field* f = s.Get("via")) {
       if (auto text = r_.Scalar(*f, "the name of a link")) {
         if (!config_.links.count(text->value)) {
@@ -324,6 +324,21 @@ class ConfigParser {
       }
       if (const Field* interval = g.Get("interval")) {
         if (auto v = r_.Duration(*interval, std::chrono::seconds(1), kDay)) p.groups.interval = *v;
+      }
+    }
+    if (const Field* f = s.Get("on_source_gap")) {
+      if (auto v = r_.Choice<SourceGapPolicy>(*f, {{"stop", SourceGapPolicy::kStop},
+                                                   {"skip", SourceGapPolicy::kSkip}})) {
+        p.on_source_gap = *v;
+      }
+    }
+    if (const Field* f = s.Get("lag_thresholds")) {
+      const Section l = r_.Keys(*f, {"lagging_after", "stalled_after"});
+      if (const Field* lagging = l.Get("lagging_after")) {
+        if (auto v = r_.Duration(*lagging, std::chrono::seconds(1), kDay)) p.lagging_after = *v;
+      }
+      if (const Field* stalled = l.Get("stalled_after")) {
+        if (auto v = r_.Duration(*stalled, std::chrono::seconds(1), kDay)) p.stalled_after = *v;
       }
     }
     if (const Field* f = s.Get("offset_syncs")) {

@@ -42,7 +42,7 @@ std::vector<std::string> ChangesNeedingRestart(const config::Config& running, co
                 if (a.edge && b.edge) {
                   const auto &x = *a.edge, &y = *b.edge;
                   field(at + ".edge (hub, server_name, proxy, connections)",
-                        x.hub != y.hub || x.server_name != y.server_name || x.proxy != y.proxy ||
+                        x.hubs != y.hubs || x.server_name != y.server_name || x.proxy != y.proxy ||
                             x.proxy_authorization != y.proxy_authorization || x.connections != y.connections);
                   field(at + ".edge (ca_file, cert_file, key_file)",
                         x.ca_file != y.ca_file || x.cert_file != y.cert_file || x.key_file != y.key_file);

@@ -22,7 +22,9 @@
 #include "longhaul/offsets/lane.h"
 #include "longhaul/transport/edge_link.h"
 #include "longhaul/transport/record_codec.h"
+#include "partition_metrics.h"
 #include "pipeline_state.h"
+#include "source_gap.h"
 #include "topic_discovery.h"
 
 namespace longhaul::mirror {
@@ -242,6 +244,17 @@ class EdgeRunner final : public PipelineRunner {
     // A batch was refused as out of order; a resume seek should follow.
     std::optional<SteadyTime> resync_since;
     int64_t caught_up_at_ms = -1;
+    // A source gap stopped it (on_source_gap: stop): not read until restart.
+    bool stopped = false;
+  };
+  // Source gaps per partition; kept across reader restarts so that a gap
+  // met again is not counted again. Reader thread writes, Status() reads
+  // through the snapshot.
+  struct GapRecord {
+    SourceGapLedger ledger;
+    int64_t records = 0;
+    int64_t first = -1, end = -1;
+    std::string error;  // set while the partition is stopped
   };
 
   bool stopping() const {
@@ -275,8 +288,17 @@ class EdgeRunner final : public PipelineRunner {
         auto topics = admin->Topics(kAdminTimeout);
         if (topics.ok()) {
           std::set<TopicPartition> found;
+          std::map<std::string, TopicRetention> retention;
           for (const auto& [topic, partitions] : SelectTopics(pipeline_, *topics)) {
             for (int p = 0; p < partitions; ++p) found.insert(TopicPartition{topic, p});
+            // For the time left before retention deletes what was not sent.
+            if (auto configs = admin->EffectiveTopicConfigs(topic, kAdminTimeout); configs.ok()) {
+              retention[topic] = RetentionFromConfigs(*configs);
+            }
+          }
+          {
+            std::lock_guard<std::mutex> lock(snapshot_mu_);
+            for (auto& [topic, r] : retention) retention_[topic] = r;
           }
           std::lock_guard<std::mutex> lock(mu_);
           if (found != discovered_) {
@@ -417,6 +439,9 @@ class EdgeRunner final : public PipelineRunner {
       } else if (!warning.ok()) {
         LogDebug("edge: source read", {{"pipeline", pipeline_.name}, {"error", std::string(warning.message())}});
       }
+      for (const OutOfRange& oor : consumer_->TakeOutOfRange()) {
+        if (auto s = OnOutOfRange(oor); !s.ok()) return s;
+      }
       SteadyTime now = SystemClock::Instance().Now();
       if (auto s = FlushDue(now, /*all=*/false); !s.ok()) return s;
       for (auto& [tp, p] : parts_) {
@@ -510,6 +535,57 @@ class EdgeRunner final : public PipelineRunner {
     return absl::OkStatus();
   }
 
+  // The same judgement as a lane's (lane_worker.cc): read again, or count
+  // and log the lost records and stop the partition or go on from the log
+  // start. Going on, the next batch still starts where the reader stood,
+  // so the hub moves its checkpoint past the gap as past any other.
+  absl::Status OnOutOfRange(const OutOfRange& oor) {
+    auto it = parts_.find(oor.partition);
+    if (it == parts_.end() || !it->second.assigned || it->second.stopped) return absl::OkStatus();
+    Part& p = it->second;
+    const TopicPartition& tp = oor.partition;
+    const int64_t next = oor.offset >= 0 ? oor.offset : std::max<int64_t>(p.pos, 0);
+    auto bounds = consumer_->QueryLogBounds(tp);
+    if (!bounds.ok()) return bounds.status();  // the reader restarts and meets it again
+    const OutOfRangeVerdict verdict = JudgeOutOfRange(next, bounds->start, bounds->end);
+    if (verdict.kind == OutOfRangeKind::kWithinLog) {
+      LogWarn("edge: source offset out of range but inside the log now; reading it again",
+              {{"pipeline", pipeline_.name}, {"partition", tp.ToString()}, {"offset", static_cast<long long>(next)}});
+      return consumer_->Reposition(tp, next);
+    }
+    const bool skip = verdict.kind == OutOfRangeKind::kBelowLogStart &&
+                      pipeline_.on_source_gap == config::SourceGapPolicy::kSkip;
+    std::string what = verdict.kind == OutOfRangeKind::kBelowLogStart
+                           ? DescribeSourceGap(tp, verdict.lost_first, verdict.lost_end)
+                           : absl::StrCat("next offset ", next, " of ", tp.ToString(), " is beyond the source log's end ",
+                                          bounds->end, ": the source lost records that were already copied");
+    int64_t counted = 0;
+    {
+      std::lock_guard<std::mutex> lock(snapshot_mu_);
+      GapRecord& g = gaps_[tp];
+      if (verdict.kind == OutOfRangeKind::kBelowLogStart) {
+        counted = g.ledger.Add(verdict.lost_first, verdict.lost_end);
+        g.records += counted;
+        g.first = verdict.lost_first;
+        g.end = verdict.lost_end;
+      }
+      g.error = skip ? "" : absl::StrCat(what, "; the partition is stopped (on_source_gap: stop)");
+    }
+    LogError(skip ? "edge: source records lost; going on from the log start (on_source_gap: skip)"
+                  : "edge: source records lost or source behind; partition stopped",
+             {{"pipeline", pipeline_.name},
+              {"partition", tp.ToString()},
+              {"records", static_cast<long long>(verdict.lost_records())},
+              {"newly_counted", static_cast<long long>(counted)},
+              {"error", what}});
+    if (!skip) {
+      p.stopped = true;
+      return consumer_->Reposition(tp, std::nullopt);
+    }
+    p.pos = verdict.lost_end;
+    return consumer_->Reposition(tp, verdict.lost_end);
+  }
+
   Part& PartOf(const TopicPartition& tp) {
     auto [it, inserted] = parts_.try_emplace(tp);
     if (inserted) it->second.tp = tp;
@@ -551,7 +627,7 @@ class EdgeRunner final : public PipelineRunner {
     }
     if (!link_ready_) return;
     for (auto& [tp, p] : parts_) {
-      if (!p.discovered || p.assigned) continue;
+      if (!p.discovered || p.assigned || p.stopped) continue;
       if (!p.start_known) {
         // The hub does not know the partition: the pipeline's start.
         if (pipeline_.start == config::StartPosition::kLatest) {
@@ -582,7 +658,7 @@ class EdgeRunner final : public PipelineRunner {
   absl::Status Reassign() {
     std::vector<SourceAssignment> assignment;
     for (const auto& [tp, p] : parts_) {
-      if (p.assigned) assignment.push_back(SourceAssignment{tp, p.pos});
+      if (p.assigned && !p.stopped) assignment.push_back(SourceAssignment{tp, p.pos});
     }
     by_handle_.clear();
     if (auto s = consumer_->Assign(assignment); !s.ok()) return s;
@@ -754,6 +830,24 @@ class EdgeRunner final : public PipelineRunner {
       out.push_back(std::move(ps));
     }
     std::lock_guard<std::mutex> lock(snapshot_mu_);
+    for (auto& ps : out) {
+      // Time only (retention.ms); the edge does not track the write rate
+      // that retention.bytes would need.
+      if (auto r = retention_.find(ps.topic); r != retention_.end()) {
+        ps.retention_remaining_seconds =
+            RetentionRemainingSeconds(TopicRetention{r->second.ms, -1}, ps.lag_records, ps.lag_seconds, 0, 0);
+      }
+      auto g = gaps_.find(TopicPartition{ps.topic, ps.partition});
+      if (g == gaps_.end()) continue;
+      ps.source_gap_records = g->second.records;
+      ps.source_gap_first = g->second.first;
+      ps.source_gap_end = g->second.end;
+      auto part = parts_.find(g->first);
+      if (part != parts_.end() && part->second.stopped) {
+        ps.state = "error";
+        ps.error = g->second.error;
+      }
+    }
     snapshot_.partitions = std::move(out);
     if (link_) {
       snapshot_.link = link_->Metrics();
@@ -813,6 +907,7 @@ class EdgeRunner final : public PipelineRunner {
       sink.AddGauge("longhaul_link_sent_offset", "Next source offset the edge handed to the link.", labels,
                     static_cast<double>(std::max<int64_t>(ps.sent_offset, 0)));
     }
+    AddPartitionHealthMetrics(sink, st, config_.admin.per_partition_metrics);
     transport::EdgeLinkMetrics m;
     {
       std::lock_guard<std::mutex> lock(snapshot_mu_);
@@ -905,6 +1000,8 @@ class EdgeRunner final : public PipelineRunner {
 
   mutable std::mutex snapshot_mu_;
   Snapshot snapshot_;
+  std::map<TopicPartition, GapRecord> gaps_;  // guarded by snapshot_mu_
+  std::map<std::string, TopicRetention> retention_;  // guarded by snapshot_mu_; from discovery
   std::atomic<uint64_t> pauses_{0};
 
   // Reader thread only.

@@ -88,6 +88,16 @@ absl::StatusOr<std::map<TopicPartition, int64_t>> KafkaAdmin::EndOffsets(
 
 absl::StatusOr<Properties> KafkaAdmin::ExplicitTopicConfigs(const std::string& topic,
                                                             std::chrono::milliseconds timeout) {
+  return DescribeTopicConfigs(topic, timeout, /*explicit_only=*/true);
+}
+
+absl::StatusOr<Properties> KafkaAdmin::EffectiveTopicConfigs(const std::string& topic,
+                                                             std::chrono::milliseconds timeout) {
+  return DescribeTopicConfigs(topic, timeout, /*explicit_only=*/false);
+}
+
+absl::StatusOr<Properties> KafkaAdmin::DescribeTopicConfigs(const std::string& topic,
+                                                            std::chrono::milliseconds timeout, bool explicit_only) {
   std::string what = absl::StrCat(what_, ": describing configs of topic '", topic, "'");
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
   rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
@@ -107,7 +117,10 @@ absl::StatusOr<Properties> KafkaAdmin::ExplicitTopicConfigs(const std::string& t
     size_t cnt = 0;
     const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &cnt);
     for (size_t j = 0; j < cnt; ++j) {
-      if (rd_kafka_ConfigEntry_source(entries[j]) != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) continue;
+      if (explicit_only &&
+          rd_kafka_ConfigEntry_source(entries[j]) != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) {
+        continue;
+      }
       const char* v = rd_kafka_ConfigEntry_value(entries[j]);
       if (v != nullptr) out[rd_kafka_ConfigEntry_name(entries[j])] = v;
     }

@@ -45,6 +45,8 @@ class KafkaAdmin {
   absl::StatusOr<std::map<std::string, int>> Topics(std::chrono::milliseconds timeout);
   // Configs set explicitly on the topic (not broker defaults).
   absl::StatusOr<Properties> ExplicitTopicConfigs(const std::string& topic, std::chrono::milliseconds timeout);
+  // Every config in effect for the topic, broker defaults included.
+  absl::StatusOr<Properties> EffectiveTopicConfigs(const std::string& topic, std::chrono::milliseconds timeout);
   // Succeeds if the topic exists afterwards (also when someone else created it).
   absl::Status CreateTopic(const std::string& topic, int partitions, const Properties& configs,
                            std::chrono::milliseconds timeout);
@@ -63,6 +65,8 @@ class KafkaAdmin {
 
  private:
   KafkaAdmin(KafkaHandle rk, std::string what) : rk_(std::move(rk)), what_(std::move(what)) {}
+  absl::StatusOr<Properties> DescribeTopicConfigs(const std::string& topic, std::chrono::milliseconds timeout,
+                                                  bool explicit_only);
   KafkaHandle rk_;
   std::string what_;
 };

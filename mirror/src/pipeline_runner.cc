@@ -16,10 +16,12 @@
 #include "group_sync.h"
 #include "lane_worker.h"
 #include "mirror_metrics.h"
+#include "partition_metrics.h"
 #include "longhaul/base/backoff.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/offsets/lane.h"
 #include "pipeline_state.h"
+#include "source_gap.h"
 #include "source_side.h"
 #include "topic_discovery.h"
 
@@ -28,10 +30,6 @@ namespace {
 
 using std::chrono::milliseconds;
 constexpr milliseconds kAdminTimeout{10'000};
-// Status judgement, in the spirit of Burrow: behind for longer than this is
-// "lagging"; behind with no progress for this long is "stalled".
-constexpr double kLaggingSeconds = 30;
-constexpr int64_t kStallWindowMs = 60'000;
 
 // Direct mode's source side: the source cluster itself.
 class KafkaSourceSide final : public SourceSide {
@@ -74,6 +72,13 @@ class KafkaSourceSide final : public SourceSide {
   }
 
   bool CanSyncGroups() const override { return true; }
+
+  absl::StatusOr<TopicRetention> Retention(const std::string& topic, milliseconds timeout) override {
+    if (auto s = EnsureAdmin(); !s.ok()) return s;
+    auto configs = admin_->EffectiveTopicConfigs(topic, timeout);
+    if (!configs.ok()) return configs.status();
+    return RetentionFromConfigs(*configs);
+  }
 
   void AddStatus(PipelineStatus* status) const override { status->role = "direct"; }
 
@@ -213,21 +218,63 @@ class LanePipelineRunner final : public PipelineRunner {
         int64_t since = progress->oldest_pending_timestamp_ms.load();
         if (since <= 0) since = progress->caught_up_at_ms.load();
         if (since > 0) ps.lag_seconds = std::max<double>(0, (now_ms - since) / 1000.0);
+        // Status judgement, in the spirit of Burrow, with the pipeline's
+        // thresholds (lag_thresholds).
         int64_t advanced = progress->advanced_at_ms.load();
-        if (advanced > 0 && now_ms - advanced > kStallWindowMs) {
+        if (advanced > 0 && now_ms - advanced > pipeline_.stalled_after.count()) {
           ps.state = "stalled";
-        } else if (ps.lag_seconds > kLaggingSeconds) {
+        } else if (ps.lag_seconds * 1000 > static_cast<double>(pipeline_.lagging_after.count())) {
           ps.state = "lagging";
         }
       }
       // Burrow's "stopped": nobody is replicating the partition right now.
       if (!running) ps.state = "stopped";
+      const PartitionProgress::Gap gap = progress->gap();
+      ps.source_gap_records = progress->source_gap_records_total.load();
+      ps.source_gap_first = gap.first;
+      ps.source_gap_end = gap.end;
+      if (gap.stopped && running) {
+        ps.state = "error";
+        ps.error = gap.error;
+      }
+      if (!ps.error.empty() && st.last_error.empty()) st.last_error = ps.error;
+      ps.retention_remaining_seconds = RetentionRemaining(ps, now_ms);
       st.partitions.push_back(std::move(ps));
     }
     return st;
   }
 
  private:
+  // Time left before the source's retention may delete the partition's
+  // oldest uncopied record (source_gap.h), from the topic's retention (read
+  // by discovery), the backlog, the average record size this process copied
+  // and the source's write rate over the last 10 s or more.
+  double RetentionRemaining(const PartitionStatus& ps, int64_t now_ms) const {
+    TopicRetention retention;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = retention_.find(ps.topic);
+      if (it == retention_.end()) return -1;
+      retention = it->second;
+    }
+    double write_rate = 0;
+    if (ps.source_end_offset >= 0) {
+      std::lock_guard<std::mutex> lock(rates_mu_);
+      WriteRate& r = write_rates_[TopicPartition{ps.topic, ps.partition}];
+      if (r.at_ms < 0 || ps.source_end_offset < r.end) {
+        r = WriteRate{ps.source_end_offset, now_ms, 0};
+      } else if (now_ms - r.at_ms >= 10'000) {
+        r.per_second = (ps.source_end_offset - r.end) * 1000.0 / static_cast<double>(now_ms - r.at_ms);
+        r.end = ps.source_end_offset;
+        r.at_ms = now_ms;
+      }
+      write_rate = r.per_second;
+    }
+    const double avg_bytes =
+        ps.records_total > 0 ? static_cast<double>(ps.bytes_total) / static_cast<double>(ps.records_total) : 0;
+    return RetentionRemainingSeconds(retention, ps.lag_records, ps.lag_seconds, avg_bytes, write_rate);
+  }
+
   // Scrape-time metrics: state, not events, so they come from Status().
   void Collect(metrics::CollectorSink& sink) const {
     PipelineStatus st = Status();
@@ -272,6 +319,7 @@ class LanePipelineRunner final : public PipelineRunner {
       sink.AddCounter("longhaul_bytes_replicated_total",
                       "Key and value bytes committed on the target by this worker.", labels, r.bytes);
     }
+    AddPartitionHealthMetrics(sink, st, config_.admin.per_partition_metrics);
     side_->Collect(sink);
   }
 
@@ -449,6 +497,21 @@ class LanePipelineRunner final : public PipelineRunner {
       }
     }
     directory_.Publish(ready);
+    // Retention of each source topic, for the time left before uncopied
+    // records are deleted. Best effort: the metric is left out when unknown.
+    for (const auto& [topic, _] : *source_topics) {
+      auto retention = side_->Retention(topic, kAdminTimeout);
+      if (!retention.ok()) {
+        LogDebug("source topic retention unknown", {{"pipeline", pipeline_.name}, {"topic", topic},
+                                                     {"error", std::string(retention.status().message())}});
+        continue;
+      }
+      LogDebug("source topic retention", {{"pipeline", pipeline_.name}, {"topic", topic},
+                                          {"retention_ms", static_cast<long long>(retention->ms)},
+                                          {"retention_bytes", static_cast<long long>(retention->bytes)}});
+      std::lock_guard<std::mutex> lock(mu_);
+      retention_[topic] = *retention;
+    }
     return first_error;
   }
 
@@ -614,6 +677,16 @@ class LanePipelineRunner final : public PipelineRunner {
   std::map<int, std::unique_ptr<LaneWorker>> lanes_;
   // Lanes lost during a target outage, still reported (see RefreshOrphanedLanes).
   std::set<int> orphaned_lanes_;
+  std::map<std::string, TopicRetention> retention_;  // source topic -> retention, from discovery
+
+  // Write rate of each source partition, sampled by Status() (RetentionRemaining).
+  struct WriteRate {
+    int64_t end = -1;
+    int64_t at_ms = -1;
+    double per_second = 0;
+  };
+  mutable std::mutex rates_mu_;
+  mutable std::map<TopicPartition, WriteRate> write_rates_;
 };
 
 }  // namespace

@@ -202,6 +202,7 @@ struct LinkSpec {
   std::string compression = "zstd";
   std::string buffer_bytes = "64MiB";
   std::string commit_interval = "200ms";
+  std::string on_source_gap;  // the default (stop) when empty
 };
 
 std::string WriteLinkConfig(const std::string& source, const std::string& target, const LinkSpec& s,
@@ -226,6 +227,7 @@ std::string WriteLinkConfig(const std::string& source, const std::string& target
   for (size_t i = 0; i < s.include.size(); ++i) f << (i ? ", " : "") << '"' << s.include[i] << '"';
   f << "]\n    rename: \"" << s.rename << "\"\n    lanes: " << s.lanes << "\n    commit_interval: "
     << s.commit_interval << "\n    discovery_interval: 2s\n";
+  if (!s.on_source_gap.empty()) f << "    on_source_gap: " << s.on_source_gap << "\n";
   f << "worker:\n  drain_timeout: 10s\n";
   f << "admin:\n  listen: \"127.0.0.1:0\"\n";
   return path;
@@ -510,6 +512,100 @@ TEST(LinkMirrorFaults, EdgeMemoryStaysWithinBudgetWhileTheTargetIsDownAndEveryth
   edge->Kill(SIGTERM);
   hub->Kill(SIGTERM);
   EXPECT_EQ(edge->WaitForExit(seconds(30)), 0) << edge->Describe();
+}
+
+// Retention overrun at the edge: while the edge is stopped, the source's log
+// start passes 10,000 records of partition 0 it never sent (DeleteRecords,
+// as retention would). The edge counts them exactly and, with stop, stops
+// only that partition naming the range; with skip, goes on from the log
+// start so that everything after the gap arrives exactly once.
+void EdgeMeetsASourceGap(const std::string& policy, const std::string& source_bootstrap,
+                         const std::string& target_bootstrap, KafkaTestClient& source, KafkaTestClient& target) {
+  const std::string topic = UniqueName("edge-gap-" + policy);
+  ASSERT_TRUE(source.CreateTopic(topic, 2).ok());
+  for (int p = 0; p < 2; ++p) ASSERT_TRUE(source.Produce(topic, p, VariedRecords(1000, 30 + p)).ok());
+  LinkSpec spec;
+  spec.pipeline = UniqueName("gap");
+  spec.include = {topic};
+  spec.hub_port = FreePort();
+  spec.dial_port = spec.hub_port;
+  spec.on_source_gap = policy;
+  auto hub = StartRole(WriteLinkConfig(source_bootstrap, target_bootstrap, spec, "hub"), "hub");
+  const std::string edge_config = WriteLinkConfig(source_bootstrap, target_bootstrap, spec, "edge");
+  auto edge = StartRole(edge_config, "edge");
+  ASSERT_TRUE(hub && edge);
+  ExpectExactlyOnce(source, target, topic, "l." + topic, 2, seconds(120), edge.get());
+  edge->Kill(SIGTERM);
+  EXPECT_EQ(edge->WaitForExit(seconds(30)), 0) << edge->Describe();
+
+  ASSERT_TRUE(source.Produce(topic, 0, VariedRecords(10'000, 40)).ok());  // offsets 1000..10999: lost
+  ASSERT_TRUE(source.Produce(topic, 0, VariedRecords(500, 41)).ok());     // 11000..11499: kept
+  ASSERT_TRUE(source.Produce(topic, 1, VariedRecords(500, 42)).ok());
+  ASSERT_TRUE(source.DeleteRecordsBefore(topic, 0, 11'000).ok());
+
+  edge = StartRole(edge_config, "edge");
+  ASSERT_NE(edge, nullptr);
+  const int admin = AdminPort(*edge);
+  ASSERT_GT(admin, 0) << edge->Describe();
+  std::string metrics;
+  const std::string counter = absl::StrCat("longhaul_source_gap_records_total{pipeline=\"", spec.pipeline,
+                                           "\",role=\"edge\",topic=\"", topic, "\",partition=\"0\"} ");
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto m = HttpGet(admin, "/metrics");
+        if (m.ok()) metrics = m->body;
+        return absl::StrContains(metrics, counter + "10000");
+      },
+      seconds(90), milliseconds(500)))
+      << "the edge did not count the 10000 lost records; " << edge->Describe();
+  auto status = HttpGet(admin, "/api/v1/status");
+  ASSERT_TRUE(status.ok());
+  EXPECT_THAT(status->body, ::testing::HasSubstr("\"source_gap\":{\"records_total\":10000,\"first_offset\":1000,"
+                                                 "\"last_offset\":10999}"));
+
+  // Partition 1 goes on either way.
+  auto p1 = source.ReadAll(topic, 1);
+  ASSERT_TRUE(p1.ok());
+  std::vector<Record> p1_target;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto got = target.ReadAll("l." + topic, 1);
+        if (got.ok()) p1_target = std::move(*got);
+        return p1_target.size() >= p1->size();
+      },
+      seconds(90), milliseconds(500)));
+  EXPECT_EQ(DescribeDifference(*p1, p1_target), "");
+
+  std::vector<Record> expected0 = VariedRecords(1000, 30);
+  if (policy == "stop") {
+    EXPECT_THAT(status->body, ::testing::HasSubstr("\"state\":\"error\""));
+    EXPECT_THAT(status->body, ::testing::HasSubstr("source offsets 1000..10999 of " + topic + "[0]"));
+  } else {
+    auto after = VariedRecords(500, 41);
+    expected0.insert(expected0.end(), after.begin(), after.end());
+  }
+  std::vector<Record> p0_target;
+  WaitFor(
+      [&] {
+        auto got = target.ReadAll("l." + topic, 0);
+        if (got.ok()) p0_target = std::move(*got);
+        return p0_target.size() >= expected0.size();
+      },
+      seconds(60), milliseconds(500));
+  EXPECT_EQ(DescribeDifference(expected0, p0_target), "") << "partition 0 with on_source_gap: " << policy;
+
+  edge->Kill(SIGTERM);
+  EXPECT_EQ(edge->WaitForExit(seconds(30)), 0) << edge->Describe();
+  hub->Kill(SIGTERM);
+  EXPECT_EQ(hub->WaitForExit(seconds(30)), 0) << hub->Describe();
+}
+
+TEST_F(LinkMirror, EdgeStopsOnlyThePartitionWhoseRecordsTheSourceDeletedBeforeTheyWereSent) {
+  EdgeMeetsASourceGap("stop", source_bootstrap_, target_bootstrap_, *source_, *target_);
+}
+
+TEST_F(LinkMirror, EdgeWithSkipGoesOnFromTheLogStartAndCountsTheGapExactly) {
+  EdgeMeetsASourceGap("skip", source_bootstrap_, target_bootstrap_, *source_, *target_);
 }
 
 }  // namespace

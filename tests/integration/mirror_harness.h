@@ -79,6 +79,8 @@ struct PipelineSpec {
   std::vector<std::string> groups_include;
   std::string groups_interval = "2s";
   bool sync_topic_configs = true;
+  // pipelines.<p>.on_source_gap; the default (stop) when empty.
+  std::string on_source_gap;
 };
 
 inline std::string WriteConfig(const std::string& source, const std::string& target, const PipelineSpec& spec) {
@@ -92,6 +94,7 @@ inline std::string WriteConfig(const std::string& source, const std::string& tar
     << "\n    commit_interval: " << spec.commit_interval << "\n    discovery_interval: " << spec.discovery_interval
     << "\n    delivery: " << spec.delivery << "\n";
   if (!spec.sync_topic_configs) f << "    sync_topic_configs: false\n";
+  if (!spec.on_source_gap.empty()) f << "    on_source_gap: " << spec.on_source_gap << "\n";
   if (!spec.groups_include.empty()) {
     f << "    groups:\n      include: [";
     for (size_t i = 0; i < spec.groups_include.size(); ++i) f << (i ? ", " : "") << '"' << spec.groups_include[i] << '"';

@@ -31,6 +31,7 @@ struct RdKafkaDeleter {
   void operator()(rd_kafka_NewTopic_t* p) const { rd_kafka_NewTopic_destroy(p); }
   void operator()(rd_kafka_DeleteTopic_t* p) const { rd_kafka_DeleteTopic_destroy(p); }
   void operator()(rd_kafka_ConfigResource_t* p) const { rd_kafka_ConfigResource_destroy(p); }
+  void operator()(rd_kafka_DeleteRecords_t* p) const { rd_kafka_DeleteRecords_destroy(p); }
 };
 template <typename T>
 using Owned = std::unique_ptr<T, RdKafkaDeleter>;
@@ -407,6 +408,32 @@ absl::Status KafkaTestClient::DeleteTopic(std::string_view topic, milliseconds t
   } while (Clock::now() < deadline);
   return absl::DeadlineExceededError(
       absl::StrCat(what, ": deleted, but metadata still lists it after ", timeout.count(), " ms"));
+}
+
+absl::Status KafkaTestClient::DeleteRecordsBefore(std::string_view topic, int32_t partition, int64_t before,
+                                                  milliseconds timeout) {
+  const std::string what =
+      absl::StrCat("delete records of ", Av(topic), "[", partition, "] before offset ", before, " on ", bootstrap_);
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, bootstrap_, {});
+  if (!rk.ok()) return rk.status();
+  Owned<rd_kafka_topic_partition_list_t> offsets(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(offsets.get(), std::string(topic).c_str(), partition)->offset = before;
+  Owned<rd_kafka_DeleteRecords_t> request(rd_kafka_DeleteRecords_new(offsets.get()));
+  Owned<rd_kafka_queue_t> queue(rd_kafka_queue_new(*rk));
+  auto options = AdminOptions(*rk, RD_KAFKA_ADMIN_OP_DELETERECORDS, timeout);
+  rd_kafka_DeleteRecords_t* requests[] = {request.get()};
+  rd_kafka_DeleteRecords(*rk, requests, 1, options.get(), queue.get());
+  absl::StatusOr<Owned<rd_kafka_event_t>> event = AwaitAdminResult(queue.get(), timeout, what);
+  if (!event.ok()) return event.status();
+  const rd_kafka_topic_partition_list_t* result =
+      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(event->get()));
+  if (result == nullptr || result->cnt != 1) return absl::InternalError(absl::StrCat(what, ": no result"));
+  if (result->elems[0].err) return KafkaError(result->elems[0].err, what);
+  if (result->elems[0].offset != before) {
+    return absl::InternalError(
+        absl::StrCat(what, ": the log start is now ", result->elems[0].offset, ", not ", before));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> KafkaTestClient::PartitionCount(std::string_view topic, milliseconds timeout) {

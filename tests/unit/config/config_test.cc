@@ -117,6 +117,8 @@ pipelines:
       interval: 5s
     offset_syncs:
       retention: 3d
+    on_source_gap: skip
+    lag_thresholds: {lagging_after: 5m, stalled_after: 20m}
 worker:
   drain_timeout: 45s
   buffer_bytes: 1GiB
@@ -175,6 +177,9 @@ admin:
   EXPECT_FALSE(p.groups.filter.Matches("billing-test"));
   EXPECT_EQ(p.groups.interval, 5s);
   EXPECT_EQ(p.offset_sync_retention, 72h);
+  EXPECT_EQ(p.on_source_gap, SourceGapPolicy::kSkip);
+  EXPECT_EQ(p.lagging_after, 5min);
+  EXPECT_EQ(p.stalled_after, 20min);
 
   EXPECT_EQ(config->worker.drain_timeout, 45s);
   EXPECT_EQ(config->worker.buffer_bytes, int64_t{1} << 30);
@@ -204,6 +209,9 @@ TEST(ConfigParse, FillsDefaultsForOmittedKeys) {
   EXPECT_FALSE(p.groups.filter.Matches("any-group"));
   EXPECT_EQ(p.groups.interval, 10s);
   EXPECT_EQ(p.offset_sync_retention, 7 * 24h);
+  EXPECT_EQ(p.on_source_gap, SourceGapPolicy::kStop);  // losing records is never the default
+  EXPECT_EQ(p.lagging_after, 30s);
+  EXPECT_EQ(p.stalled_after, 60s);
   EXPECT_EQ(config->worker.drain_timeout, 30s);
   EXPECT_EQ(config->worker.buffer_bytes, 64 << 20);
   EXPECT_EQ(config->admin.listen, "127.0.0.1:9464");
@@ -699,6 +707,26 @@ TEST(ConfigLoad, PrefixesErrorsWithThePath) {
               ElementsAre(StartsWith(file.path() + ":1:1: pipelines: required key is missing"),
                           file.path() + ":1:11: clusters: expected a map of cluster name to "
                                         "cluster, got a list"));
+}
+
+TEST(ConfigParse, RejectsUnknownSourceGapPolicyAndOutOfRangeLagThresholds) {
+  const std::string yaml = R"(clusters:
+  a: {bootstrap: "a:9092"}
+  b: {bootstrap: "b:9092"}
+pipelines:
+  p:
+    source: a
+    target: b
+    topics: {include: [".*"]}
+    on_source_gap: ignore
+    lag_thresholds: {lagging_after: 0s, stalled: 5m}
+)";
+  EXPECT_THAT(ErrorLines(Parse(yaml)),
+              ElementsAre("pipelines.yaml:9:20: pipelines.p.on_source_gap: expected stop or skip, got \"ignore\"",
+                          "pipelines.yaml:10:37: pipelines.p.lag_thresholds.lagging_after: expected a duration "
+                          "between 1s and 1d, got \"0s\"",
+                          "pipelines.yaml:10:41: pipelines.p.lag_thresholds.stalled: unknown key (expected one of: "
+                          "lagging_after, stalled_after)"));
 }
 
 }  // namespace

@@ -30,11 +30,15 @@ using Properties = std::map<std::string, std::string>;
 enum class ClientRole { kConsumer, kProducer, kAdmin };
 enum class Delivery { kExactlyOnce, kAtLeastOnce };
 enum class StartPosition { kEarliest, kLatest };
+// What a partition does when the next offset to copy is below the source's
+// log start (retention or DeleteRecords removed records not yet copied).
+enum class SourceGapPolicy { kStop, kSkip };
 
 // Spelled as in the config file: "consumer", "exactly-once", "earliest".
 std::string_view ToString(ClientRole role);
 std::string_view ToString(Delivery delivery);
 std::string_view ToString(StartPosition start);
+std::string_view ToString(SourceGapPolicy policy);
 
 struct ClusterConfig {
   std::string name;
@@ -128,6 +132,15 @@ struct PipelineConfig {
   GroupSyncConfig groups;
   // retention.ms of the offset-sync topic on the target.
   std::chrono::milliseconds offset_sync_retention = std::chrono::hours(24 * 7);
+  // Records deleted at the source before they were copied are lost. stop
+  // (the default): the partition stops in state "error" naming the range;
+  // skip: it goes on from the log start and records the gap.
+  SourceGapPolicy on_source_gap = SourceGapPolicy::kStop;
+  // Status judgement per partition: behind for longer than `lagging_after`
+  // (age of the oldest uncopied record) is "lagging"; behind with no
+  // progress for `stalled_after` is "stalled". A slow link needs more.
+  std::chrono::milliseconds lagging_after = std::chrono::seconds(30);
+  std::chrono::milliseconds stalled_after = std::chrono::seconds(60);
 
   // The target topic for `source_topic`, by `rename`. The result can be
   // longer than Kafka's 249-character limit for very long source names; the

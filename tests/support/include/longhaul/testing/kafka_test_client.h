@@ -44,6 +44,10 @@ class KafkaTestClient {
   // Deletes `topic` and waits until metadata no longer lists it.
   absl::Status DeleteTopic(std::string_view topic,
                            std::chrono::milliseconds timeout = kKafkaTestTimeout);
+  // Moves the partition's log start to `before` (Kafka's DeleteRecords, as
+  // retention would): records below it are gone for every reader.
+  absl::Status DeleteRecordsBefore(std::string_view topic, int32_t partition, int64_t before,
+                                   std::chrono::milliseconds timeout = kKafkaTestTimeout);
   // NotFound when the topic does not exist.
   absl::StatusOr<int> PartitionCount(std::string_view topic,
                                      std::chrono::milliseconds timeout = kKafkaTestTimeout);
