@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "longhaul/config/config.h"
 #include "offsets_command.h"
 #include "run_command.h"
+#include "validate_command.h"
 
 namespace longhaul::gateway {
 namespace {
@@ -23,7 +25,11 @@ commands:
                      replicate the pipelines of FILE until SIGTERM/SIGINT; --role picks
                      which halves of pipelines with `via` run here (all: both, plus the
                      direct pipelines; edge: only edges; hub: only hubs)
-  validate -c FILE   check FILE offline; print every error with file:line and key
+  validate -c FILE [--connect] [--timeout MS]
+                     check FILE offline; print every error with file:line and key, and
+                     warnings (e.g. TLS certificate verification off); --connect also
+                     connects to every cluster and checks that each pipeline's principal
+                     has the ACLs it needs, naming any that is missing
   offsets translate -c FILE --pipeline P --group G [--json]
                      print a consumer group's source offsets and their exact target offsets
   offsets failover -c FILE --pipeline P --group G [--allow-rewind] [--json]
@@ -42,18 +48,6 @@ int Usage(const std::string& error) {
   return 2;
 }
 
-int Validate(const CommonOptions& opts) {
-  auto config = config::LoadConfigFile(opts.config_file);
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
-    std::fprintf(stderr, "%s: invalid\n", opts.config_file.c_str());
-    return 1;
-  }
-  std::printf("%s: ok (%zu clusters, %zu pipelines)\n", opts.config_file.c_str(), config->clusters.size(),
-              config->pipelines.size());
-  return 0;
-}
-
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -67,6 +61,7 @@ int RunCli(int argc, char** argv) {
   }
   if (command == "offsets") return OffsetsCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   CommonOptions opts;
+  ValidateOptions validate;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) -> bool {
@@ -82,6 +77,20 @@ int RunCli(int argc, char** argv) {
     std::string v;
     if (a == "-c" || a == "--config" || a.rfind("--config=", 0) == 0) {
       if (!value(&opts.config_file)) return Usage("missing value for " + a);
+    } else if (a == "--connect") {
+      if (command != "validate") return Usage("--connect only applies to 'validate'");
+      validate.connect = true;
+    } else if (a == "--timeout" || a.rfind("--timeout=", 0) == 0) {
+      if (command != "validate") return Usage("--timeout only applies to 'validate'");
+      if (!value(&v)) return Usage("missing value for --timeout");
+      try {
+        validate.timeout_ms = std::stoi(v);
+      } catch (const std::exception&) {
+        validate.timeout_ms = 0;
+      }
+      if (validate.timeout_ms < 100 || validate.timeout_ms > 600'000) {
+        return Usage("--timeout must be milliseconds between 100 and 600000, got '" + v + "'");
+      }
     } else if (a == "--role" || a.rfind("--role=", 0) == 0) {
       if (!value(&v)) return Usage("missing value for --role");
       if (v == "all") opts.role = Role::kAll;
@@ -104,7 +113,10 @@ int RunCli(int argc, char** argv) {
     }
   }
   if (opts.config_file.empty()) return Usage("command '" + command + "' needs -c FILE");
-  if (command == "validate") return Validate(opts);
+  if (command == "validate") {
+    validate.config_file = opts.config_file;
+    return ValidateCommand(validate);
+  }
   if (command == "run") return RunCommand(opts);
   return Usage("unknown command '" + command + "'");
 }

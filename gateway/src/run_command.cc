@@ -118,6 +118,7 @@ int RunCommand(const CommonOptions& opts) {
     std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
     return 1;
   }
+  for (const std::string& warning : config->warnings) LogWarn("config", {{"warning", warning}});
   // Signals are taken synchronously by this thread only; every thread
   // started below inherits the blocked mask.
   sigset_t signals;
