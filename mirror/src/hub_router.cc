@@ -42,7 +42,7 @@ void HubPipeline::TryAcceptLocked() {
     if (entry.accepted) continue;
     entry.accepted = true;
     entry.generation = generation_;
-    entry.session->Accept(resume);
+    entry.session->Accept(resume, /*generation=*/0);
     LogInfo("hub: edge session accepted", {{"pipeline", name_},
                                            {"session", std::to_string(id)},
                                            {"identity", entry.session->edge().identity},
@@ -210,6 +210,16 @@ std::optional<transport::HubMetrics> HubRouter::Metrics() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (server_ == nullptr) return std::nullopt;
   return server_->Metrics();
+}
+
+std::map<std::pair<std::string, std::string>, uint64_t> HubRouter::Refusals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return refusals_;
+}
+
+void HubRouter::CountRefusal(const std::string& pipeline, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++refusals_[{pipeline, reason}];
 }
 
 std::string HubRouter::address() const {

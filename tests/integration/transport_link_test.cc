@@ -49,10 +49,7 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------- certs
 
 fs::path SourceRoot() {
-  // __FILE__ is absolute under CMake: <root>/tests/integration/<this file>.
-  fs::path p = fs::path(__FILE__).parent_path();
-  while (!p.empty() && !fs::exists(p / "scripts" / "make-test-certs")) p = p.parent_path();
-  return p;
+  return fs::path(LONGHAUL_SOURCE_DIR);
 }
 
 const fs::path& Certs() {
@@ -122,14 +119,31 @@ class TestWriter : public HubSessionHandler {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++hellos_;
+      const EdgeInfo& edge = session->edge();
+      events_.push_back(absl::StrCat("hello ", session->id(), " name=", edge.name, " link=", edge.hello.link_id,
+                                     " connection=", edge.hello.connection_index));
+      link_ids_.push_back(edge.hello.link_id);
+      hello_generations_.push_back(edge.hello.generation);
       if (!accept_) {
         session->Reject(absl::UnavailableError("writer not ready"));
+        return;
+      }
+      if (!refusal_.ok()) {
+        const bool this_one = refusal_connection_ < 0 ||
+                              edge.hello.connection_index == static_cast<uint32_t>(refusal_connection_);
+        session->Reject(this_one ? refusal_ : absl::UnavailableError("not served here (the test refuses it)"));
         return;
       }
       for (const auto& [tp, log] : logs_) resume.push_back({tp, static_cast<int64_t>(log.size())});
       sessions_[session->id()] = Session{session, {}};
     }
-    session->Accept(std::move(resume));
+    session->Accept(std::move(resume), generation_);
+  }
+
+  void OnReport(HubSession& session, ReportFrame report) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++reports_;
+    last_report_ = std::move(report);
   }
 
   void OnData(HubSession& session, ReceivedBatch batch) override {
@@ -146,8 +160,52 @@ class TestWriter : public HubSessionHandler {
     std::lock_guard<std::mutex> lock(mu_);
     sessions_.erase(session.id());
     close_reasons_.push_back(std::string(why.message()));
+    events_.push_back(absl::StrCat("closed ", session.id(), ": ", why.message()));
   }
 
+  // Plays the handler's fencing: closes every session of a link instance.
+  int CloseLink(uint64_t link_id, const absl::Status& why) {
+    std::vector<std::shared_ptr<HubSession>> doomed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [id, s] : sessions_) {
+        if (s.session->edge().hello.link_id == link_id) doomed.push_back(s.session);
+      }
+    }
+    for (auto& session : doomed) session->Close(why);
+    return static_cast<int>(doomed.size());
+  }
+  std::vector<uint64_t> LinkIds() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return link_ids_;
+  }
+  std::vector<std::string> Events() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+
+  // Refuse every hello with this error (OK: accept again); with
+  // `connection` >= 0 only that connection's, the others' as unavailable.
+  void SetRefusal(absl::Status refusal, int connection = -1) {
+    std::lock_guard<std::mutex> lock(mu_);
+    refusal_ = std::move(refusal);
+    refusal_connection_ = connection;
+  }
+  // The generation each Accept issues (0: none, as a v2 hub before
+  // generations).
+  void SetGeneration(uint64_t generation) { generation_ = generation; }
+  std::vector<uint64_t> HelloGenerations() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return hello_generations_;
+  }
+  int reports() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reports_;
+  }
+  ReportFrame LastReport() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_report_;
+  }
   void SetPaused(bool paused) { paused_ = paused; }
   // At most this many records per commit (0: no limit), to slow the target.
   void SetRecordsPerCommit(size_t n) { records_per_commit_ = n; }
@@ -242,6 +300,14 @@ class TestWriter : public HubSessionHandler {
   std::map<TopicPartition, std::vector<Record>> logs_;
   std::vector<std::string> violations_;
   std::vector<std::string> close_reasons_;
+  std::vector<std::string> events_;
+  std::vector<uint64_t> link_ids_;
+  absl::Status refusal_;
+  int refusal_connection_ = -1;
+  std::atomic<uint64_t> generation_{0};
+  std::vector<uint64_t> hello_generations_;
+  int reports_ = 0;
+  ReportFrame last_report_;
   std::atomic<bool> paused_{false};
   std::atomic<size_t> records_per_commit_{0};
   std::atomic<bool> stop_{false};
@@ -434,6 +500,9 @@ class TcpProxy {
   int port() const { return port_; }
   void SetTarget(int port) { target_port_ = port; }
   void SetBlackhole(bool on) { blackhole_ = on; }
+  // Stops forwarding on the connections open now (they stay open, neither
+  // side hears of a close); new connections are forwarded.
+  void BlackholeExisting() { blackhole_below_ = next_connection_.load(); }
   // Flips one bit in the next chunk forwarded from client to target.
   void CorruptOnce() { corrupt_ = true; }
   int accepted() const { return accepted_; }
@@ -497,6 +566,7 @@ class TcpProxy {
   }
 
   void Serve(int client) {
+    const int connection = next_connection_++;
     if (connect_mode_ && !Handshake(client)) {
       ::close(client);
       return;
@@ -516,7 +586,7 @@ class TcpProxy {
     while (open && !stop_) {
       pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
       if (::poll(fds, 2, 20) <= 0) continue;
-      if (blackhole_) continue;  // connections stay open, bytes go nowhere
+      if (blackhole_ || connection < blackhole_below_) continue;  // connections stay open, bytes go nowhere
       for (int i = 0; i < 2 && open; ++i) {
         if (fds[i].revents == 0) continue;
         const int from = i == 0 ? client : upstream;
@@ -555,6 +625,8 @@ class TcpProxy {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<bool> blackhole_{false};
+  std::atomic<int> next_connection_{0};
+  std::atomic<int> blackhole_below_{0};
   std::atomic<bool> corrupt_{false};
   std::atomic<int> accepted_{0};
   std::thread acceptor_;
@@ -569,7 +641,7 @@ class TcpProxy {
 HubServerOptions HubOptions() {
   HubServerOptions o;
   o.listen = "127.0.0.1:0";
-  o.tls = {Cert("ca.pem"), Cert("hub.pem"), Cert("hub.key")};
+  o.tls = {Cert("ca.pem"), Cert("hub.pem"), Cert("hub.key"), ""};
   o.identities = {{"longhaul://edge/edge-1", {"orders-pipeline"}}, {"other-edge", {"another-pipeline"}}};
   o.receive_window_bytes = 16 << 20;
   o.max_batch_bytes = 4 << 20;
@@ -579,9 +651,8 @@ HubServerOptions HubOptions() {
 
 EdgeLinkOptions EdgeOptions(int port) {
   EdgeLinkOptions o;
-  o.hub_host = "127.0.0.1";
-  o.hub_port = static_cast<uint16_t>(port);
-  o.tls = {Cert("ca.pem"), Cert("edge.pem"), Cert("edge.key")};
+  o.hubs = {HubAddress{"127.0.0.1", static_cast<uint16_t>(port)}};
+  o.tls = {Cert("ca.pem"), Cert("edge.pem"), Cert("edge.key"), ""};
   o.pipeline = "orders-pipeline";
   o.edge_name = "test-edge";
   o.connections = 3;
@@ -759,35 +830,239 @@ TEST(TransportLink, RefusesACertificateIdentityNotMappedToThePipeline) {
   EXPECT_EQ(writer.hellos(), 0);
 }
 
-TEST(TransportLink, FencesAnEdgeWithAnOlderEpoch) {
+// Fencing is the handler's (it issues generations): the hub admits two
+// instances of one edge side by side, tells the handler each one's link
+// instance and certificate name, and delivers the handler's verdict to the
+// edge it fences as an error frame with the handler's code and message.
+TEST(TransportLink, LeavesFencingToTheHandlerAndDeliversItsVerdict) {
   TestWriter writer;
   auto hub = HubServer::Start(HubOptions(), &writer);
   ASSERT_THAT(hub, IsOk());
-  EdgeLinkOptions current = EdgeOptions((*hub)->port());
-  current.connections = 1;
-  current.epoch = 1000;
-  auto edge = EdgeLink::Start(current, {});
-  ASSERT_THAT(edge, IsOk());
-  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
-  EdgeLinkOptions zombie = current;
-  zombie.epoch = 999;
-  EXPECT_THAT(RefusedEdgeError(zombie), HasSubstr("fenced: epoch 999 is older than epoch 1000"));
-  EXPECT_TRUE((*edge)->Metrics().up);  // the current one is untouched
-  // A newer epoch takes over: the old session is closed first.
-  EdgeLinkOptions successor = current;
-  successor.epoch = 1001;
-  auto next = EdgeLink::Start(successor, {});
-  ASSERT_THAT(next, IsOk());
-  ASSERT_TRUE(WaitFor([&] { return (*next)->Metrics().up; }, seconds(20)));
-  // The old edge was told it was replaced; redialling, it is fenced.
-  EXPECT_TRUE(WaitFor([&] { return (*edge)->Metrics().disconnects == 1 && !(*edge)->Metrics().up; }, seconds(20)));
-  EXPECT_TRUE(WaitFor([&] { return (*edge)->Metrics().last_error.find("fenced: epoch 1000 is older than epoch 1001") !=
-                                   std::string::npos; },
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.connections = 1;
+  auto older = EdgeLink::Start(options, {});
+  ASSERT_THAT(older, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*older)->Metrics().up; }, seconds(20)));
+  auto newer = EdgeLink::Start(options, {});
+  ASSERT_THAT(newer, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*newer)->Metrics().up; }, seconds(20)));
+  EXPECT_TRUE((*older)->Metrics().up);  // the transport fenced nobody
+  const std::vector<uint64_t> links = writer.LinkIds();
+  ASSERT_EQ(links.size(), 2u);
+  ASSERT_NE(links[0], links[1]);
+  for (const std::string& e : writer.Events()) EXPECT_THAT(e, HasSubstr("name=edge-1 "));  // from the URI SAN
+
+  ASSERT_EQ(writer.CloseLink(links[0], absl::FailedPreconditionError("stale generation: a newer instance took over")),
+            1);
+  EXPECT_TRUE(WaitFor([&] { return (*older)->Metrics().last_error.find("stale generation: a newer instance took "
+                                                                       "over") != std::string::npos; },
                       seconds(20)))
-      << (*edge)->Metrics().last_error;
-  EXPECT_TRUE((*next)->Metrics().up);
-  EXPECT_GE((*hub)->Metrics().refused_fenced, 3u);
+      << (*older)->Metrics().last_error;
+  EXPECT_TRUE((*newer)->Metrics().up);
+  EXPECT_EQ((*newer)->Metrics().disconnects, 0u);
+  EXPECT_TRUE((*older)->Metrics().failed) << "told it is stale, the older instance stops for good";
+  (*older)->Stop();
+}
+
+// A reconnect of the same connection of the same link instance replaces the
+// session it left half open (the hub would otherwise keep it until its dead
+// link timeout), and the handler hears the old one close before the new
+// hello; no record is lost or doubled.
+TEST(TransportLink, AReconnectReplacesItsHalfOpenPredecessorBeforeTheHandlerHearsIt) {
+  Source source;
+  source.partitions = 2;
+  source.per_partition = 20'000;
+  TestWriter writer;
+  writer.SetRecordsPerCommit(200);
+  HubServerOptions hub_options = HubOptions();
+  hub_options.dead_link_timeout = seconds(60);  // the hub alone would wait a minute
+  auto hub = HubServer::Start(hub_options, &writer);
+  ASSERT_THAT(hub, IsOk());
+  TcpProxy proxy((*hub)->port());
+  TestReader reader(source, 100);
+  EdgeLinkOptions options = EdgeOptions(proxy.port());
+  options.connections = 1;
+  auto edge = EdgeLink::Start(options, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return writer.CommittedTotal() > 2000; }, seconds(30)));
+  proxy.BlackholeExisting();  // the edge's dead-link check (3 s) redials
+  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().reconnects >= 1 && (*edge)->Metrics().up; }, seconds(20)));
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120))) << writer.CommittedTotal();
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+  const std::vector<std::string> events = writer.Events();
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_THAT(events[0], HasSubstr("hello 1 "));
+  EXPECT_THAT(events[1], HasSubstr("closed 1: replaced by a newer connection of the same edge link instance"));
+  EXPECT_THAT(events[2], HasSubstr("hello 2 "));
+}
+
+TEST(TransportLink, RefusesACertificateRevokedByACrlReplacedOnDiskWithoutRestart) {
+  const fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("longhaul-crl-", getpid());
+  fs::create_directories(dir);
+  const std::string crl = (dir / "crl.pem").string();
+  fs::copy_file(Cert("ca-empty.crl.pem"), crl, fs::copy_options::overwrite_existing);
+  TestWriter writer;
+  HubServerOptions hub_options = HubOptions();
+  hub_options.tls.crl_file = crl;
+  auto hub = HubServer::Start(hub_options, &writer);
+  ASSERT_THAT(hub, IsOk());
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.connections = 1;
+  {
+    auto edge = EdgeLink::Start(options, {});
+    ASSERT_THAT(edge, IsOk());
+    ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
+  }
+  // Rotate the CRL the way tools do: write aside, rename over.
+  fs::copy_file(Cert("ca-revoked-edge.crl.pem"), dir / "crl.tmp", fs::copy_options::overwrite_existing);
+  fs::rename(dir / "crl.tmp", crl);
+  const uint64_t tls_refusals = (*hub)->Metrics().refused_tls;
+  EXPECT_THAT(RefusedEdgeError(options), HasSubstr("the hub refused our certificate"));
+  const HubMetrics m = (*hub)->Metrics();
+  EXPECT_GE(m.refused_tls, tls_refusals + 2);
+  EXPECT_GE((m.refusals.at({"", "tls"})), 2u);
+  // Another certificate of the same CA is not revoked.
+  EdgeLinkOptions other = options;
+  other.pipeline = "another-pipeline";
+  other.tls.cert_file = Cert("other-edge.pem");
+  other.tls.key_file = Cert("other-edge.key");
+  auto fine = EdgeLink::Start(other, {});
+  ASSERT_THAT(fine, IsOk());
+  EXPECT_TRUE(WaitFor([&] { return (*fine)->Metrics().up; }, seconds(20)));
+  (*fine)->Stop();
+  fs::remove_all(dir);
+}
+
+TEST(TransportLink, AppliesChangedIdentityRulesToTheNextHello) {
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.connections = 1;
+  options.tls.cert_file = Cert("other-edge.pem");
+  options.tls.key_file = Cert("other-edge.key");
+  options.reconnect_initial = milliseconds(50);
+  options.reconnect_max = milliseconds(200);
+  auto edge = EdgeLink::Start(options, {});
+  ASSERT_THAT(edge, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*hub)->Metrics().refused_identity >= 1; }, seconds(20)));
+  EXPECT_FALSE((*edge)->Metrics().up);
+  // A bad rule set is refused and changes nothing.
+  EXPECT_THAT((*hub)->UpdateIdentities({{"other-edge", {}}}),
+              ::longhaul::testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("lists no pipelines")));
+  ASSERT_THAT((*hub)->UpdateIdentities({{"longhaul://edge/other-edge", {"orders-pipeline"}}}), IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
+  const HubMetrics m = (*hub)->Metrics();
+  ASSERT_EQ(m.sessions.size(), 1u);
+  EXPECT_EQ(m.sessions[0].edge_name, "other-edge");
+  EXPECT_GE(m.refusals.at({"", "identity"}), 1u);
+  // Taking the right away again stops the next hello, not the session.
+  ASSERT_THAT((*hub)->UpdateIdentities({{"edge-1", {"orders-pipeline"}}}), IsOk());
+  EXPECT_TRUE((*edge)->Metrics().up);
   (*edge)->Stop();
+}
+
+// Idle TCP connections from one address take its handshake slots; beyond
+// them the hub closes new ones at once (counted), and once the idle ones
+// time out a good edge from the same address gets in.
+TEST(TransportLink, LimitsHandshakesPerAddressAndRecovers) {
+  TestWriter writer;
+  HubServerOptions hub_options = HubOptions();
+  hub_options.max_pending_handshakes_per_address = 4;
+  hub_options.handshake_timeout = milliseconds(1500);
+  auto hub = HubServer::Start(hub_options, &writer);
+  ASSERT_THAT(hub, IsOk());
+  std::vector<int> idle;
+  for (int i = 0; i < 10; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>((*hub)->port()));
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    idle.push_back(fd);
+  }
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const HubMetrics m = (*hub)->Metrics();
+        auto it = m.refusals.find({"", "handshakes"});
+        return it != m.refusals.end() && it->second >= 6;
+      },
+      seconds(10)));
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.connections = 1;
+  auto edge = EdgeLink::Start(options, {});
+  ASSERT_THAT(edge, IsOk());
+  EXPECT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
+  for (int fd : idle) ::close(fd);
+  (*edge)->Stop();
+}
+
+TEST(TransportLink, SaysHelloWithTheHubIssuedGenerationAndStopsForGoodWhenToldItIsStale) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 5'000;
+  TestWriter writer;
+  const uint64_t generation = (uint64_t{0x5eed} << 32) | 1;
+  writer.SetGeneration(generation);
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  TcpProxy proxy((*hub)->port());
+  TestReader reader(source, 200);
+  EdgeLinkCallbacks callbacks = reader.Callbacks();
+  std::atomic<int> failed{0};
+  auto on_state = callbacks.on_state;
+  callbacks.on_state = [&, on_state](LinkState state, const absl::Status& why) {
+    if (state == LinkState::kFailed) ++failed;
+    on_state(state, why);
+  };
+  EdgeLinkOptions options = EdgeOptions(proxy.port());
+  options.connections = 2;
+  auto edge = EdgeLink::Start(options, callbacks);
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(60)));
+  EXPECT_EQ(writer.HelloGenerations().front(), 0u) << "a new link instance asks for a generation";
+  EXPECT_EQ((*edge)->Metrics().generation, generation);
+  // Every reconnect says hello with the generation the hub issued.
+  const size_t before = writer.HelloGenerations().size();
+  proxy.CutAll();
+  ASSERT_TRUE(WaitFor([&] { return writer.HelloGenerations().size() >= before + 2 && (*edge)->Metrics().up; },
+                      seconds(20)));
+  const std::vector<uint64_t> hellos = writer.HelloGenerations();
+  for (size_t i = before; i < hellos.size(); ++i) EXPECT_EQ(hellos[i], generation) << "hello " << i;
+
+  // A newer instance took over: the hub refuses this one as stale (on
+  // connection 0; the others meanwhile are refused as unavailable and keep
+  // redialling). It stops for good: no connection redials, no more
+  // batches, the owner told once.
+  writer.SetRefusal(absl::UnavailableError("not served here (the test refuses it)"));
+  proxy.CutAll();
+  // Let the connections fall into their redial back-off, out of step.
+  const int hellos_refused = writer.hellos();
+  ASSERT_TRUE(WaitFor([&] { return writer.hellos() >= hellos_refused + 6; }, seconds(20)));
+  writer.SetRefusal(absl::FailedPreconditionError(
+                        "stale generation 6000000000001: a newer instance of edge 'test-edge' took over"),
+                    /*connection=*/0);
+  ASSERT_TRUE(WaitFor([&] { return failed.load() == 1; }, seconds(20)));
+  const EdgeLinkMetrics m = (*edge)->Metrics();
+  EXPECT_TRUE(m.failed);
+  EXPECT_FALSE(m.up);
+  EXPECT_THAT(m.last_error, HasSubstr("stale generation"));
+  OutgoingBatch batch;
+  batch.partition = TopicPartition{source.topic, 0};
+  batch.records.push_back(source.Make(0, source.per_partition));
+  EXPECT_EQ((*edge)->SendBatch(std::move(batch)).status().code(), absl::StatusCode::kCancelled);
+  // Redialling would fence the newer instance: the link never does. Give it
+  // many of its reconnect intervals (20..300 ms) to prove it.
+  const int hellos_when_failed = writer.hellos();
+  EXPECT_FALSE(WaitFor([&] { return writer.hellos() > hellos_when_failed; }, seconds(2)));
+  EXPECT_EQ(failed.load(), 1);
+  reader.Stop();
+  (*edge)->Stop();
+  ExpectExactlyTheSource(writer, source);
 }
 
 TEST(TransportLink, ResumesAfterTenConnectionCutsWithoutLosingOrDuplicatingARecord) {
@@ -1047,7 +1322,7 @@ TEST(TransportLink, ARestartedEdgeResumesFromTheHubsResumePoints) {
   edge->reset();
   ASSERT_LT(writer.CommittedTotal(), source.total());
   reader.Reset();
-  auto restarted = EdgeLink::Start(options, reader.Callbacks());  // epoch = now: newer
+  auto restarted = EdgeLink::Start(options, reader.Callbacks());  // a new link instance
   ASSERT_THAT(restarted, IsOk());
   reader.Start(restarted->get());
   ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120)));
@@ -1078,6 +1353,128 @@ TEST(TransportLink, SurvivesAHubRestart) {
   reader.Stop();
   ExpectExactlyTheSource(writer, source);
   EXPECT_GE((*edge)->Metrics().reconnects, 1u);
+}
+
+// ---------------------------------------------------------------- several hubs
+
+// A loopback port with nothing listening (connections are refused).
+int DeadPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+HubAddress Loopback(int port) { return HubAddress{"127.0.0.1", static_cast<uint16_t>(port)}; }
+
+TEST(TransportLink, AHubThatDoesNotServeTheEdgeSendsItToTheNextHubOnItsList) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 10'000;
+  TestWriter refusing;
+  refusing.SetRefusal(absl::UnavailableError("lane 3 of pipeline orders-pipeline is not served by this hub"));
+  TestWriter serving;
+  auto first = HubServer::Start(HubOptions(), &refusing);
+  ASSERT_THAT(first, IsOk());
+  auto second = HubServer::Start(HubOptions(), &serving);
+  ASSERT_THAT(second, IsOk());
+  TestReader reader(source, 250);
+  EdgeLinkOptions options = EdgeOptions((*first)->port());
+  options.hubs.push_back(Loopback((*second)->port()));
+  options.reconnect_initial = milliseconds(5'000);  // moving on needs no back-off
+  options.reconnect_max = milliseconds(5'000);
+  auto edge = EdgeLink::Start(options, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return Finished(serving, source); }, seconds(60))) << (*edge)->Metrics().last_error;
+  reader.Stop();
+  ExpectExactlyTheSource(serving, source);
+  EXPECT_EQ(refusing.CommittedTotal(), 0);
+  EXPECT_GE(refusing.hellos(), 1);
+  const EdgeLinkMetrics m = (*edge)->Metrics();
+  EXPECT_EQ(m.hub, Loopback((*second)->port()).ToString());
+  EXPECT_EQ(m.hub_moves, 1u) << "every connection moved together, once";
+  // Every connection streams from the second hub (all of them said hello there).
+  EXPECT_EQ(serving.hellos(), options.connections);
+}
+
+TEST(TransportLink, SkipsADeadHubAddress) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 10'000;
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  TestReader reader(source, 250);
+  EdgeLinkOptions options = EdgeOptions(DeadPort());
+  options.hubs.push_back(Loopback((*hub)->port()));
+  options.reconnect_initial = milliseconds(5'000);
+  options.reconnect_max = milliseconds(5'000);
+  auto edge = EdgeLink::Start(options, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(60))) << (*edge)->Metrics().last_error;
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+  const EdgeLinkMetrics m = (*edge)->Metrics();
+  EXPECT_EQ(m.hub, Loopback((*hub)->port()).ToString());
+  EXPECT_EQ(m.hub_moves, 1u);
+  EXPECT_EQ(writer.hellos(), options.connections);
+}
+
+TEST(TransportLink, MovesToAnotherHubWhenItsHubDiesAndLosesNothing) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 25'000;
+  TestWriter writer;  // the target cluster, shared by both hubs
+  writer.SetRecordsPerCommit(300);
+  auto first = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(first, IsOk());
+  auto second = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(second, IsOk());
+  TestReader reader(source, 300);
+  EdgeLinkOptions options = EdgeOptions((*first)->port());
+  options.hubs.push_back(Loopback((*second)->port()));
+  auto edge = EdgeLink::Start(options, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return writer.CommittedTotal() > source.total() / 4; }, seconds(60)));
+  ASSERT_EQ((*edge)->Metrics().hub, Loopback((*first)->port()).ToString());
+  (*first)->Stop();
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120))) << (*edge)->Metrics().last_error;
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+  EXPECT_EQ((*edge)->Metrics().hub, Loopback((*second)->port()).ToString());
+  EXPECT_GE((*edge)->Metrics().hub_moves, 1u);
+}
+
+TEST(TransportLink, DeliversTheEdgesReportToTheHubAfterTheResume) {
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  auto edge = EdgeLink::Start(options, {});
+  ASSERT_THAT(edge, IsOk());
+  ReportFrame report;
+  report.wall_ms = 1'700'000'000'000;
+  report.partitions.push_back(PartitionReport{{"orders", 1}, 500, 420, 1'699'999'990'000, 3, 0});
+  report.partitions.push_back(PartitionReport{{"orders", 0}, 100, 100, -1, 0, 0});
+  ASSERT_THAT((*edge)->SetReport(report), IsOk());
+  ASSERT_TRUE(WaitFor([&] { return writer.reports() >= 1; }, seconds(20))) << (*edge)->Metrics().last_error;
+  const ReportFrame got = writer.LastReport();
+  ASSERT_EQ(got.partitions.size(), 2u);
+  EXPECT_EQ(got.partitions[0], report.partitions[1]);  // sorted by partition
+  EXPECT_EQ(got.partitions[1], report.partitions[0]);
+  EXPECT_EQ(got.wall_ms, report.wall_ms);
+  EXPECT_EQ(got.buffer_budget_bytes, options.buffer_budget_bytes);  // filled by the link
+  // A malformed report is refused, naming the fault, and sends nothing.
+  report.partitions.push_back(PartitionReport{{"orders", 0}, 1, 1, -1, 0, 0});
+  EXPECT_THAT((*edge)->SetReport(report).message(), HasSubstr("orders[0] is listed twice"));
 }
 
 }  // namespace

@@ -22,6 +22,7 @@ constexpr char kMagic1 = 'H';
 constexpr uint64_t kInt64Max = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 constexpr uint64_t kInt32Max = static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
 constexpr uint32_t kMaxConnections = 1024;
+constexpr int64_t kInt64MaxSigned = std::numeric_limits<int64_t>::max();
 
 // ---- encoding ----
 
@@ -68,16 +69,19 @@ struct PayloadEncoder {
     wire::AppendUvarint(f.protocol_version, out);
     wire::AppendString(f.pipeline, out);
     wire::AppendZigzag(f.lane, out);
-    wire::AppendUvarint(f.epoch, out);
+    wire::AppendUvarint(f.generation, out);
     wire::AppendUvarint(f.link_id, out);
     wire::AppendUvarint(f.connection_index, out);
     wire::AppendUvarint(f.connection_count, out);
     wire::AppendString(f.edge_name, out);
   }
-  void operator()(const ResumeFrame& f) const { AppendPartitionList(f.next_offsets, out); }
+  void operator()(const ResumeFrame& f) const {
+    wire::AppendUvarint(f.generation, out);
+    AppendPartitionList(f.next_offsets, out);
+  }
   void operator()(const DataFrame& f) const {
     LH_CHECK(!f.topic.empty() && f.topic.size() <= kMaxTopicBytes && f.partition >= 0);
-    LH_CHECK(f.first_offset >= 0 && f.last_offset >= f.first_offset);
+    LH_CHECK(f.first_offset >= 0 && f.last_offset >= f.first_offset && f.last_offset < kInt64MaxSigned);
     const uint64_t span = static_cast<uint64_t>(f.last_offset - f.first_offset);
     LH_CHECK(f.record_count <= span + 1);
     LH_CHECK(f.record_count > 0 || (f.uncompressed_size == 0 && f.records.empty() &&
@@ -118,6 +122,29 @@ struct PayloadEncoder {
     wire::AppendString(Clip(f.message, kMaxMessageBytes), out);
   }
   void operator()(const CloseFrame& f) const { wire::AppendString(Clip(f.reason, kMaxMessageBytes), out); }
+  void operator()(const ReportFrame& f) const {
+    wire::AppendZigzag(f.wall_ms, out);
+    wire::AppendUvarint(f.buffered_bytes, out);
+    wire::AppendUvarint(f.buffer_budget_bytes, out);
+    std::vector<const PartitionReport*> sorted;
+    sorted.reserve(f.partitions.size());
+    for (const auto& p : f.partitions) sorted.push_back(&p);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const PartitionReport* a, const PartitionReport* b) { return a->partition < b->partition; });
+    wire::AppendUvarint(sorted.size(), out);
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      const PartitionReport& p = *sorted[i];
+      LH_CHECK(!p.partition.topic.empty() && p.partition.topic.size() <= kMaxTopicBytes && p.partition.partition >= 0);
+      LH_CHECK(i == 0 || sorted[i - 1]->partition < p.partition);
+      wire::AppendString(p.partition.topic, out);
+      wire::AppendUvarint(static_cast<uint64_t>(p.partition.partition), out);
+      wire::AppendZigzag(p.end_offset, out);
+      wire::AppendZigzag(p.committed_offset, out);
+      wire::AppendZigzag(p.oldest_unsent_timestamp_ms, out);
+      wire::AppendZigzag(p.log_start_offset, out);
+      wire::AppendZigzag(p.lost_records, out);
+    }
+  }
 };
 
 // ---- decoding ----
@@ -174,7 +201,7 @@ absl::Status DecodeHello(Reader& r, HelloFrame* f) {
     return r.Error(at, "lane", absl::StrCat(lane, " is out of range (-1 for all lanes, else 0..2^31-1)"));
   }
   f->lane = static_cast<int32_t>(lane);
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("epoch", &f->epoch));
+  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("generation", &f->generation));
   LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("link id", &f->link_id));
   uint64_t index = 0, count = 0;
   at = r.position();
@@ -202,8 +229,10 @@ absl::Status DecodeData(Reader& r, DataFrame* f) {
   uint64_t partition = 0, first = 0, span = 0, count = 0, size = 0;
   LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("partition", kInt32Max, &partition));
   f->partition = static_cast<int32_t>(partition);
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("first offset", kInt64Max, &first));
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("offset span", kInt64Max - first, &span));
+  // The partition continues at last_offset + 1, which must fit an int64:
+  // last_offset stays below INT64_MAX.
+  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("first offset", kInt64Max - 1, &first));
+  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("offset span", kInt64Max - 1 - first, &span));
   f->first_offset = static_cast<int64_t>(first);
   f->last_offset = static_cast<int64_t>(first + span);
   at = r.position();
@@ -256,6 +285,44 @@ absl::Status DecodeAck(Reader& r, AckFrame* f) {
   return r.ReadUvarint("hold time", &f->hold_us);
 }
 
+// A list of (-1 allowed) offsets and counts: zig-zag varints, at least -1.
+absl::Status ReadReportValue(Reader& r, std::string_view field, int64_t* out) {
+  const size_t at = r.position();
+  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadZigzag(field, out));
+  if (*out < -1) return r.Error(at, field, absl::StrCat(*out, " is below -1 (unknown)"));
+  return absl::OkStatus();
+}
+
+absl::Status DecodeReport(Reader& r, ReportFrame* f) {
+  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadZigzag("wall time", &f->wall_ms));
+  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("buffered bytes", &f->buffered_bytes));
+  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("buffer budget bytes", &f->buffer_budget_bytes));
+  uint64_t n = 0;
+  // Each partition takes at least 8 bytes (topic length and byte, partition, five values).
+  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("partition count", r.remaining() / 8, &n));
+  f->partitions.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    PartitionReport p;
+    std::string_view topic;
+    const size_t at = r.position();
+    LH_TRANSPORT_RETURN_IF_ERROR(r.ReadString("topic", kMaxTopicBytes, &topic));
+    if (topic.empty()) return r.Error(at, "topic", "is empty");
+    uint64_t partition = 0;
+    LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("partition", kInt32Max, &partition));
+    p.partition = TopicPartition{std::string(topic), static_cast<int32_t>(partition)};
+    if (i > 0 && !(f->partitions.back().partition < p.partition)) {
+      return r.Error(at, "partition", absl::StrCat(p.partition.ToString(), " is out of order (must be sorted and distinct)"));
+    }
+    LH_TRANSPORT_RETURN_IF_ERROR(ReadReportValue(r, "end offset", &p.end_offset));
+    LH_TRANSPORT_RETURN_IF_ERROR(ReadReportValue(r, "committed offset", &p.committed_offset));
+    LH_TRANSPORT_RETURN_IF_ERROR(ReadReportValue(r, "oldest unsent timestamp", &p.oldest_unsent_timestamp_ms));
+    LH_TRANSPORT_RETURN_IF_ERROR(ReadReportValue(r, "log start offset", &p.log_start_offset));
+    LH_TRANSPORT_RETURN_IF_ERROR(ReadReportValue(r, "lost records", &p.lost_records));
+    f->partitions.push_back(std::move(p));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DecodePayload(FrameType type, Reader& r, Frame* out) {
   switch (type) {
     case FrameType::kHello: {
@@ -266,6 +333,7 @@ absl::Status DecodePayload(FrameType type, Reader& r, Frame* out) {
     }
     case FrameType::kResume: {
       ResumeFrame f;
+      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("generation", &f.generation));
       LH_TRANSPORT_RETURN_IF_ERROR(ReadPartitionList(r, &f.next_offsets));
       *out = std::move(f);
       break;
@@ -324,6 +392,12 @@ absl::Status DecodePayload(FrameType type, Reader& r, Frame* out) {
       *out = std::move(f);
       break;
     }
+    case FrameType::kReport: {
+      ReportFrame f;
+      LH_TRANSPORT_RETURN_IF_ERROR(DecodeReport(r, &f));
+      *out = std::move(f);
+      break;
+    }
   }
   return r.ExpectEnd();
 }
@@ -343,6 +417,7 @@ std::string_view FrameTypeName(FrameType type) {
     case FrameType::kPong: return "pong";
     case FrameType::kError: return "error";
     case FrameType::kClose: return "close";
+    case FrameType::kReport: return "report";
   }
   return "unknown";
 }

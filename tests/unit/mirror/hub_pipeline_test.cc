@@ -34,7 +34,7 @@ class FakeSession : public transport::HubSession {
   }
   uint64_t id() const override { return id_; }
   const transport::EdgeInfo& edge() const override { return edge_; }
-  void Accept(std::vector<PartitionOffset> resume) override {
+  void Accept(std::vector<PartitionOffset> resume, uint64_t generation) override {
     accepted = true;
     this->resume = std::move(resume);
   }

@@ -23,8 +23,9 @@ std::vector<std::string> Seeds() {
   hello.connection_count = 3;
   hello.connection_index = 2;
   seeds.push_back(EncodeFrame(hello));
-  seeds.push_back(EncodeFrame(ResumeFrame{{{{"a", 0}, 5}, {{"a", 9}, 0}, {{"b", 1}, 7}}}));
+  seeds.push_back(EncodeFrame(ResumeFrame{3, {{{"a", 0}, 5}, {{"a", 9}, 0}, {{"b", 1}, 7}}}));
   seeds.push_back(EncodeFrame(AckFrame{{1, 2, 300}, {{{"a", 0}, 6}}, 1500}));
+  seeds.push_back(EncodeFrame(ReportFrame{1700000000000, 1 << 20, 256 << 20, {{{"a", 0}, 9, 5, 1699999999000, 2, 0}}}));
   seeds.push_back(EncodeFrame(CreditFrame{1 << 20}));
   seeds.push_back(EncodeFrame(PingFrame{1, 2}));
   seeds.push_back(EncodeFrame(PongFrame{1, 2, 3}));

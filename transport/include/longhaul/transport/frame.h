@@ -20,8 +20,9 @@
 namespace longhaul::transport {
 
 // The version every frame header carries. A peer refuses frames of another
-// version with FailedPrecondition (there is only one so far).
-inline constexpr uint8_t kProtocolVersion = 1;
+// version with FailedPrecondition. Version 2 added hub-issued generations
+// (hello, resume) and the edge's report frame.
+inline constexpr uint8_t kProtocolVersion = 2;
 // Magic "LH", version, type, payload length (u32 big endian).
 inline constexpr size_t kFrameHeaderBytes = 8;
 // CRC32C (big endian) over the header and the payload.
@@ -44,8 +45,9 @@ enum class FrameType : uint8_t {
   kPong = 7,    // answers ping
   kError = 8,   // either way, then the sender closes the connection
   kClose = 9,   // either way, graceful end of the connection
+  kReport = 10,  // edge -> hub, the edge's own view of its partitions and buffer
 };
-inline constexpr uint8_t kMaxFrameType = 9;
+inline constexpr uint8_t kMaxFrameType = 10;
 
 // "hello", "resume", ... "close".
 std::string_view FrameTypeName(FrameType type);
@@ -69,9 +71,11 @@ struct HelloFrame {
   std::string pipeline;
   // The lane this link feeds, or -1 for every lane of the pipeline.
   int32_t lane = -1;
-  // Fencing: the hub refuses a hello whose epoch is lower than one it has
-  // accepted for the same (pipeline, lane, connection_index).
-  uint64_t epoch = 0;
+  // Fencing without clocks: 0 asks the hub for a generation (a new link
+  // instance); otherwise the generation a hub issued to this link instance
+  // (link_id) in a resume frame. The hub fences older generations of the
+  // same edge and refuses ones it never issued (docs/edge-and-hub.md).
+  uint64_t generation = 0;
   // Random per EdgeLink instance: ties its parallel connections together.
   uint64_t link_id = 0;
   uint32_t connection_index = 0;
@@ -82,6 +86,9 @@ struct HelloFrame {
 };
 
 struct ResumeFrame {
+  // The generation the hub issued to (or confirmed for) this link instance;
+  // the edge says hello with it on every later connection and reconnect.
+  uint64_t generation = 0;
   // Per partition the hub knows: the next source offset it needs (what it
   // has committed ends just before). Partitions it does not know are absent.
   std::vector<PartitionOffset> next_offsets;
@@ -151,9 +158,30 @@ struct CloseFrame {
   friend bool operator==(const CloseFrame&, const CloseFrame&) = default;
 };
 
+// One partition as the edge sees it (-1 where unknown).
+struct PartitionReport {
+  TopicPartition partition;
+  int64_t end_offset = -1;        // source end (read_committed high watermark)
+  int64_t committed_offset = -1;  // next offset the hub has acknowledged as committed
+  int64_t oldest_unsent_timestamp_ms = -1;  // create time of the oldest record not yet acknowledged; -1: none
+  int64_t log_start_offset = -1;  // source log start (retention)
+  int64_t lost_records = 0;       // records lost to retention before the edge could read them (cumulative)
+  friend bool operator==(const PartitionReport&, const PartitionReport&) = default;
+};
+
+// The edge's backlog as it sees it, sent after every resume and every report
+// interval, so the shore sees what has not reached it yet.
+struct ReportFrame {
+  int64_t wall_ms = 0;  // the edge's wall clock when it made the report
+  uint64_t buffered_bytes = 0;
+  uint64_t buffer_budget_bytes = 0;
+  std::vector<PartitionReport> partitions;
+  friend bool operator==(const ReportFrame&, const ReportFrame&) = default;
+};
+
 // Alternatives are in FrameType order (index = type - 1).
 using Frame = std::variant<HelloFrame, ResumeFrame, DataFrame, AckFrame, CreditFrame, PingFrame, PongFrame,
-                           ErrorFrame, CloseFrame>;
+                           ErrorFrame, CloseFrame, ReportFrame>;
 
 FrameType TypeOf(const Frame& frame);
 
@@ -163,7 +191,8 @@ struct FrameLimits {
 };
 
 // Appends the encoded frame to *out. Our own values must be valid (CHECKed:
-// names within their limits, offsets >= 0, last_offset >= first_offset, an
+// names within their limits, offsets >= 0, first_offset <= last_offset <
+// INT64_MAX (so that last_offset + 1 never overflows), an
 // ErrorFrame code other than kOk, no partition twice in a list). Lists are
 // written sorted (partitions by topic then number, batch ids ascending), so
 // the encoding of a value is unique. Pure, thread-safe.

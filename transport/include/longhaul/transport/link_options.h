@@ -25,6 +25,12 @@ struct TlsFiles {
   // client identity; leaving both empty sends no client certificate.
   std::string cert_file;
   std::string key_file;
+  // Optional PEM file of certificate revocation lists (one per CA that
+  // issues peer certificates). When set, a peer certificate is checked
+  // against it (X509_V_FLAG_CRL_CHECK: the leaf; a CA with no CRL in the
+  // file makes its certificates fail as "unable to get certificate CRL").
+  // Re-read on change like the other files.
+  std::string crl_file;
 };
 
 // The in-flight window (bytes sent and not yet acknowledged) is sized to the
@@ -47,13 +53,31 @@ struct ProxyOptions {
   std::string authorization;
 };
 
+// Most hub addresses one edge link lists.
+inline constexpr size_t kMaxHubAddresses = 64;
+
+// One hub the edge may dial: host name or address (IPv6 without brackets)
+// and port.
+struct HubAddress {
+  std::string host;
+  uint16_t port = 0;
+  // "host:port", "[v6]:port".
+  std::string ToString() const;
+  friend bool operator==(const HubAddress&, const HubAddress&) = default;
+};
+
 struct EdgeLinkOptions {
-  // The hub: host name or address, port, WebSocket path.
-  std::string hub_host;
-  uint16_t hub_port = 0;
+  // The hubs, in order. Every connection of the link goes to the same hub
+  // (a hub serves the edge's lane as a whole). The link starts with the
+  // first; when a hub cannot be dialled, fails the TLS handshake or answers
+  // "not served here" (ErrorFrame kUnavailable), all connections move to the
+  // next at once, and back off only after a whole round without a resume.
+  // A load-balanced name is a one-element list.
+  std::vector<HubAddress> hubs;
+  // The WebSocket path, the same on every hub.
   std::string hub_path = "/longhaul/v1";
   // Name checked against the hub certificate (DNS or IP SAN) and sent as
-  // SNI; empty means hub_host.
+  // SNI; empty means the host of the hub being dialled.
   std::string server_name;
   TlsFiles tls;
   std::optional<ProxyOptions> proxy;
@@ -61,9 +85,9 @@ struct EdgeLinkOptions {
   std::string pipeline;
   int32_t lane = -1;  // -1: every lane of the pipeline
   std::string edge_name;
-  // Fencing epoch; 0 means "now" in wall-clock milliseconds, so a restarted
-  // edge outranks its predecessor.
-  uint64_t epoch = 0;
+  // No fencing setting: the hub issues this link instance a generation in
+  // its first resume, and the link says hello with it on every connection
+  // and reconnect (transport/README.md, "Generations").
 
   // Parallel TCP connections; partitions are striped over them by a stable
   // hash, so one partition always travels on the same connection.
@@ -84,6 +108,9 @@ struct EdgeLinkOptions {
   std::chrono::milliseconds connect_timeout{15'000};
   std::chrono::milliseconds reconnect_initial{200};
   std::chrono::milliseconds reconnect_max{30'000};
+  // How often connection 0 sends the latest SetReport() to the hub (it also
+  // sends it right after each of its resumes).
+  std::chrono::milliseconds report_interval{5'000};
 
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
   // Tried with TCP_CONGESTION on each socket; silently left to the kernel's
@@ -99,12 +126,25 @@ struct EdgeLinkOptions {
 absl::Status ValidateEdgeLinkOptions(const EdgeLinkOptions& options);
 
 // Which certificate identity may feed which pipelines. `identity` matches
-// the certificate's subject CN or one of its URI SANs exactly; `pipelines`
-// lists pipeline names, "*" for all.
+// the certificate's subject CN or one of its URI SANs exactly, or, ending in
+// "/*", any URI SAN that starts with what comes before the "*" and has one
+// more path segment ("longhaul://fleet/*" admits "longhaul://fleet/ship-7");
+// `pipelines` lists pipeline names, "*" for all.
 struct IdentityRule {
   std::string identity;
   std::vector<std::string> pipelines;
+  friend bool operator==(const IdentityRule&, const IdentityRule&) = default;
 };
+
+// What of a certificate identity rules look at.
+enum class IdentityMatch {
+  kCommonNameOrUri,  // the subject CN or any URI SAN (default)
+  kUri,              // URI SANs only (a CN is easier to get issued by mistake)
+};
+
+// OK, or InvalidArgument naming the entry ("hub server: identities entry 2
+// (x) lists no pipelines").
+absl::Status ValidateIdentityRules(const std::vector<IdentityRule>& rules);
 
 struct HubServerOptions {
   // "host:port" or "[v6]:port"; port 0 picks a free port.
@@ -113,15 +153,38 @@ struct HubServerOptions {
   TlsFiles tls;
   // Mutual TLS: edges must present a certificate signed by tls.ca_file. On
   // by default; turning it off also turns off the identity rules (every
-  // edge may feed every pipeline) and is logged as a warning.
+  // edge may feed every pipeline, its name is the hello's edge_name) and is
+  // logged as a warning.
   bool require_client_cert = true;
+  // Replaced at run time by HubServer::UpdateIdentities.
   std::vector<IdentityRule> identities;
+  IdentityMatch identity_match = IdentityMatch::kCommonNameOrUri;
 
-  // Credit per connection: uncompressed batch bytes received and not yet
-  // acknowledged by the writer. Must be >= max_batch_bytes.
+  // Credit per connection: decoded batch bytes (record_codec.h,
+  // BatchCreditCost) received and not yet acknowledged by the writer. Must
+  // be >= max_batch_bytes.
   uint64_t receive_window_bytes = uint64_t{64} << 20;
+  // Largest batch, uncompressed record bytes.
   uint64_t max_batch_bytes = uint64_t{16} << 20;
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
+  // Largest frame (and WebSocket message) read before a hello that passed
+  // the identity rules: a hello is small, so nobody gets a 64 MiB frame read
+  // and checksummed without a certificate-checked hello.
+  size_t max_hello_frame_bytes = size_t{64} << 10;
+  // Records in one batch at most (the decoded objects' count). A 1 MiB batch
+  // of the smallest possible records (5 bytes each) has ~210,000.
+  uint32_t max_records_per_batch = 250'000;
+  // Distinct partitions one session may send (each keeps a little state).
+  uint32_t max_partitions_per_session = 100'000;
+  // Frames queued for an edge (pongs, acks, credit) and not yet written, in
+  // bytes; an edge that does not read is closed beyond it.
+  uint64_t max_outbound_bytes = uint64_t{16} << 20;
+
+  // Sessions (TCP connections past accept) in all; more are closed at once.
+  int max_sessions = 10'000;
+  // Sessions of one certificate identity (an edge uses `connections` of
+  // them per lane it feeds).
+  int max_sessions_per_identity = 256;
 
   // TLS and WebSocket handshakes and the hello, each.
   std::chrono::milliseconds handshake_timeout{10'000};
@@ -131,6 +194,8 @@ struct HubServerOptions {
   std::chrono::milliseconds accept_timeout{60'000};
   // Connections in the TLS/WebSocket handshake at once; more are closed.
   int max_pending_handshakes = 64;
+  // Of those, from one IP address (edges behind one NAT share an address).
+  int max_pending_handshakes_per_address = 16;
   int io_threads = 1;
   std::string congestion_control = "bbr";
   int socket_buffer_bytes = 0;  // 0: receive_window_bytes
