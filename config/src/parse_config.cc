@@ -210,7 +210,27 @@ class ConfigParser {
       std::optional<Text> text = r_.Scalar(entry, "a string, number or boolean value");
       if (!text) continue;
       if (text->expanded) secret_keys.insert(entry.key);
+      WarnIfInsecure(entry, *text);
       out[entry.key] = std::move(text->value);
+    }
+  }
+
+  // Settings that turn off what TLS and SASL are for. Allowed (a lab, a
+  // migration), but said out loud.
+  void WarnIfInsecure(const Field& entry, const Text& text) {
+    const std::string key = absl::AsciiStrToLower(entry.key);
+    const std::string value = absl::AsciiStrToLower(text.value);
+    if (key == "enable.ssl.certificate.verification" && (value == "false" || value == "0")) {
+      r_.Warning(entry,
+                 "TLS certificate verification is off: any server can pose as this cluster and read "
+                 "everything, credentials included (remove it and set ssl.ca.location to the cluster's CA)");
+    } else if (key == "ssl.endpoint.identification.algorithm" && value == "none") {
+      r_.Warning(entry,
+                 "the broker's host name is not checked against its certificate: any certificate of a "
+                 "trusted CA is accepted for this cluster (use https, librdkafka's default)");
+    } else if (key == "security.protocol" && value == "sasl_plaintext") {
+      r_.Warning(entry, "SASL over PLAINTEXT: credentials (PLAIN) and all records cross the network unencrypted "
+                        "(use SASL_SSL)");
     }
   }
 
@@ -232,7 +252,8 @@ class ConfigParser {
     const Section s = r_.Keys(
         entry, {"source", "target", "via", "topics", "rename", "lanes", "delivery", "commit_interval",
                 "min_commit_interval", "max_transaction_bytes", "start", "discovery_interval",
-                "sync_topic_configs", "groups", "offset_syncs", "on_source_gap", "lag_thresholds"});
+                "sync_topic_configs", "topic_configs", "replication_factor", "groups", "offset_syncs",
+                "on_source_gap", "lag_thresholds"});
     if (const Field* f = s.Get("via")) {
       if (auto text = r_.Scalar(*f, "the name of a link")) {
         if (!config_.links.count(text->value)) {
@@ -312,6 +333,30 @@ class ConfigParser {
     }
     if (const Field* f = s.Get("sync_topic_configs")) {
       if (auto v = r_.Bool(*f)) p.sync_topic_configs = *v;
+    }
+    if (const Field* f = s.Get("topic_configs")) {
+      // include defaults to everything, exclude to the broker-specific keys;
+      // an exclude list given here replaces that default.
+      const Section t = r_.Keys(*f, {"include", "exclude"});
+      std::optional<std::vector<std::string>> include = std::vector<std::string>{".*"};
+      std::optional<std::vector<std::string>> exclude = DefaultExcludedTopicConfigs();
+      if (const Field* i = t.Get("include")) include = Patterns(*i);
+      if (const Field* e = t.Get("exclude")) exclude = Patterns(*e);
+      if (include && exclude) {
+        if (auto filter = TopicFilter::Create(std::move(*include), std::move(*exclude)); filter.ok()) {
+          p.topic_configs = std::move(*filter);
+        }
+      }
+    }
+    if (const Field* f = s.Get("replication_factor")) {
+      // -1 (the broker's default) or 1..32767, Kafka's int16 range.
+      if (auto v = r_.Integer(*f, -1, 32767)) {
+        if (*v == 0) {
+          r_.Error(*f, "expected -1 (the target broker's default) or 1 to 32767, got 0");
+        } else {
+          p.replication_factor = static_cast<int>(*v);
+        }
+      }
     }
     if (const Field* f = s.Get("groups")) {
       const Section g = r_.Keys(*f, {"include", "exclude", "interval"});
@@ -628,6 +673,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view file_
     reader.Error(internal::ToLocation(e.mark), "", absl::StrCat("invalid YAML: ", e.msg));
   }
   if (absl::Status status = reader.Finish(); !status.ok()) return status;
+  config.warnings = reader.Warnings();
   return config;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "offsets_command.h"
 #include "status_command.h"
 #include "run_command.h"
+#include "validate_command.h"
 
 namespace longhaul::gateway {
 namespace {
@@ -31,18 +33,6 @@ int Usage(const std::string& command, const std::string& error) {
 
 bool WantsHelp(const std::vector<std::string>& args) {
   return std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "-h" || a == "--help"; });
-}
-
-int Validate(const CommonOptions& opts) {
-  auto config = config::LoadConfigFile(opts.config_file);
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
-    std::fprintf(stderr, "%s: invalid\n", opts.config_file.c_str());
-    return 1;
-  }
-  std::printf("%s: ok (%zu clusters, %zu pipelines)\n", opts.config_file.c_str(), config->clusters.size(),
-              config->pipelines.size());
-  return 0;
 }
 
 }  // namespace
@@ -99,12 +89,27 @@ int RunCli(int argc, char** argv) {
   if (command == "status") return StatusCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   if (!FindCommand(command)) return Usage("", "unknown command '" + command + "'");
   CommonOptions opts;
+  ValidateOptions validate;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) { return OptionValue(args, &i, out); };
     std::string v;
     if (a == "-c" || a == "--config" || a.rfind("--config=", 0) == 0) {
       if (!value(&opts.config_file)) return Usage(command, "missing value for " + a);
+    } else if (a == "--connect") {
+      if (command != "validate") return Usage(command, "--connect only applies to 'validate'");
+      validate.connect = true;
+    } else if (a == "--timeout" || a.rfind("--timeout=", 0) == 0) {
+      if (command != "validate") return Usage(command, "--timeout only applies to 'validate'");
+      if (!value(&v)) return Usage(command, "missing value for --timeout");
+      try {
+        validate.timeout_ms = std::stoi(v);
+      } catch (const std::exception&) {
+        validate.timeout_ms = 0;
+      }
+      if (validate.timeout_ms < 100 || validate.timeout_ms > 600'000) {
+        return Usage(command, "--timeout must be milliseconds between 100 and 600000, got '" + v + "'");
+      }
     } else if (a == "--role" || a.rfind("--role=", 0) == 0) {
       if (!value(&v)) return Usage(command, "missing value for --role");
       if (v == "all") opts.role = Role::kAll;
@@ -121,7 +126,10 @@ int RunCli(int argc, char** argv) {
     }
   }
   if (opts.config_file.empty()) return Usage(command, "command '" + command + "' needs -c FILE");
-  if (command == "validate") return Validate(opts);
+  if (command == "validate") {
+    validate.config_file = opts.config_file;
+    return ValidateCommand(validate);
+  }
   if (command == "run") return RunCommand(opts);
   return Usage(command, "unknown command '" + command + "'");
 }

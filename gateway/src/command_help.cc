@@ -54,13 +54,23 @@ std::vector<CommandHelp> MakeCommands() {
                     {"all", "edge", "hub"}),
                 LogFormatOption(), LogLevelOption("info"), HelpOption()}});
   c.push_back({"validate",
-               "-c FILE",
-               "check FILE offline; print every error with file:line and key",
-               "Parses and validates FILE without connecting to any cluster. Every error is printed on its own line "
-               "as FILE:LINE:COL: KEY.PATH: message, unknown keys with a suggestion. Secrets referenced with "
-               "${NAME} or ${file:PATH} must resolve; their values are never printed.\n\n"
-               "Exit status: 0 valid, 1 invalid, 2 usage error.",
-               {ConfigOption(), LogFormatOption(), LogLevelOption("info"), HelpOption()}});
+               "-c FILE [--connect] [--timeout MS]",
+               "check FILE offline (errors and warnings); with --connect, clusters, logins and ACLs too",
+               "Parses and validates FILE. Every error is printed on its own line as FILE:LINE:COL: KEY.PATH: "
+               "message, unknown keys with a suggestion. Secrets referenced with ${NAME} or ${file:PATH} must "
+               "resolve; their values are never printed. Settings that defeat TLS "
+               "(enable.ssl.certificate.verification: false, ssl.endpoint.identification.algorithm: none, "
+               "SASL_PLAINTEXT) are printed as warnings.\n\n"
+               "With --connect it then connects to every cluster with the config's properties and checks, for "
+               "each pipeline, that its principal may do what the pipeline needs (describe and read source "
+               "topics, create target topics, alter their configs, its transactional ids, its lane group), "
+               "printing MISSING ACL with the exact ACL when not; nothing is written (docs/security.md).\n\n"
+               "Exit status: 0 valid (and, with --connect, nothing missing), 1 invalid or a cluster or ACL "
+               "problem, 2 usage error.",
+               {ConfigOption(),
+                Opt("--connect", "", "", "also connect to every cluster and check each pipeline's ACLs", {}),
+                Opt("--timeout", "", "MS", "per-request timeout of --connect in milliseconds (default 10000)", {}),
+                LogFormatOption(), LogLevelOption("info"), HelpOption()}});
   c.push_back({"status",
                "-c FILE [--pipeline P] [--json]",
                "show every lane of a pipeline: owner, last checkpoint, lag per partition",

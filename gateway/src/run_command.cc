@@ -155,6 +155,7 @@ int RunCommand(const CommonOptions& opts) {
     return 1;
   }
   ApplyConfigLogLevel(*config, opts);
+  for (const std::string& warning : config->warnings) LogWarn("config", {{"warning", warning}});
   // Signals are taken synchronously by this thread only; every thread
   // started below inherits the blocked mask.
   sigset_t signals;

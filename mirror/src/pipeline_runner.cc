@@ -62,8 +62,9 @@ class KafkaSourceSide final : public SourceSide {
     if (auto s = EnsureAdmin(); !s.ok()) return s;
     auto explicit_configs = admin_->ExplicitTopicConfigs(topic, timeout);
     if (!explicit_configs.ok()) return explicit_configs.status();
-    return SyncedTopicConfigs(*explicit_configs);
+    return SyncedTopicConfigs(*explicit_configs, pipeline_.topic_configs);
   }
+  bool KnowsTopicConfigs() const override { return true; }
 
   absl::StatusOr<std::map<TopicPartition, int64_t>> EndOffsets(const std::vector<TopicPartition>& partitions,
                                                                milliseconds timeout) override {
@@ -136,6 +137,9 @@ class LanePipelineRunner final : public PipelineRunner {
         side_(std::move(side)),
         metrics_(PipelineMetrics::Register(registry, pipeline_.name)),
         collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })) {
+    // librdkafka's log lines and connection errors then name the cluster.
+    NameCluster(source_.bootstrap, source_.name);
+    NameCluster(target_.bootstrap, target_.name);
     side_->SetDiscoveryTrigger([this] {
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -422,7 +426,7 @@ class LanePipelineRunner final : public PipelineRunner {
           names_.offset_sync_topic, pipeline_.lanes,
           {{"cleanup.policy", "delete"},
            {"retention.ms", std::to_string(pipeline_.offset_sync_retention.count())}},
-          kAdminTimeout);
+          kAdminTimeout, pipeline_.replication_factor);
       if (!s.ok()) return s;
     }
     auto it = target_topics.find(names_.checkpoint_topic);
@@ -439,7 +443,7 @@ class LanePipelineRunner final : public PipelineRunner {
     return target_admin_->CreateTopic(names_.checkpoint_topic, pipeline_.lanes,
                                       {{"cleanup.policy", "compact"}, {"min.compaction.lag.ms", "0"},
                                        {"segment.ms", "3600000"}},
-                                      kAdminTimeout);
+                                      kAdminTimeout, pipeline_.replication_factor);
   }
 
   absl::Status DiscoverOnce() {
@@ -472,23 +476,34 @@ class LanePipelineRunner final : public PipelineRunner {
             configs = std::move(*synced);
           }
         }
-        if (s.ok()) s = target_admin_->CreateTopic(target_topic, partitions, configs, kAdminTimeout);
+        if (s.ok()) {
+          s = target_admin_->CreateTopic(target_topic, partitions, configs, kAdminTimeout,
+                                         pipeline_.replication_factor);
+        }
         if (s.ok()) {
           LogInfo("created target topic", {{"pipeline", pipeline_.name}, {"topic", target_topic},
                                            {"partitions", partitions},
                                            {"configs", static_cast<unsigned long>(configs.size())}});
+          metrics_.topics_created->Increment();
           target_partitions = partitions;
         }
-      } else if (target_partitions < partitions) {
-        s = target_admin_->GrowPartitions(target_topic, partitions, kAdminTimeout);
-        if (s.ok()) {
-          LogInfo("added partitions to target topic",
-                  {{"pipeline", pipeline_.name}, {"topic", target_topic}, {"partitions", partitions}});
-          target_partitions = partitions;
+      } else {
+        if (target_partitions < partitions) {
+          s = target_admin_->GrowPartitions(target_topic, partitions, kAdminTimeout);
+          if (s.ok()) {
+            LogInfo("added partitions to target topic", {{"pipeline", pipeline_.name}, {"topic", target_topic},
+                                                         {"from", target_partitions}, {"partitions", partitions}});
+            metrics_.partitions_added->Increment();
+            target_partitions = partitions;
+          }
+        } else if (target_partitions > partitions && side_->KnowsPartitionCounts()) {
+          LogWarn("target topic has more partitions than the source; extra partitions stay empty",
+                  {{"pipeline", pipeline_.name}, {"topic", target_topic}});
         }
-      } else if (target_partitions > partitions && side_->KnowsPartitionCounts()) {
-        LogWarn("target topic has more partitions than the source; extra partitions stay empty",
-                {{"pipeline", pipeline_.name}, {"topic", target_topic}});
+        if (pipeline_.sync_topic_configs && side_->KnowsTopicConfigs()) {
+          absl::Status synced = SyncTopicConfigs(topic, target_topic);
+          if (s.ok()) s = synced;
+        }
       }
       if (!s.ok() && first_error.ok()) first_error = s;
       for (int p = 0; p < std::min(partitions, target_partitions); ++p) {
@@ -513,6 +528,31 @@ class LanePipelineRunner final : public PipelineRunner {
       retention_[topic] = *retention;
     }
     return first_error;
+  }
+
+  // Alters the target topic's configs when the source's differ (a retention
+  // or cleanup change made at the source after the topic was created).
+  absl::Status SyncTopicConfigs(const std::string& source_topic, const std::string& target_topic) {
+    auto source_configs = side_->TopicConfigs(source_topic, kAdminTimeout);
+    if (!source_configs.ok()) return source_configs.status();
+    auto target_configs = target_admin_->ExplicitTopicConfigs(target_topic, kAdminTimeout);
+    if (!target_configs.ok()) return target_configs.status();
+    std::optional<Properties> wanted =
+        ReconciledTopicConfigs(*source_configs, *target_configs, pipeline_.topic_configs);
+    if (!wanted) return absl::OkStatus();
+    if (absl::Status s = target_admin_->AlterTopicConfigs(target_topic, *wanted, kAdminTimeout); !s.ok()) return s;
+    std::vector<std::string> changed;
+    for (const auto& [k, v] : *wanted) {
+      auto it = target_configs->find(k);
+      if (it == target_configs->end() || it->second != v) changed.push_back(absl::StrCat(k, "=", v));
+    }
+    for (const auto& [k, v] : *target_configs) {
+      if (!wanted->count(k)) changed.push_back(absl::StrCat(k, " (removed)"));
+    }
+    LogInfo("target topic configs follow the source",
+            {{"pipeline", pipeline_.name}, {"topic", target_topic}, {"changed", absl::StrJoin(changed, ", ")}});
+    metrics_.topic_configs_altered->Increment();
+    return absl::OkStatus();
   }
 
   // ---- lane ownership through a consumer group on the checkpoint topic ----

@@ -38,6 +38,10 @@ class SourceSide {
   virtual absl::StatusOr<TopicRetention> Retention(const std::string& topic, std::chrono::milliseconds timeout) {
     return absl::UnimplementedError("the source topic's retention is not known here");
   }
+  // Whether TopicConfigs gives the source's real configs, so that existing
+  // target topics may be altered to follow them (a hub sees no source: its
+  // empty answer must not strip the target's configs).
+  virtual bool KnowsTopicConfigs() const { return false; }
   // A record source for one session of `lane`. Called on the lane's thread.
   virtual absl::StatusOr<std::unique_ptr<RecordSource>> MakeRecordSource(int lane) = 0;
   // Source end offsets of partitions no lane of this process reads right now

@@ -731,3 +731,95 @@ pipelines:
 
 }  // namespace
 }  // namespace longhaul::config
+
+namespace longhaul::config {
+namespace {
+
+constexpr std::string_view kInsecure = R"(clusters:
+  a:
+    bootstrap: "a:9093"
+    properties:
+      security.protocol: SSL
+      enable.ssl.certificate.verification: false
+  b:
+    bootstrap: "b:9093"
+    consumer:
+      ssl.endpoint.identification.algorithm: none
+pipelines:
+  p:
+    source: a
+    target: b
+    topics: {include: [".*"]}
+)";
+
+TEST(ConfigParse, WarnsWithFileAndLineWhenCertificateChecksAreTurnedOff) {
+  absl::StatusOr<Config> config = ParseConfig(kInsecure, "insecure.yaml", [](std::string_view) { return std::nullopt; });
+  ASSERT_THAT(config, ::longhaul::testing::IsOk());
+  ASSERT_EQ(config->warnings.size(), 2u);
+  EXPECT_THAT(config->warnings[0],
+              ::testing::StartsWith("insecure.yaml:6:44: clusters.a.properties.enable.ssl.certificate.verification: "
+                                    "TLS certificate verification is off"));
+  EXPECT_THAT(config->warnings[1],
+              ::testing::StartsWith("insecure.yaml:10:46: clusters.b.consumer.ssl.endpoint.identification.algorithm:"));
+}
+
+TEST(ConfigParse, GivesNoWarningForVerifiedTls) {
+  std::string yaml(kInsecure);
+  yaml.replace(yaml.find("false"), 5, "true");
+  yaml.replace(yaml.find(": none"), 6, ": https");
+  absl::StatusOr<Config> config = ParseConfig(yaml, "ok.yaml", [](std::string_view) { return std::nullopt; });
+  ASSERT_THAT(config, ::longhaul::testing::IsOk());
+  EXPECT_THAT(config->warnings, ::testing::IsEmpty());
+}
+
+constexpr std::string_view kTopicSync = R"(clusters:
+  a: {bootstrap: "a:9092"}
+  b: {bootstrap: "b:9092"}
+pipelines:
+  defaults:
+    source: a
+    target: b
+    topics: {include: [".*"]}
+  custom:
+    source: a
+    target: b
+    topics: {include: [".*"]}
+    replication_factor: 3
+    topic_configs:
+      include: ["retention\\..*", "cleanup\\.policy"]
+      exclude: ["retention\\.bytes"]
+)";
+
+TEST(ConfigParse, TopicConfigKeysDefaultToAllButBrokerSpecificOnesAndReplicationFactorToTheBrokers) {
+  absl::StatusOr<Config> config = ParseConfig(kTopicSync, "sync.yaml", [](std::string_view) { return std::nullopt; });
+  ASSERT_THAT(config, ::longhaul::testing::IsOk());
+  const PipelineConfig& d = config->pipelines.at("defaults");
+  EXPECT_EQ(d.replication_factor, -1);
+  EXPECT_TRUE(d.topic_configs.Matches("retention.ms"));
+  EXPECT_TRUE(d.topic_configs.Matches("cleanup.policy"));
+  EXPECT_TRUE(d.topic_configs.Matches("max.message.bytes"));
+  EXPECT_FALSE(d.topic_configs.Matches("min.insync.replicas"));
+  EXPECT_FALSE(d.topic_configs.Matches("message.timestamp.type"));
+  EXPECT_FALSE(d.topic_configs.Matches("leader.replication.throttled.replicas"));
+  EXPECT_FALSE(d.topic_configs.Matches("confluent.placement.constraints"));
+  const PipelineConfig& c = config->pipelines.at("custom");
+  EXPECT_EQ(c.replication_factor, 3);
+  EXPECT_TRUE(c.topic_configs.Matches("retention.ms"));
+  EXPECT_TRUE(c.topic_configs.Matches("cleanup.policy"));
+  EXPECT_FALSE(c.topic_configs.Matches("retention.bytes"));
+  EXPECT_FALSE(c.topic_configs.Matches("max.message.bytes"));
+}
+
+TEST(ConfigParse, RejectsReplicationFactorZeroAndBadConfigKeyPatterns) {
+  std::string yaml(kTopicSync);
+  yaml.replace(yaml.find("replication_factor: 3"), 21, "replication_factor: 0");
+  yaml.replace(yaml.find("\"cleanup\\\\.policy\""), 18, "\"(\"");
+  absl::StatusOr<Config> config = ParseConfig(yaml, "bad.yaml", [](std::string_view) { return std::nullopt; });
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(),
+              ::testing::HasSubstr("bad.yaml:13:25: pipelines.custom.replication_factor: expected -1"));
+  EXPECT_THAT(config.status().message(), ::testing::HasSubstr("pipelines.custom.topic_configs.include[1]"));
+}
+
+}  // namespace
+}  // namespace longhaul::config

@@ -93,6 +93,18 @@ class TopicFilter {
   std::shared_ptr<const Compiled> compiled_;  // null: selects nothing
 };
 
+// The topic config keys that are the target cluster's own business and do
+// not travel by default (`pipelines.<p>.topic_configs.exclude`): replica
+// placement and throttles, ISR and leader election, tiered storage, and
+// message.timestamp.type (LogAppendTime on the target would overwrite the
+// create times the mirror carries). Full-match regexes.
+const std::vector<std::string>& DefaultExcludedTopicConfigs();
+
+// Which explicitly set source topic configs are copied to the target, at
+// creation and whenever they change: every key matched by `keys` (default:
+// all but DefaultExcludedTopicConfigs).
+TopicFilter DefaultTopicConfigFilter();
+
 // Consumer-group offset sync. No include pattern means no group is synced.
 struct GroupSyncConfig {
   TopicFilter filter;  // over group ids
@@ -128,7 +140,14 @@ struct PipelineConfig {
   // Where a partition with no checkpoint starts.
   StartPosition start = StartPosition::kEarliest;
   std::chrono::milliseconds discovery_interval = std::chrono::seconds(30);
+  // Copy topic configs to the target: at creation, and on every discovery
+  // when a source topic's configs changed since (AlterConfigs on the target).
   bool sync_topic_configs = true;
+  // Over config keys (topic_configs.include / exclude).
+  TopicFilter topic_configs = DefaultTopicConfigFilter();
+  // Replication factor of the target topics the pipeline creates, and of
+  // its internal topics; -1: the target broker's default.replication.factor.
+  int replication_factor = -1;
   GroupSyncConfig groups;
   // retention.ms of the offset-sync topic on the target.
   std::chrono::milliseconds offset_sync_retention = std::chrono::hours(24 * 7);
@@ -215,6 +234,10 @@ struct LinkConfig {
 
 struct Config {
   std::string file;  // as given to LoadConfigFile / ParseConfig
+  // Valid but unwise settings, as "FILE:LINE:COL: KEY.PATH: message"
+  // (e.g. TLS certificate verification turned off). `validate` prints them,
+  // `run` logs them at start.
+  std::vector<std::string> warnings;
   std::map<std::string, LinkConfig> links;  // by name
   std::map<std::string, ClusterConfig> clusters;    // by name
   std::map<std::string, PipelineConfig> pipelines;  // by name; never empty
