@@ -389,6 +389,9 @@ std::vector<Record> JsonRecords(int count, uint64_t seed) {
   const char* kinds[] = {"order_created", "order_paid", "order_shipped", "order_cancelled"};
   const char* cities[] = {"Hamburg", "Rotterdam", "Singapore", "Valparaiso", "Antwerp"};
   std::vector<Record> out;
+  // Real time: a fixed instant would age past the broker's retention.
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (int i = 0; i < count; ++i) {
     Record r;
     r.key = absl::StrCat("order-", rng() % 100000);
@@ -398,7 +401,7 @@ std::vector<Record> JsonRecords(int count, uint64_t seed) {
                            R"(","qty":)", rng() % 5 + 1, R"(,"price_cents":)", rng() % 100000,
                            R"(}],"currency":"EUR","ts":"2026-11-28T12:)", rng() % 60, R"(:00Z","source":"pos"})");
     r.headers = {{"content-type", "application/json"}};
-    r.timestamp_ms = 1'790'000'000'000 + i;
+    r.timestamp_ms = NowMillis() + i;  // real time: a fixed instant would age past retention
     out.push_back(std::move(r));
   }
   return out;
