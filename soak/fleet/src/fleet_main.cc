@@ -340,11 +340,12 @@ class SimulatedEdge {
 
   // A disconnect fault (or a resync): stop the link, keep the source log,
   // start a new link instance after `down`.
-  void Restart(Steady::time_point now, Steady::duration down, bool resync) {
+  // False when the link was not running (down already, or failed).
+  bool Restart(Steady::time_point now, Steady::duration down, bool resync) {
     std::unique_ptr<transport::EdgeLink> old;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!link_) return;
+      if (!link_) return false;
       old = std::move(link_);
       ++stats_.restarts;
       if (resync) ++stats_.resyncs;
@@ -352,6 +353,7 @@ class SimulatedEdge {
       ++hub_index_;  // with several hubs, try the next one
     }
     old->Stop();  // joins the I/O thread: no callback of it runs after this
+    return true;
   }
 
   void Stop() {
@@ -672,8 +674,8 @@ int Run(RunOptions o) {
   while (Steady::now() < generate_until && !g_interrupted) {
     const auto now = Steady::now();
     if (o.disconnects_per_minute > 0 && now >= next_fault) {
-      edges[pick(rng)]->Restart(now, milliseconds(down_ms(rng)), /*resync=*/false);
-      ++faults;
+      // An edge that is down already is not hit twice; the fault counts only when a link was stopped.
+      if (edges[pick(rng)]->Restart(now, milliseconds(down_ms(rng)), /*resync=*/false)) ++faults;
       next_fault += std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(gap(rng)));
       continue;
     }
