@@ -89,6 +89,9 @@ struct RunOptions {
   absl::Duration start_spread = absl::Seconds(5);
   double disconnects_per_minute = 0;  // over the whole fleet
   absl::Duration max_down_time = absl::Seconds(3);
+  // With several hubs: a link not up for this long is restarted on the next
+  // hub of the list (until the EdgeLink dials a list itself). 0: never.
+  absl::Duration failover_after = absl::ZeroDuration();
   int connections = 1;
   int threads = 4;
   int64_t buffer_bytes = int64_t{8} << 20;
@@ -154,6 +157,7 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args)
     return absl::OkStatus();
   });
   t.Value("--max-down-time", DurationInto(&o.max_down_time));
+  t.Value("--failover-after", DurationInto(&o.failover_after));
   t.Value("--connections", IntInto(&o.connections, 1));
   t.Value("--threads", IntInto(&o.threads, 1));
   t.Value("--buffer-bytes", IntInto(&o.buffer_bytes, 1 << 20));
@@ -265,6 +269,7 @@ struct PartitionLog {
 struct EdgeStats {
   int64_t restarts = 0;        // links stopped and started by the simulator (disconnect faults, resyncs)
   int64_t resyncs = 0;         // of those, after a refused batch with no resume explaining it
+  int64_t failovers = 0;       // of those, to the next hub after --failover-after without the link up
   int64_t link_downs = 0;      // connections lost while the link ran (kDown)
   int64_t sends = 0;
   int64_t max_lag_records = 0;
@@ -329,6 +334,7 @@ class SimulatedEdge {
       return;
     }
     link_ = std::move(*link);
+    not_up_since_ = now;
     ready_ = false;
     blocked_ = false;
     resync_since_.reset();
@@ -341,7 +347,7 @@ class SimulatedEdge {
   // A disconnect fault (or a resync): stop the link, keep the source log,
   // start a new link instance after `down`.
   // False when the link was not running (down already, or failed).
-  bool Restart(Steady::time_point now, Steady::duration down, bool resync) {
+  bool Restart(Steady::time_point now, Steady::duration down, bool resync, bool failover = false) {
     std::unique_ptr<transport::EdgeLink> old;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -349,6 +355,7 @@ class SimulatedEdge {
       old = std::move(link_);
       ++stats_.restarts;
       if (resync) ++stats_.resyncs;
+      if (failover) ++stats_.failovers;
       start_at_ = now + down;
       ++hub_index_;  // with several hubs, try the next one
     }
@@ -399,6 +406,13 @@ class SimulatedEdge {
     }
     stats_.max_lag_records = std::max(stats_.max_lag_records, lag);
     stats_.max_lag_ms = std::max(stats_.max_lag_ms, age);
+  }
+
+  // Several hubs: the link has not been up for --failover-after.
+  bool NeedsFailover(Steady::time_point now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return link_ && o_.hubs.size() > 1 && o_.failover_after > absl::ZeroDuration() && not_up_since_ &&
+           now - *not_up_since_ > absl::ToChronoMilliseconds(o_.failover_after);
   }
 
   // A refused batch that no resume explained within 2 s: start over.
@@ -494,6 +508,11 @@ class SimulatedEdge {
         if (!up && link_up_) ++stats_.link_downs;
         if (!up && !state->second.ok()) stats_.last_error = std::string(state->second.message());
         link_up_ = up;
+        if (up) {
+          not_up_since_.reset();
+        } else if (!not_up_since_) {
+          not_up_since_ = Steady::now();
+        }
         if (up && !ready_) {
           // Every connection resumed once: partitions the hub did not name
           // are new to it and start at 0, which we must still hold.
@@ -580,6 +599,7 @@ class SimulatedEdge {
   bool blocked_ = false;
   bool failed_ = false;
   std::optional<Steady::time_point> resync_since_;
+  std::optional<Steady::time_point> not_up_since_;
   std::optional<Steady::time_point> last_tick_;
   double due_ = 0;
   int64_t generated_ = 0;
@@ -642,6 +662,7 @@ int Run(RunOptions o) {
           edges[i]->MaybeStart(now);
           edges[i]->Tick(now, generating);
           if (edges[i]->NeedsResync(now)) edges[i]->Restart(now, milliseconds(0), /*resync=*/true);
+          if (edges[i]->NeedsFailover(now)) edges[i]->Restart(now, milliseconds(0), false, /*failover=*/true);
         }
         std::this_thread::sleep_for(milliseconds(50));
       }
@@ -718,7 +739,7 @@ int Run(RunOptions o) {
 
   std::vector<ExpectedEdge> expected;
   std::vector<int64_t> lag_ms, lag_records;
-  int64_t restarts = 0, resyncs = 0, downs = 0, failed = 0, unacked_edges = 0;
+  int64_t restarts = 0, resyncs = 0, failovers = 0, downs = 0, failed = 0, unacked_edges = 0;
   std::ostringstream per_edge_json;
   for (auto& e : edges) {
     ExpectedEdge x = e->Expected();
@@ -728,6 +749,7 @@ int Run(RunOptions o) {
     lag_records.push_back(s.max_lag_records);
     restarts += s.restarts;
     resyncs += s.resyncs;
+    failovers += s.failovers;
     downs += s.link_downs;
     failed += p.failed;
     unacked_edges += p.generated != p.committed;
@@ -754,21 +776,21 @@ int Run(RunOptions o) {
   const bool ok = drained && failed == 0 && !g_interrupted;
   std::string summary = absl::StrFormat(
       "longhaul-fleet: %s edges=%d layout=%s generated=%d acked=%d unacked_edges=%d failed_edges=%d "
-      "disconnect_faults=%d restarts=%d resyncs=%d link_downs=%d max_lag_ms=%d p50_edge_max_lag_ms=%d "
+      "disconnect_faults=%d restarts=%d resyncs=%d failovers=%d link_downs=%d max_lag_ms=%d p50_edge_max_lag_ms=%d "
       "p99_edge_max_lag_ms=%d max_lag_records=%d seconds=%.1f run_tag=%s",
       ok ? "done" : (g_interrupted ? "interrupted" : "FAILED"), o.edges, o.layout, totals.first, totals.second,
-      unacked_edges, failed, faults, restarts, resyncs, downs, Percentile(lag_ms, 1.0), Percentile(lag_ms, 0.5),
+      unacked_edges, failed, faults, restarts, resyncs, failovers, downs, Percentile(lag_ms, 1.0), Percentile(lag_ms, 0.5),
       Percentile(lag_ms, 0.99), Percentile(lag_records, 1.0), seconds, o.run_tag);
   std::cout << summary << std::endl;
   if (!o.json_file.empty()) {
     std::ofstream out(o.json_file);
     out << absl::StrFormat(
         "{\"passed\": %s, \"edges\": %d, \"layout\": \"%s\", \"generated\": %d, \"acked\": %d, \"failed_edges\": %d, "
-        "\"unacked_edges\": %d, \"disconnect_faults\": %d, \"restarts\": %d, \"resyncs\": %d, \"link_downs\": %d, "
-        "\"max_lag_ms\": %d, \"p50_edge_max_lag_ms\": %d, \"p99_edge_max_lag_ms\": %d, \"seconds\": %.1f, "
+        "\"unacked_edges\": %d, \"disconnect_faults\": %d, \"restarts\": %d, \"resyncs\": %d, \"failovers\": %d, "
+        "\"link_downs\": %d, \"max_lag_ms\": %d, \"p50_edge_max_lag_ms\": %d, \"p99_edge_max_lag_ms\": %d, \"seconds\": %.1f, "
         "\"run_tag\": \"%s\",\n  \"per_edge\": [\n%s\n  ]}\n",
         ok ? "true" : "false", o.edges, o.layout, totals.first, totals.second, failed, unacked_edges, faults, restarts,
-        resyncs, downs, Percentile(lag_ms, 1.0), Percentile(lag_ms, 0.5), Percentile(lag_ms, 0.99), seconds,
+        resyncs, failovers, downs, Percentile(lag_ms, 1.0), Percentile(lag_ms, 0.5), Percentile(lag_ms, 0.99), seconds,
         o.run_tag, per_edge_json.str());
   }
   return ok ? kExitOk : kExitFailed;
