@@ -50,7 +50,7 @@ TEST(FleetRecords, ExpandsPattern) {
   EXPECT_EQ(ExpandFleetPattern("fleet.{topic}", "ship-1", "t"), "fleet.t");
 }
 
-class VerifierTest : public ::testing::Test {
+class FleetVerifierTest : public ::testing::Test {
  protected:
   std::vector<Record> Generate(int64_t n) {
     std::vector<Record> out;
@@ -60,7 +60,7 @@ class VerifierTest : public ::testing::Test {
   const uint32_t id_ = FleetRunId("run", "ship-001");
 };
 
-TEST_F(VerifierTest, ExactlyOnceInOrderPasses) {
+TEST_F(FleetVerifierTest, ExactlyOnceInOrderPasses) {
   FleetPartitionVerifier v("ship-001", id_, 0, 20);
   int64_t off = 0;
   for (const Record& r : Generate(20)) v.Observe(View(r, off++));
@@ -69,7 +69,7 @@ TEST_F(VerifierTest, ExactlyOnceInOrderPasses) {
   EXPECT_EQ(v.ok(), 20);
 }
 
-TEST_F(VerifierTest, FindsMissingDuplicatedOutOfOrder) {
+TEST_F(FleetVerifierTest, FindsMissingDuplicatedOutOfOrder) {
   std::vector<Record> g = Generate(10);
   FleetPartitionVerifier v("ship-001", id_, 0, 10);
   // 0 1 3 2 3 5..9: 4 missing, 3 duplicated, 2 out of order
@@ -83,7 +83,7 @@ TEST_F(VerifierTest, FindsMissingDuplicatedOutOfOrder) {
   EXPECT_EQ(v.ok(), 8);
 }
 
-TEST_F(VerifierTest, FindsChangedTimestampKeyHeaderAndForeignRecords) {
+TEST_F(FleetVerifierTest, FindsChangedTimestampKeyHeaderAndForeignRecords) {
   std::vector<Record> g = Generate(4);
   g[0].timestamp_ms += 1;  // target changed the timestamp
   g[1].key = "other";
@@ -102,7 +102,7 @@ TEST_F(VerifierTest, FindsChangedTimestampKeyHeaderAndForeignRecords) {
   EXPECT_NE(v.examples()[0].find("timestamp"), std::string::npos) << v.examples()[0];
 }
 
-TEST_F(VerifierTest, ValueBitFlipIsCorrupted) {
+TEST_F(FleetVerifierTest, ValueBitFlipIsCorrupted) {
   std::vector<Record> g = Generate(1);
   (*g[0].value)[70] ^= 1;
   FleetPartitionVerifier v("ship-001", id_, 0, 1);
