@@ -37,6 +37,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -284,7 +285,8 @@ class SimulatedEdge {
         name_(absl::StrFormat("%s%0*d", o.edge_prefix, std::max<int>(3, absl::StrCat(o.first_edge + o.edges - 1).size()),
                               index)),
         run_id_(FleetRunId(run_tag, name_)),
-        parts_(static_cast<size_t>(o.partitions)) {}
+        parts_(static_cast<size_t>(o.partitions)),
+        hub_index_(static_cast<size_t>(index)) {}  // edges spread over the hubs
 
   const std::string& name() const { return name_; }
 
@@ -302,6 +304,9 @@ class SimulatedEdge {
     std::lock_guard<std::mutex> lock(mu_);
     if (link_ || failed_ || now < start_at_) return;
     transport::EdgeLinkOptions lo;
+    // One hub per link instance; the simulator moves to the next one itself
+    // (--failover-after, "not served here"). When EdgeLinkOptions takes a
+    // list of hubs, pass them all, starting at this one.
     lo.hub_host = o_.hubs[hub_index_ % o_.hubs.size()].host;
     lo.hub_port = o_.hubs[hub_index_ % o_.hubs.size()].port;
     lo.server_name = o_.server_name;
@@ -335,6 +340,7 @@ class SimulatedEdge {
     }
     link_ = std::move(*link);
     not_up_since_ = now;
+    not_served_ = false;
     ready_ = false;
     blocked_ = false;
     resync_since_.reset();
@@ -411,7 +417,9 @@ class SimulatedEdge {
   // Several hubs: the link has not been up for --failover-after.
   bool NeedsFailover(Steady::time_point now) {
     std::lock_guard<std::mutex> lock(mu_);
-    return link_ && o_.hubs.size() > 1 && o_.failover_after > absl::ZeroDuration() && not_up_since_ &&
+    if (!link_ || o_.hubs.size() < 2) return false;
+    if (not_served_) return true;
+    return o_.failover_after > absl::ZeroDuration() && not_up_since_ &&
            now - *not_up_since_ > absl::ToChronoMilliseconds(o_.failover_after);
   }
 
@@ -507,6 +515,10 @@ class SimulatedEdge {
         const bool up = state->first == transport::LinkState::kUp;
         if (!up && link_up_) ++stats_.link_downs;
         if (!up && !state->second.ok()) stats_.last_error = std::string(state->second.message());
+        // The hub does not serve this edge's lane: try the next hub now.
+        if (!up && absl::StrContains(state->second.message(), "not served")) {
+          not_served_ = true;
+        }
         link_up_ = up;
         if (up) {
           not_up_since_.reset();
@@ -592,7 +604,7 @@ class SimulatedEdge {
   std::vector<PartitionLog> parts_;
   std::unique_ptr<transport::EdgeLink> link_;
   uint64_t link_instance_ = 0;
-  size_t hub_index_ = 0;
+  size_t hub_index_;
   Steady::time_point start_at_ = Steady::time_point::min();
   bool ready_ = false;
   bool link_up_ = false;
@@ -600,6 +612,7 @@ class SimulatedEdge {
   bool failed_ = false;
   std::optional<Steady::time_point> resync_since_;
   std::optional<Steady::time_point> not_up_since_;
+  bool not_served_ = false;
   std::optional<Steady::time_point> last_tick_;
   double due_ = 0;
   int64_t generated_ = 0;
