@@ -39,7 +39,7 @@ namespace fs = std::filesystem;
 const std::string& CertDir() {
   static const std::string dir = [] {
     std::string d = absl::StrCat(::testing::TempDir(), "/longhaul-link-certs-", getpid());
-    const fs::path script = fs::path(__FILE__).parent_path().parent_path().parent_path() / "scripts/make-test-certs";
+    const fs::path script = fs::path(LONGHAUL_SOURCE_DIR) / "scripts/make-test-certs";
     auto p = ChildProcess::Spawn(script.string(), {d, "--edge-name", "edge-1"});
     EXPECT_TRUE(p.ok()) << p.status();
     if (p.ok()) {

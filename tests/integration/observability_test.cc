@@ -39,7 +39,7 @@ using ::testing::Not;
 
 constexpr char kPython[] = "/usr/bin/python3";  // Debian's, with python3-prometheus-client and python3-yaml
 
-fs::path SourceDir() { return fs::path(__FILE__).parent_path(); }  // tests/integration
+fs::path SourceDir() { return fs::path(LONGHAUL_SOURCE_DIR) / "tests" / "integration"; }
 fs::path DeployDir() { return SourceDir().parent_path().parent_path() / "deploy"; }
 
 // Where screenshots and scrapes are kept for people to look at:

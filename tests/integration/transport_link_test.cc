@@ -49,10 +49,7 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------- certs
 
 fs::path SourceRoot() {
-  // __FILE__ is absolute under CMake: <root>/tests/integration/<this file>.
-  fs::path p = fs::path(__FILE__).parent_path();
-  while (!p.empty() && !fs::exists(p / "scripts" / "make-test-certs")) p = p.parent_path();
-  return p;
+  return fs::path(LONGHAUL_SOURCE_DIR);
 }
 
 const fs::path& Certs() {

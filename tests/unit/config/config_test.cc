@@ -209,7 +209,7 @@ TEST(ConfigParse, FillsDefaultsForOmittedKeys) {
 
 TEST(ConfigParse, ExampleFileParsesAndCoversEverySection) {
   const std::filesystem::path example =
-      std::filesystem::path(__FILE__).parent_path() / "../../../config/examples/longhaul.yaml";
+      std::filesystem::path(LONGHAUL_SOURCE_DIR) / "config/examples/longhaul.yaml";
   absl::StatusOr<Config> config =
       LoadConfigFile(example.string(), FakeEnv({{"CLOUD_KAFKA_PASSWORD", "pw"}, {"PROXY_AUTHORIZATION", "Basic eA=="}}));
   ASSERT_THAT(config, IsOk());

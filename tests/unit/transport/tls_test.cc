@@ -26,8 +26,7 @@ using ::testing::HasSubstr;
 class TlsContextSourceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    fs::path root = fs::path(__FILE__).parent_path();
-    while (!root.empty() && !fs::exists(root / "scripts" / "make-test-certs")) root = root.parent_path();
+    const fs::path root(LONGHAUL_SOURCE_DIR);
     certs_ = new fs::path(fs::path(::testing::TempDir()) / absl::StrCat("longhaul-tls-unit-", getpid()));
     const std::string command =
         absl::StrCat((root / "scripts" / "make-test-certs").string(), " ", certs_->string(), " >/dev/null 2>&1");
