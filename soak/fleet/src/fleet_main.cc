@@ -249,6 +249,26 @@ absl::StatusOr<std::vector<ExpectedEdge>> ReadExpect(const std::string& path) {
 
 // ------------------------------------------------------------------ run
 
+// The hubs a link instance dials, starting at hubs[first % size]. Compiles
+// against either shape of EdgeLinkOptions: one hub (hub_host/hub_port; the
+// simulator then moves to the next hub itself: --failover-after, "not
+// served here") or a list (`hubs`, the EdgeLink moves by itself; the
+// simulator's moves only add to it).
+template <typename Options>
+auto PointAtHubs(Options& lo, const std::vector<HubAddress>& hubs, size_t first, int)
+    -> decltype(lo.hub_host, void()) {
+  lo.hub_host = hubs[first % hubs.size()].host;
+  lo.hub_port = hubs[first % hubs.size()].port;
+}
+template <typename Options>
+void PointAtHubs(Options& lo, const std::vector<HubAddress>& hubs, size_t first, long) {
+  lo.hubs.clear();
+  for (size_t i = 0; i < hubs.size(); ++i) {
+    const HubAddress& h = hubs[(first + i) % hubs.size()];
+    lo.hubs.push_back({h.host, h.port});
+  }
+}
+
 struct LinkEvent {
   uint64_t link_instance = 0;  // events of a stopped link are dropped
   std::variant<transport::ResumeEvent, transport::AckEvent, std::pair<transport::LinkState, absl::Status>,
@@ -304,11 +324,7 @@ class SimulatedEdge {
     std::lock_guard<std::mutex> lock(mu_);
     if (link_ || failed_ || now < start_at_) return;
     transport::EdgeLinkOptions lo;
-    // One hub per link instance; the simulator moves to the next one itself
-    // (--failover-after, "not served here"). When EdgeLinkOptions takes a
-    // list of hubs, pass them all, starting at this one.
-    lo.hub_host = o_.hubs[hub_index_ % o_.hubs.size()].host;
-    lo.hub_port = o_.hubs[hub_index_ % o_.hubs.size()].port;
+    PointAtHubs(lo, o_.hubs, hub_index_, 0);
     lo.server_name = o_.server_name;
     lo.tls.ca_file = absl::StrCat(o_.certs, "/ca.pem");
     lo.tls.cert_file = absl::StrCat(o_.certs, "/edges/", name_, ".pem");
