@@ -532,6 +532,12 @@ class SimulatedEdge {
         if (!up && link_up_) ++stats_.link_downs;
         if (!up && !state->second.ok()) stats_.last_error = std::string(state->second.message());
         // The hub does not serve this edge's lane: try the next hub now.
+        // Fenced as stale although this is the newest link instance of the
+        // edge (the simulator stops the old one before starting the next):
+        // the link has stopped for good; that is a finding, not a retry.
+        if (!up && absl::StrContains(state->second.message(), "stale generation")) {
+          Fail(absl::StrCat("link fenced: ", state->second.message()));
+        }
         if (!up && absl::StrContains(state->second.message(), "not served")) {
           not_served_ = true;
         }
