@@ -119,6 +119,10 @@ class TestWriter : public HubSessionHandler {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++hellos_;
+      const EdgeInfo& edge = session->edge();
+      events_.push_back(absl::StrCat("hello ", session->id(), " name=", edge.name, " link=", edge.hello.link_id,
+                                     " connection=", edge.hello.connection_index));
+      link_ids_.push_back(edge.hello.link_id);
       if (!accept_) {
         session->Reject(absl::UnavailableError("writer not ready"));
         return;
@@ -143,6 +147,28 @@ class TestWriter : public HubSessionHandler {
     std::lock_guard<std::mutex> lock(mu_);
     sessions_.erase(session.id());
     close_reasons_.push_back(std::string(why.message()));
+    events_.push_back(absl::StrCat("closed ", session.id(), ": ", why.message()));
+  }
+
+  // Plays the handler's fencing: closes every session of a link instance.
+  int CloseLink(uint64_t link_id, const absl::Status& why) {
+    std::vector<std::shared_ptr<HubSession>> doomed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [id, s] : sessions_) {
+        if (s.session->edge().hello.link_id == link_id) doomed.push_back(s.session);
+      }
+    }
+    for (auto& session : doomed) session->Close(why);
+    return static_cast<int>(doomed.size());
+  }
+  std::vector<uint64_t> LinkIds() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return link_ids_;
+  }
+  std::vector<std::string> Events() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
   }
 
   void SetPaused(bool paused) { paused_ = paused; }
@@ -239,6 +265,8 @@ class TestWriter : public HubSessionHandler {
   std::map<TopicPartition, std::vector<Record>> logs_;
   std::vector<std::string> violations_;
   std::vector<std::string> close_reasons_;
+  std::vector<std::string> events_;
+  std::vector<uint64_t> link_ids_;
   std::atomic<bool> paused_{false};
   std::atomic<size_t> records_per_commit_{0};
   std::atomic<bool> stop_{false};
@@ -431,6 +459,9 @@ class TcpProxy {
   int port() const { return port_; }
   void SetTarget(int port) { target_port_ = port; }
   void SetBlackhole(bool on) { blackhole_ = on; }
+  // Stops forwarding on the connections open now (they stay open, neither
+  // side hears of a close); new connections are forwarded.
+  void BlackholeExisting() { blackhole_below_ = next_connection_.load(); }
   // Flips one bit in the next chunk forwarded from client to target.
   void CorruptOnce() { corrupt_ = true; }
   int accepted() const { return accepted_; }
@@ -494,6 +525,7 @@ class TcpProxy {
   }
 
   void Serve(int client) {
+    const int connection = next_connection_++;
     if (connect_mode_ && !Handshake(client)) {
       ::close(client);
       return;
@@ -513,7 +545,7 @@ class TcpProxy {
     while (open && !stop_) {
       pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
       if (::poll(fds, 2, 20) <= 0) continue;
-      if (blackhole_) continue;  // connections stay open, bytes go nowhere
+      if (blackhole_ || connection < blackhole_below_) continue;  // connections stay open, bytes go nowhere
       for (int i = 0; i < 2 && open; ++i) {
         if (fds[i].revents == 0) continue;
         const int from = i == 0 ? client : upstream;
@@ -552,6 +584,8 @@ class TcpProxy {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<bool> blackhole_{false};
+  std::atomic<int> next_connection_{0};
+  std::atomic<int> blackhole_below_{0};
   std::atomic<bool> corrupt_{false};
   std::atomic<int> accepted_{0};
   std::thread acceptor_;
@@ -566,7 +600,7 @@ class TcpProxy {
 HubServerOptions HubOptions() {
   HubServerOptions o;
   o.listen = "127.0.0.1:0";
-  o.tls = {Cert("ca.pem"), Cert("hub.pem"), Cert("hub.key")};
+  o.tls = {Cert("ca.pem"), Cert("hub.pem"), Cert("hub.key"), ""};
   o.identities = {{"longhaul://edge/edge-1", {"orders-pipeline"}}, {"other-edge", {"another-pipeline"}}};
   o.receive_window_bytes = 16 << 20;
   o.max_batch_bytes = 4 << 20;
@@ -578,7 +612,7 @@ EdgeLinkOptions EdgeOptions(int port) {
   EdgeLinkOptions o;
   o.hub_host = "127.0.0.1";
   o.hub_port = static_cast<uint16_t>(port);
-  o.tls = {Cert("ca.pem"), Cert("edge.pem"), Cert("edge.key")};
+  o.tls = {Cert("ca.pem"), Cert("edge.pem"), Cert("edge.key"), ""};
   o.pipeline = "orders-pipeline";
   o.edge_name = "test-edge";
   o.connections = 3;
@@ -756,34 +790,172 @@ TEST(TransportLink, RefusesACertificateIdentityNotMappedToThePipeline) {
   EXPECT_EQ(writer.hellos(), 0);
 }
 
-TEST(TransportLink, FencesAnEdgeWithAnOlderEpoch) {
+// Fencing is the handler's (it issues generations): the hub admits two
+// instances of one edge side by side, tells the handler each one's link
+// instance and certificate name, and delivers the handler's verdict to the
+// edge it fences as an error frame with the handler's code and message.
+TEST(TransportLink, LeavesFencingToTheHandlerAndDeliversItsVerdict) {
   TestWriter writer;
   auto hub = HubServer::Start(HubOptions(), &writer);
   ASSERT_THAT(hub, IsOk());
-  EdgeLinkOptions current = EdgeOptions((*hub)->port());
-  current.connections = 1;
-  current.epoch = 1000;
-  auto edge = EdgeLink::Start(current, {});
-  ASSERT_THAT(edge, IsOk());
-  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
-  EdgeLinkOptions zombie = current;
-  zombie.epoch = 999;
-  EXPECT_THAT(RefusedEdgeError(zombie), HasSubstr("fenced: epoch 999 is older than epoch 1000"));
-  EXPECT_TRUE((*edge)->Metrics().up);  // the current one is untouched
-  // A newer epoch takes over: the old session is closed first.
-  EdgeLinkOptions successor = current;
-  successor.epoch = 1001;
-  auto next = EdgeLink::Start(successor, {});
-  ASSERT_THAT(next, IsOk());
-  ASSERT_TRUE(WaitFor([&] { return (*next)->Metrics().up; }, seconds(20)));
-  // The old edge was told it was replaced; redialling, it is fenced.
-  EXPECT_TRUE(WaitFor([&] { return (*edge)->Metrics().disconnects == 1 && !(*edge)->Metrics().up; }, seconds(20)));
-  EXPECT_TRUE(WaitFor([&] { return (*edge)->Metrics().last_error.find("fenced: epoch 1000 is older than epoch 1001") !=
-                                   std::string::npos; },
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.connections = 1;
+  auto older = EdgeLink::Start(options, {});
+  ASSERT_THAT(older, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*older)->Metrics().up; }, seconds(20)));
+  auto newer = EdgeLink::Start(options, {});
+  ASSERT_THAT(newer, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*newer)->Metrics().up; }, seconds(20)));
+  EXPECT_TRUE((*older)->Metrics().up);  // the transport fenced nobody
+  const std::vector<uint64_t> links = writer.LinkIds();
+  ASSERT_EQ(links.size(), 2u);
+  ASSERT_NE(links[0], links[1]);
+  for (const std::string& e : writer.Events()) EXPECT_THAT(e, HasSubstr("name=edge-1 "));  // from the URI SAN
+
+  ASSERT_EQ(writer.CloseLink(links[0], absl::FailedPreconditionError("stale generation: a newer instance took over")),
+            1);
+  EXPECT_TRUE(WaitFor([&] { return (*older)->Metrics().last_error.find("stale generation: a newer instance took "
+                                                                       "over") != std::string::npos; },
                       seconds(20)))
-      << (*edge)->Metrics().last_error;
-  EXPECT_TRUE((*next)->Metrics().up);
-  EXPECT_GE((*hub)->Metrics().refused_fenced, 3u);
+      << (*older)->Metrics().last_error;
+  EXPECT_TRUE((*newer)->Metrics().up);
+  EXPECT_EQ((*newer)->Metrics().disconnects, 0u);
+  (*older)->Stop();
+}
+
+// A reconnect of the same connection of the same link instance replaces the
+// session it left half open (the hub would otherwise keep it until its dead
+// link timeout), and the handler hears the old one close before the new
+// hello; no record is lost or doubled.
+TEST(TransportLink, AReconnectReplacesItsHalfOpenPredecessorBeforeTheHandlerHearsIt) {
+  Source source;
+  source.partitions = 2;
+  source.per_partition = 20'000;
+  TestWriter writer;
+  writer.SetRecordsPerCommit(200);
+  HubServerOptions hub_options = HubOptions();
+  hub_options.dead_link_timeout = seconds(60);  // the hub alone would wait a minute
+  auto hub = HubServer::Start(hub_options, &writer);
+  ASSERT_THAT(hub, IsOk());
+  TcpProxy proxy((*hub)->port());
+  TestReader reader(source, 100);
+  EdgeLinkOptions options = EdgeOptions(proxy.port());
+  options.connections = 1;
+  auto edge = EdgeLink::Start(options, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return writer.CommittedTotal() > 2000; }, seconds(30)));
+  proxy.BlackholeExisting();  // the edge's dead-link check (3 s) redials
+  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().reconnects >= 1 && (*edge)->Metrics().up; }, seconds(20)));
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120))) << writer.CommittedTotal();
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+  const std::vector<std::string> events = writer.Events();
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_THAT(events[0], HasSubstr("hello 1 "));
+  EXPECT_THAT(events[1], HasSubstr("closed 1: replaced by a newer connection of the same edge link instance"));
+  EXPECT_THAT(events[2], HasSubstr("hello 2 "));
+}
+
+TEST(TransportLink, RefusesACertificateRevokedByACrlReplacedOnDiskWithoutRestart) {
+  const fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("longhaul-crl-", getpid());
+  fs::create_directories(dir);
+  const std::string crl = (dir / "crl.pem").string();
+  fs::copy_file(Cert("ca-empty.crl.pem"), crl, fs::copy_options::overwrite_existing);
+  TestWriter writer;
+  HubServerOptions hub_options = HubOptions();
+  hub_options.tls.crl_file = crl;
+  auto hub = HubServer::Start(hub_options, &writer);
+  ASSERT_THAT(hub, IsOk());
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.connections = 1;
+  {
+    auto edge = EdgeLink::Start(options, {});
+    ASSERT_THAT(edge, IsOk());
+    ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
+  }
+  // Rotate the CRL the way tools do: write aside, rename over.
+  fs::copy_file(Cert("ca-revoked-edge.crl.pem"), dir / "crl.tmp", fs::copy_options::overwrite_existing);
+  fs::rename(dir / "crl.tmp", crl);
+  const uint64_t tls_refusals = (*hub)->Metrics().refused_tls;
+  EXPECT_THAT(RefusedEdgeError(options), HasSubstr("the hub refused our certificate"));
+  const HubMetrics m = (*hub)->Metrics();
+  EXPECT_GE(m.refused_tls, tls_refusals + 2);
+  EXPECT_GE((m.refusals.at({"", "tls"})), 2u);
+  // Another certificate of the same CA is not revoked.
+  EdgeLinkOptions other = options;
+  other.pipeline = "another-pipeline";
+  other.tls.cert_file = Cert("other-edge.pem");
+  other.tls.key_file = Cert("other-edge.key");
+  auto fine = EdgeLink::Start(other, {});
+  ASSERT_THAT(fine, IsOk());
+  EXPECT_TRUE(WaitFor([&] { return (*fine)->Metrics().up; }, seconds(20)));
+  (*fine)->Stop();
+  fs::remove_all(dir);
+}
+
+TEST(TransportLink, AppliesChangedIdentityRulesToTheNextHello) {
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.connections = 1;
+  options.tls.cert_file = Cert("other-edge.pem");
+  options.tls.key_file = Cert("other-edge.key");
+  options.reconnect_initial = milliseconds(50);
+  options.reconnect_max = milliseconds(200);
+  auto edge = EdgeLink::Start(options, {});
+  ASSERT_THAT(edge, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*hub)->Metrics().refused_identity >= 1; }, seconds(20)));
+  EXPECT_FALSE((*edge)->Metrics().up);
+  // A bad rule set is refused and changes nothing.
+  EXPECT_THAT((*hub)->UpdateIdentities({{"other-edge", {}}}),
+              ::longhaul::testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("lists no pipelines")));
+  ASSERT_THAT((*hub)->UpdateIdentities({{"longhaul://edge/other-edge", {"orders-pipeline"}}}), IsOk());
+  ASSERT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
+  const HubMetrics m = (*hub)->Metrics();
+  ASSERT_EQ(m.sessions.size(), 1u);
+  EXPECT_EQ(m.sessions[0].edge_name, "other-edge");
+  EXPECT_GE(m.refusals.at({"", "identity"}), 1u);
+  // Taking the right away again stops the next hello, not the session.
+  ASSERT_THAT((*hub)->UpdateIdentities({{"edge-1", {"orders-pipeline"}}}), IsOk());
+  EXPECT_TRUE((*edge)->Metrics().up);
+  (*edge)->Stop();
+}
+
+// Idle TCP connections from one address take its handshake slots; beyond
+// them the hub closes new ones at once (counted), and once the idle ones
+// time out a good edge from the same address gets in.
+TEST(TransportLink, LimitsHandshakesPerAddressAndRecovers) {
+  TestWriter writer;
+  HubServerOptions hub_options = HubOptions();
+  hub_options.max_pending_handshakes_per_address = 4;
+  hub_options.handshake_timeout = milliseconds(1500);
+  auto hub = HubServer::Start(hub_options, &writer);
+  ASSERT_THAT(hub, IsOk());
+  std::vector<int> idle;
+  for (int i = 0; i < 10; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>((*hub)->port()));
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    idle.push_back(fd);
+  }
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const HubMetrics m = (*hub)->Metrics();
+        auto it = m.refusals.find({"", "handshakes"});
+        return it != m.refusals.end() && it->second >= 6;
+      },
+      seconds(10)));
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  options.connections = 1;
+  auto edge = EdgeLink::Start(options, {});
+  ASSERT_THAT(edge, IsOk());
+  EXPECT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
+  for (int fd : idle) ::close(fd);
   (*edge)->Stop();
 }
 
@@ -1044,7 +1216,7 @@ TEST(TransportLink, ARestartedEdgeResumesFromTheHubsResumePoints) {
   edge->reset();
   ASSERT_LT(writer.CommittedTotal(), source.total());
   reader.Reset();
-  auto restarted = EdgeLink::Start(options, reader.Callbacks());  // epoch = now: newer
+  auto restarted = EdgeLink::Start(options, reader.Callbacks());  // a new link instance
   ASSERT_THAT(restarted, IsOk());
   reader.Start(restarted->get());
   ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120)));

@@ -2,9 +2,11 @@
 // with mutual TLS. Each accepted connection runs on its own strand: TLS
 // handshake (certificate verified against the CA), WebSocket upgrade on the
 // configured path, then a reader, a writer and a ticker around a
-// HubSessionEngine (sans I/O) until the session ends. Identity rules and
-// epoch fencing are checked when the hello arrives, before the handler
-// sees it.
+// HubSessionEngine (sans I/O) until the session ends. Identity rules are
+// checked when the hello arrives, before the handler sees it; fencing is the
+// handler's. Resource bounds: sessions in all and per identity, handshakes
+// in all and per address, a small read limit until the hello is accepted,
+// backoff on accept errors; the engine bounds the rest.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -30,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -39,6 +42,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "hub_engine.h"
+#include "identity.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/transport/hub_server.h"
 #include "socket_options.h"
@@ -120,7 +124,8 @@ class BeastHubSession final : public HubSession, public std::enable_shared_from_
   void Ack(std::vector<uint64_t> batch_ids, std::vector<PartitionOffset> committed) override;
   void Close(absl::Status why) override;
 
-  asio::awaitable<void> Run(tcp::socket socket);
+  // `address` is the peer's IP, whose handshake slot the server claimed.
+  asio::awaitable<void> Run(tcp::socket socket, std::string address);
 
   // Strand only. Ends the session after sending an error frame for a non-OK
   // `why` (a close frame for OK).
@@ -149,7 +154,7 @@ class BeastHubSession final : public HubSession, public std::enable_shared_from_
     }
     m.session_id = id_;
     m.identity = edge_.identity;
-    m.edge_name = edge_.hello.edge_name;
+    m.edge_name = edge_.name;
     m.pipeline = edge_.hello.pipeline;
     m.lane = edge_.hello.lane;
     m.connection_index = edge_.hello.connection_index;
@@ -159,6 +164,9 @@ class BeastHubSession final : public HubSession, public std::enable_shared_from_
   bool hello_known() const { return hello_known_; }
   bool edge_ready() const { return edge_ready_; }
   const Strand& strand() const { return strand_; }
+  // The pipeline label for refusals: the hello's pipeline once the identity
+  // rules let this certificate feed it, "" before. Strand only.
+  const std::string& authorised_pipeline() const { return authorised_pipeline_; }
 
  private:
   template <class F>
@@ -191,12 +199,14 @@ class BeastHubSession final : public HubSession, public std::enable_shared_from_
   std::atomic<bool> hello_known_{false};  // the handler saw OnHello
   std::atomic<bool> edge_ready_{false};   // edge_ is final
   bool closed_notified_ = false;
+  bool identity_claimed_ = false;  // counted in the server's per-identity sessions
   bool closing_ = false;       // a final frame is to be written
   absl::Status closing_status_;
   bool over_ = false;
   bool streaming_ = false;  // past the handshakes
   absl::Status over_status_;
   std::shared_ptr<std::atomic<bool>> server_stopped_;
+  std::string authorised_pipeline_;
 };
 
 class BeastHubServer final : public HubServer {
@@ -299,6 +309,7 @@ class BeastHubServer final : public HubServer {
   HubSessionHandler* handler() const { return handler_; }
   const Clock* clock() const { return clock_; }
   TlsContextSource& tls() { return tls_; }
+  size_t options_max_frame() const { return options_.max_frame_bytes; }
   int BufferBytes() const {
     return options_.socket_buffer_bytes > 0
                ? options_.socket_buffer_bytes
@@ -310,41 +321,104 @@ class BeastHubServer final : public HubServer {
     f(counters_);
   }
 
-  // Identity rules and fencing for a hello. OK, or the error to refuse it
-  // with; *replaced is the session it supersedes (same pipeline, lane and
-  // connection index), if one is still registered.
-  absl::Status Admit(const std::shared_ptr<BeastHubSession>& session, const EdgeInfo& edge,
-                     std::shared_ptr<BeastHubSession>* replaced) {
-    const HelloFrame& hello = edge.hello;
-    if (options_.require_client_cert) {
-      const bool allowed =
-          std::any_of(options_.identities.begin(), options_.identities.end(), [&](const IdentityRule& r) {
-            const bool names_match =
-                (!edge.common_name.empty() && r.identity == edge.common_name) ||
-                std::find(edge.uri_sans.begin(), edge.uri_sans.end(), r.identity) != edge.uri_sans.end();
-            return names_match && std::any_of(r.pipelines.begin(), r.pipelines.end(), [&](const std::string& p) {
-                     return p == "*" || p == hello.pipeline;
-                   });
-          });
-      if (!allowed) {
-        Count([](HubMetrics& m) { ++m.refused_identity; });
-        return absl::PermissionDeniedError(absl::StrCat("certificate identity '", edge.identity,
-                                                        "' may not feed pipeline '", hello.pipeline,
-                                                        "' (see the hub's identity rules)"));
+  // Counts a refusal (or a session closed for what its edge did) under the
+  // pipeline label and reason. Pipeline labels are capped so that edges
+  // allowed "*" cannot grow the metrics without bound.
+  void Refuse(const std::string& pipeline, RefusalReason reason) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string label = pipeline;
+    if (!label.empty() && !refusal_pipelines_.contains(label)) {
+      if (refusal_pipelines_.size() >= kMaxRefusalPipelines) {
+        label.clear();
+      } else {
+        refusal_pipelines_.insert(label);
       }
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    FenceState& fence = fences_[std::make_tuple(hello.pipeline, hello.lane, hello.connection_index)];
-    if (hello.generation < fence.epoch) {
-      ++counters_.refused_fenced;
-      return absl::FailedPreconditionError(absl::StrCat(
-          "fenced: epoch ", hello.generation, " is older than epoch ", fence.epoch, " already accepted for pipeline '",
-          hello.pipeline, "' lane ", hello.lane, " connection ", hello.connection_index));
+    ++counters_.refusals[{label, std::string(RefusalReasonName(reason))}];
+    switch (reason) {
+      case RefusalReason::kTls: ++counters_.refused_tls; break;
+      case RefusalReason::kProtocol: ++counters_.refused_protocol; break;
+      case RefusalReason::kIdentity: ++counters_.refused_identity; break;
+      case RefusalReason::kHub: ++counters_.refused_by_handler; break;
+      case RefusalReason::kBadFrame: ++counters_.bad_frames; break;
+      default: break;
     }
-    fence.epoch = hello.generation;
-    *replaced = fence.live.lock();
+  }
+
+  absl::Status UpdateIdentities(std::vector<IdentityRule> rules) override {
+    if (absl::Status s = ValidateIdentityRules(rules); !s.ok()) return s;
+    auto fresh = std::make_shared<const std::vector<IdentityRule>>(std::move(rules));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      rules_ = fresh;
+    }
+    LogInfo("hub server: identity rules replaced", {{"address", address()},
+                                                    {"identities", static_cast<long long>(fresh->size())}});
+    return absl::OkStatus();
+  }
+
+  // After TLS: the identity's session count, refused beyond the cap.
+  // Counted until Unregister.
+  absl::Status ClaimIdentity(const std::string& identity) {
+    std::lock_guard<std::mutex> lock(mu_);
+    int& n = sessions_per_identity_[identity];
+    if (n >= options_.max_sessions_per_identity) {
+      if (n == 0) sessions_per_identity_.erase(identity);
+      return absl::ResourceExhaustedError(absl::StrCat("certificate identity '", identity, "' already has ", n,
+                                                       " sessions (max_sessions_per_identity ",
+                                                       options_.max_sessions_per_identity, ")"));
+    }
+    ++n;
+    return absl::OkStatus();
+  }
+  void ReleaseIdentity(const std::string& identity) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_per_identity_.find(identity);
+    if (it != sessions_per_identity_.end() && --it->second <= 0) sessions_per_identity_.erase(it);
+  }
+
+  // Handshakes in progress from one address; false when at the cap.
+  bool ClaimHandshake(const std::string& address) {
+    std::lock_guard<std::mutex> lock(mu_);
+    int& n = handshakes_per_address_[address];
+    if (n >= options_.max_pending_handshakes_per_address) return false;
+    ++n;
+    return true;
+  }
+  void ReleaseHandshake(const std::string& address) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = handshakes_per_address_.find(address);
+    if (it != handshakes_per_address_.end() && --it->second <= 0) handshakes_per_address_.erase(it);
+  }
+
+  // Identity rules for a hello: fills edge->name. OK, or the error to refuse
+  // it with; *replaced is the live session it supersedes (same pipeline,
+  // identity, link instance and connection index), if any.
+  absl::Status Admit(const std::shared_ptr<BeastHubSession>& session, EdgeInfo* edge,
+                     std::shared_ptr<BeastHubSession>* replaced) {
+    const HelloFrame& hello = edge->hello;
+    if (options_.require_client_cert) {
+      std::shared_ptr<const std::vector<IdentityRule>> rules;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        rules = rules_;
+      }
+      absl::StatusOr<std::string> name = AuthoriseEdge(
+          *rules, options_.identity_match, PeerIdentity{edge->common_name, edge->uri_sans}, hello.pipeline);
+      if (!name.ok()) return name.status();
+      edge->name = *std::move(name);
+    } else if (IsUsableEdgeName(hello.edge_name)) {
+      edge->name = hello.edge_name;
+    } else {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "mutual TLS is off, so the edge is named by its hello, and edge_name '", hello.edge_name.substr(0, 80),
+          "' is not 1..64 characters of [A-Za-z0-9._-]"));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = connections_[ConnectionKey{hello.pipeline, edge->identity, hello.link_id, hello.connection_index}];
+    *replaced = slot.lock();
     if (*replaced == session) replaced->reset();
-    fence.live = session;
+    slot = session;
     return absl::OkStatus();
   }
 
@@ -352,19 +426,28 @@ class BeastHubServer final : public HubServer {
     std::lock_guard<std::mutex> lock(mu_);
     sessions_[s->id()] = s;
   }
-  void Unregister(uint64_t id) {
+  // `hello_seen`: edge.hello is final (its connection slot may be ours).
+  void Unregister(uint64_t id, const EdgeInfo& edge, bool hello_seen, bool identity_claimed) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       sessions_.erase(id);
+      if (hello_seen) {
+        auto it = connections_.find(
+            ConnectionKey{edge.hello.pipeline, edge.identity, edge.hello.link_id, edge.hello.connection_index});
+        if (it != connections_.end()) {
+          auto live = it->second.lock();
+          if (!live || live->id() == id) connections_.erase(it);
+        }
+      }
     }
+    if (identity_claimed) ReleaseIdentity(edge.identity);
     if (!threads_joined_) asio::post(control_, [this] { MaybeFinishStop(); });
   }
 
  private:
-  struct FenceState {
-    uint64_t epoch = 0;
-    std::weak_ptr<BeastHubSession> live;
-  };
+  // One connection of one link instance of one edge.
+  using ConnectionKey = std::tuple<std::string, std::string, uint64_t, uint32_t>;
+  static constexpr size_t kMaxRefusalPipelines = 64;
   // On control_, like everything touching the acceptor and the stop timer.
   void MaybeFinishStop() {
     if (!stopped_ || !stop_timer_) return;
@@ -374,33 +457,72 @@ class BeastHubServer final : public HubServer {
 
   asio::awaitable<void> AcceptLoop() {
     accepting_ = true;
+    // Out of descriptors or memory, accept fails at once and again: back off
+    // (doubling to a second) instead of spinning, and say so once per run.
+    constexpr auto kFirstBackoff = std::chrono::milliseconds(5);
+    constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
+    std::chrono::milliseconds backoff{0};
+    asio::steady_timer pause(control_);
     for (;;) {
       auto [error, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kNoThrow);
       if (error) {
         if (!acceptor_.is_open() || stopped_) break;
-        LogWarn("hub server: accept failed", {{"error", error.message()}});
+        Count([](HubMetrics& m) { ++m.accept_errors; });
+        if (backoff.count() == 0) {
+          LogWarn("hub server: accept failed; backing off", {{"error", error.message()}});
+        }
+        backoff = std::min<std::chrono::milliseconds>(kMaxBackoff, backoff.count() == 0 ? kFirstBackoff : 2 * backoff);
+        pause.expires_after(backoff);
+        co_await pause.async_wait(kNoThrow);
         continue;
       }
+      backoff = std::chrono::milliseconds(0);
       Count([](HubMetrics& m) { ++m.connections_accepted; });
-      if (pending_handshakes_ >= options_.max_pending_handshakes) {
-        LogWarn("hub server: too many connections in handshake, closing a new one",
-                {{"peer", Describe(socket.remote_endpoint(error))}});
-        Count([](HubMetrics& m) { ++m.refused_protocol; });
+      beast::error_code ec;
+      const tcp::endpoint peer = socket.remote_endpoint(ec);
+      const std::string peer_text = ec ? std::string("unknown") : Describe(peer);
+      const std::string address = ec ? std::string("unknown") : peer.address().to_string();
+      size_t sessions = 0;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        sessions = sessions_.size();
+      }
+      if (sessions >= static_cast<size_t>(options_.max_sessions)) {
+        RefuseConnection(peer_text, RefusalReason::kSessions,
+                         absl::StrCat("max_sessions (", options_.max_sessions, ") reached"));
         continue;  // the socket closes here
+      }
+      if (pending_handshakes_ >= options_.max_pending_handshakes) {
+        RefuseConnection(peer_text, RefusalReason::kHandshakes,
+                         absl::StrCat("max_pending_handshakes (", options_.max_pending_handshakes, ") reached"));
+        continue;
+      }
+      if (!ClaimHandshake(address)) {
+        RefuseConnection(peer_text, RefusalReason::kHandshakes,
+                         absl::StrCat("max_pending_handshakes_per_address (",
+                                      options_.max_pending_handshakes_per_address, ") reached for ", address));
+        continue;
       }
       const uint64_t id = next_session_id_++;
       auto strand = Strand(socket.get_executor());
-      HubEngineOptions e;
-      e.receive_window_bytes = options_.receive_window_bytes;
-      e.max_batch_bytes = options_.max_batch_bytes;
-      e.limits.max_frame_bytes = options_.max_frame_bytes;
-      e.dead_link_timeout = options_.dead_link_timeout;
-      auto session = std::make_shared<BeastHubSession>(this, id, strand, e, clock_->Now(), session_stop_flag_);
+      auto session = std::make_shared<BeastHubSession>(this, id, strand, EngineOptionsFrom(options_), clock_->Now(),
+                                                       session_stop_flag_);
       Register(session);
-      asio::co_spawn(strand, session->Run(std::move(socket)), asio::detached);
+      asio::co_spawn(strand, session->Run(std::move(socket), address), asio::detached);
     }
     accepting_ = false;
     MaybeFinishStop();
+  }
+
+  // A connection closed at accept: counted, and logged at most once a
+  // second per reason (a flood must not flood the log).
+  void RefuseConnection(const std::string& peer, RefusalReason reason, const std::string& why) {
+    Refuse("", reason);
+    const SteadyTime now = clock_->Now();
+    SteadyTime& last = last_refusal_log_[static_cast<int>(reason)];
+    if (now - last < std::chrono::seconds(1)) return;
+    last = now;
+    LogWarn("hub server: refused a new connection", {{"peer", peer}, {"reason", why}});
   }
 
  public:
@@ -422,7 +544,13 @@ class BeastHubServer final : public HubServer {
   std::mutex mu_;
   HubMetrics counters_;
   std::map<uint64_t, std::weak_ptr<BeastHubSession>> sessions_;
-  std::map<std::tuple<std::string, int32_t, uint32_t>, FenceState> fences_;
+  std::shared_ptr<const std::vector<IdentityRule>> rules_ =
+      std::make_shared<const std::vector<IdentityRule>>(options_.identities);
+  std::map<ConnectionKey, std::weak_ptr<BeastHubSession>> connections_;
+  std::map<std::string, int> sessions_per_identity_;
+  std::map<std::string, int> handshakes_per_address_;
+  std::set<std::string> refusal_pipelines_;
+  std::map<int, SteadyTime> last_refusal_log_;  // control_ only
 
   asio::io_context ioc_;
   // Serializes the acceptor, the accept loop and the stop sequence (the
@@ -458,7 +586,7 @@ void BeastHubSession::Accept(std::vector<PartitionOffset> resume, uint64_t gener
 void BeastHubSession::Reject(absl::Status why) {
   OnStrand([why = std::move(why)](BeastHubSession& s) {
     if (s.over_ || s.closing_) return;
-    s.server_->Count([](HubMetrics& m) { ++m.refused_by_handler; });
+    s.server_->Refuse(s.authorised_pipeline_, RefusalReason::kHub);
     LogWarn("hub server: the writer refused an edge", {{"session", std::to_string(s.id_)},
                                                        {"identity", s.edge_.identity},
                                                        {"pipeline", s.edge_.hello.pipeline},
@@ -523,19 +651,21 @@ void BeastHubSession::DeliverHello() {
 void BeastHubSession::OnHelloFrame(HelloFrame hello) {
   hello_at_ = server_->clock()->Now();
   edge_.hello = std::move(hello);
+  std::shared_ptr<BeastHubSession> replaced;
+  absl::Status admitted = server_->Admit(shared_from_this(), &edge_, &replaced);
   edge_ready_ = true;
   LogInfo("hub server: edge said hello", {{"session", std::to_string(id_)},
                                           {"peer", edge_.peer_address},
                                           {"identity", edge_.identity},
-                                          {"edge", edge_.hello.edge_name},
+                                          {"edge", edge_.name},
                                           {"pipeline", edge_.hello.pipeline},
                                           {"lane", edge_.hello.lane},
                                           {"connection", absl::StrCat(edge_.hello.connection_index, "/",
                                                                       edge_.hello.connection_count)},
-                                          {"epoch", std::to_string(edge_.hello.generation)}});
-  std::shared_ptr<BeastHubSession> replaced;
-  absl::Status admitted = server_->Admit(shared_from_this(), edge_, &replaced);
+                                          {"generation", std::to_string(edge_.hello.generation)},
+                                          {"link_id", std::to_string(edge_.hello.link_id)}});
   if (!admitted.ok()) {
+    server_->Refuse("", RefusalReason::kIdentity);
     LogWarn("hub server: refused edge", {{"peer", edge_.peer_address},
                                          {"identity", edge_.identity},
                                          {"pipeline", edge_.hello.pipeline},
@@ -543,27 +673,26 @@ void BeastHubSession::OnHelloFrame(HelloFrame hello) {
     Fail(admitted);
     return;
   }
+  authorised_pipeline_ = edge_.hello.pipeline;
   if (!replaced) {
     DeliverHello();
     return;
   }
   // The superseded session must be over for the handler before it hears
   // this hello: close it on its strand, then come back to ours.
-  const uint64_t epoch = edge_.hello.generation;
-  asio::post(replaced->strand(), [replaced, self = shared_from_this(), epoch] {
-    replaced->Fail(absl::AbortedError(
-        absl::StrCat("replaced by a newer connection for the same pipeline, lane and connection (epoch ", epoch, ")")));
+  asio::post(replaced->strand(), [replaced, self = shared_from_this()] {
+    replaced->Fail(absl::CancelledError(
+        "replaced by a newer connection of the same edge link instance and connection index"));
     asio::post(self->strand(), [self] { self->DeliverHello(); });
   });
 }
 
-asio::awaitable<void> BeastHubSession::Run(tcp::socket socket) {
+asio::awaitable<void> BeastHubSession::Run(tcp::socket socket, std::string address) {
   auto self = shared_from_this();
   struct Unregister {
-    BeastHubServer* server;
-    uint64_t id;
-    ~Unregister() { server->Unregister(id); }
-  } unregister{server_, id_};
+    BeastHubSession* s;
+    ~Unregister() { s->server_->Unregister(s->id_, s->edge_, s->edge_ready_, s->identity_claimed_); }
+  } unregister{this};
   const HubServerOptions& options = server_->options();
   beast::error_code ec;
   const tcp::endpoint peer = socket.remote_endpoint(ec);
@@ -572,16 +701,21 @@ asio::awaitable<void> BeastHubSession::Run(tcp::socket socket) {
   tuning.congestion_control = options.congestion_control;
   TuneConnectedSocket(socket.native_handle(), tuning);
 
+  // This connection's handshake slots, in all and for its address (claimed
+  // by the accept loop), until the WebSocket is up.
   struct Pending {
-    std::atomic<int>& count;
+    BeastHubServer* server;
+    std::string address;
     bool done = false;
-    explicit Pending(std::atomic<int>& c) : count(c) { ++count; }
+    Pending(BeastHubServer* s, std::string a) : server(s), address(std::move(a)) { ++server->pending_handshakes_; }
     void Done() {
-      if (!done) --count;
+      if (done) return;
       done = true;
+      --server->pending_handshakes_;
+      server->ReleaseHandshake(address);
     }
     ~Pending() { Done(); }
-  } pending(server_->pending_handshakes_);
+  } pending(server_, std::move(address));
 
   absl::StatusOr<std::shared_ptr<ssl::context>> ctx = server_->tls().Get();
   if (!ctx.ok()) {
@@ -610,7 +744,7 @@ asio::awaitable<void> BeastHubSession::Run(tcp::socket socket) {
     } else if (tls_error == beast::error::timeout) {
       reason = "TLS handshake timed out";
     }
-    server_->Count([](HubMetrics& m) { ++m.refused_tls; });
+    server_->Refuse("", RefusalReason::kTls);
     LogWarn("hub server: refused connection: TLS handshake failed", {{"peer", edge_.peer_address}, {"reason", reason}});
     co_return;
   }
@@ -618,6 +752,12 @@ asio::awaitable<void> BeastHubSession::Run(tcp::socket socket) {
   edge_.identity = names.Identity();
   edge_.common_name = names.common_name;
   edge_.uri_sans = names.uris;
+  if (absl::Status claimed = server_->ClaimIdentity(edge_.identity); !claimed.ok()) {
+    server_->Refuse("", RefusalReason::kSessions);
+    LogWarn("hub server: refused connection", {{"peer", edge_.peer_address}, {"reason", Msg(claimed)}});
+    co_return;
+  }
+  identity_claimed_ = true;
 
   beast::flat_buffer buffer;
   http::request_parser<http::string_body> parser;
@@ -626,14 +766,14 @@ asio::awaitable<void> BeastHubSession::Run(tcp::socket socket) {
   auto [read_error, read] = co_await http::async_read(ws->next_layer(), buffer, parser, kNoThrow);
   if (over_) co_return;
   if (read_error) {
-    server_->Count([](HubMetrics& m) { ++m.refused_protocol; });
+    server_->Refuse("", RefusalReason::kProtocol);
     LogWarn("hub server: refused connection: no WebSocket upgrade request",
             {{"peer", edge_.peer_address}, {"identity", edge_.identity}, {"error", read_error.message()}});
     co_return;
   }
   http::request<http::string_body> request = parser.release();
   if (!websocket::is_upgrade(request) || request.target() != options.path) {
-    server_->Count([](HubMetrics& m) { ++m.refused_protocol; });
+    server_->Refuse("", RefusalReason::kProtocol);
     LogWarn("hub server: refused connection: not a WebSocket upgrade to the link path",
             {{"peer", edge_.peer_address},
              {"target", std::string(request.target().data(), request.target().size())},
@@ -657,11 +797,13 @@ asio::awaitable<void> BeastHubSession::Run(tcp::socket socket) {
       [](websocket::response_type& response) { response.set(http::field::server, "longhaul-hub"); }));
   ws->binary(true);
   ws->auto_fragment(false);
-  ws->read_message_max(options.max_frame_bytes);
+  // Until a hello arrived only small frames are read (the engine says how
+  // large before each read).
+  ws->read_message_max(options.max_hello_frame_bytes);
   auto [accept_error] = co_await ws->async_accept(request, kNoThrow);
   if (over_) co_return;
   if (accept_error) {
-    server_->Count([](HubMetrics& m) { ++m.refused_protocol; });
+    server_->Refuse("", RefusalReason::kProtocol);
     LogWarn("hub server: refused connection: WebSocket upgrade failed",
             {{"peer", edge_.peer_address}, {"error", accept_error.message()}});
     co_return;
@@ -686,11 +828,34 @@ asio::awaitable<void> BeastHubSession::Run(tcp::socket socket) {
 }
 
 asio::awaitable<void> BeastHubSession::ReadLoop(std::shared_ptr<WsStream> ws) {
+  // A large message leaves a large buffer behind; an idle session should
+  // not keep it.
+  constexpr size_t kKeptBufferBytes = size_t{1} << 20;
   beast::flat_buffer buffer;
   for (;;) {
+    if (over_ || closing_) co_return;  // e.g. a refused hello: read nothing more
     buffer.clear();
+    if (buffer.capacity() > kKeptBufferBytes) buffer.shrink_to_fit();
+    size_t limit;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      limit = engine_.max_message_bytes();
+    }
+    ws->read_message_max(limit);
     auto [error, n] = co_await ws->async_read(buffer, kNoThrow);
     if (over_ || closing_) co_return;
+    if (error == websocket::error::message_too_big) {
+      server_->Refuse(authorised_pipeline_, RefusalReason::kBadFrame);
+      const absl::Status why = absl::ResourceExhaustedError(
+          absl::StrCat("a WebSocket message larger than ", limit, " bytes",
+                       limit < server_->options_max_frame() ? " before the hello" : ""));
+      LogWarn("hub server: closing an edge session", {{"session", std::to_string(id_)},
+                                                       {"peer", edge_.peer_address},
+                                                       {"identity", edge_.identity},
+                                                       {"error", Msg(why)}});
+      Fail(why);
+      co_return;
+    }
     if (error) {
       Abort(absl::UnavailableError(error == websocket::error::closed
                                        ? std::string("the edge closed the WebSocket")
@@ -698,7 +863,7 @@ asio::awaitable<void> BeastHubSession::ReadLoop(std::shared_ptr<WsStream> ws) {
       co_return;
     }
     if (!ws->got_binary()) {
-      server_->Count([](HubMetrics& m) { ++m.bad_frames; });
+      server_->Refuse(authorised_pipeline_, RefusalReason::kBadFrame);
       Fail(absl::InvalidArgumentError("a text WebSocket message: the link speaks binary frames"));
       co_return;
     }
@@ -715,8 +880,8 @@ asio::awaitable<void> BeastHubSession::ReadLoop(std::shared_ptr<WsStream> ws) {
         ++m.batches_received;
       }
       if (in.duplicate) ++m.duplicate_batches;
-      if (in.bad_frame) ++m.bad_frames;
     });
+    if (in.refusal) server_->Refuse(authorised_pipeline_, *in.refusal);
     if (!in.error.ok()) {
       LogWarn("hub server: closing an edge session", {{"session", std::to_string(id_)},
                                                        {"peer", edge_.peer_address},
@@ -803,16 +968,20 @@ asio::awaitable<void> BeastHubSession::TickLoop() {
       LogWarn("hub server: closing an edge session", {{"session", std::to_string(id_)},
                                                        {"peer", edge_.peer_address},
                                                        {"error", Msg(status)}});
+      if (status.code() == absl::StatusCode::kResourceExhausted) {
+        // The edge does not read what we queue: a frame more would not help.
+        server_->Refuse(authorised_pipeline_, RefusalReason::kOutboundQueue);
+      }
       Abort(status);
       co_return;
     }
     if (state == HubSessionEngine::State::kAwaitHello && now - started_at_ > options.handshake_timeout) {
-      server_->Count([](HubMetrics& m) { ++m.refused_protocol; });
+      server_->Refuse("", RefusalReason::kProtocol);
       LogWarn("hub server: refused connection: no hello", {{"peer", edge_.peer_address}});
       Fail(absl::DeadlineExceededError("no hello frame within the handshake timeout"));
     } else if (state == HubSessionEngine::State::kAwaitAccept && hello_known_ &&
                now - hello_at_ > options.accept_timeout) {
-      server_->Count([](HubMetrics& m) { ++m.refused_by_handler; });
+      server_->Refuse(authorised_pipeline_, RefusalReason::kHub);
       LogWarn("hub server: the writer did not answer a hello in time", {{"session", std::to_string(id_)}});
       Fail(absl::DeadlineExceededError("the hub's writer did not accept the session in time; retry later"));
     }

@@ -21,6 +21,34 @@
 
 namespace longhaul::transport {
 
+// The verdict on a proxy's answer to "CONNECT target" once its header is
+// parsed, `leftover` bytes having come after it (see HttpConnectTunnel).
+inline absl::Status ConnectAnswerStatus(const boost::beast::http::response_header<>& response, size_t leftover,
+                                        const std::string& target) {
+  const unsigned status = response.result_int();
+  if (status == 407) {
+    return absl::PermissionDeniedError(absl::StrCat("proxy CONNECT ", target, ": 407 ", std::string(response.reason()),
+                                                    " (check the proxy authorization)"));
+  }
+  if (status < 200 || status > 299) {
+    return absl::UnavailableError(
+        absl::StrCat("proxy CONNECT ", target, ": refused with ", status, " ", std::string(response.reason())));
+  }
+  if (leftover != 0) {
+    // We speak first in the tunnel (TLS client hello): nothing may be here.
+    return absl::UnavailableError(
+        absl::StrCat("proxy CONNECT ", target, ": ", leftover, " unexpected bytes after the answer"));
+  }
+  return absl::OkStatus();
+}
+
+// The parser HttpConnectTunnel reads the answer with (and the fuzz target
+// feeds): header only, since a CONNECT answer has no body.
+inline void PrepareConnectAnswerParser(boost::beast::http::response_parser<boost::beast::http::empty_body>& parser) {
+  parser.skip(true);
+  parser.header_limit(16 * 1024);
+}
+
 // Writes "CONNECT host:port" (with Proxy-Authorization when `authorization`
 // is set) and reads the proxy's answer. OK on a 2xx; PermissionDenied on
 // 407 (credentials), Unavailable on any other status or I/O error; every
@@ -42,29 +70,13 @@ boost::asio::awaitable<absl::Status> HttpConnectTunnel(Stream& stream, std::stri
   }
   boost::beast::flat_buffer buffer;
   http::response_parser<http::empty_body> parser;
-  parser.skip(true);  // a CONNECT answer has no body: the tunnel follows
+  PrepareConnectAnswerParser(parser);  // a CONNECT answer has no body: the tunnel follows
   auto [read_error, read] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
   if (read_error) {
     co_return absl::UnavailableError(
         absl::StrCat("proxy CONNECT ", target, ": reading the answer: ", read_error.message()));
   }
-  const auto& response = parser.get();
-  const unsigned status = response.result_int();
-  if (status == 407) {
-    co_return absl::PermissionDeniedError(absl::StrCat("proxy CONNECT ", target, ": 407 ",
-                                                       std::string(response.reason()),
-                                                       " (check the proxy authorization)"));
-  }
-  if (status < 200 || status > 299) {
-    co_return absl::UnavailableError(
-        absl::StrCat("proxy CONNECT ", target, ": refused with ", status, " ", std::string(response.reason())));
-  }
-  if (buffer.size() != 0) {
-    // We speak first in the tunnel (TLS client hello): nothing may be here.
-    co_return absl::UnavailableError(
-        absl::StrCat("proxy CONNECT ", target, ": ", buffer.size(), " unexpected bytes after the answer"));
-  }
-  co_return absl::OkStatus();
+  co_return ConnectAnswerStatus(parser.get(), buffer.size(), target);
 }
 
 }  // namespace longhaul::transport

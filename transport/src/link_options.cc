@@ -71,6 +71,26 @@ absl::Status ValidateEdgeLinkOptions(const EdgeLinkOptions& o) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateIdentityRules(const std::vector<IdentityRule>& rules) {
+  const char* who = "hub server";
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const std::string& id = rules[i].identity;
+    if (id.empty()) return Invalid(who, "identities", absl::StrCat("entry ", i, " has an empty identity"));
+    const size_t star = id.find('*');
+    if (star != std::string::npos && (star + 1 != id.size() || star == 0 || id[star - 1] != '/')) {
+      return Invalid(who, "identities",
+                     absl::StrCat("entry ", i, " (", id, "): '*' may only end a URI prefix, as in longhaul://fleet/*"));
+    }
+    if (rules[i].pipelines.empty()) {
+      return Invalid(who, "identities", absl::StrCat("entry ", i, " (", id, ") lists no pipelines"));
+    }
+    for (const std::string& p : rules[i].pipelines) {
+      if (p.empty()) return Invalid(who, "identities", absl::StrCat("entry ", i, " (", id, ") has an empty pipeline"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateHubServerOptions(const HubServerOptions& o) {
   const char* who = "hub server";
   if (o.listen.empty()) return Invalid(who, "listen", "is required");
@@ -81,15 +101,7 @@ absl::Status ValidateHubServerOptions(const HubServerOptions& o) {
   if (o.require_client_cert && o.tls.ca_file.empty()) {
     return Invalid(who, "tls.ca_file", "is required when require_client_cert is on (it verifies the edges)");
   }
-  for (size_t i = 0; i < o.identities.size(); ++i) {
-    if (o.identities[i].identity.empty()) {
-      return Invalid(who, "identities", absl::StrCat("entry ", i, " has an empty identity"));
-    }
-    if (o.identities[i].pipelines.empty()) {
-      return Invalid(who, "identities",
-                     absl::StrCat("entry ", i, " (", o.identities[i].identity, ") lists no pipelines"));
-    }
-  }
+  if (absl::Status s = ValidateIdentityRules(o.identities); !s.ok()) return s;
   if (o.max_batch_bytes == 0) return Invalid(who, "max_batch_bytes", "must be > 0");
   if (o.receive_window_bytes < o.max_batch_bytes) {
     return Invalid(who, "receive_window_bytes",
@@ -101,9 +113,40 @@ absl::Status ValidateHubServerOptions(const HubServerOptions& o) {
   if (o.dead_link_timeout.count() <= 0) return Invalid(who, "dead_link_timeout", "must be > 0");
   if (o.accept_timeout.count() <= 0) return Invalid(who, "accept_timeout", "must be > 0");
   if (o.max_pending_handshakes < 1) return Invalid(who, "max_pending_handshakes", "must be >= 1");
+  if (o.max_pending_handshakes_per_address < 1) {
+    return Invalid(who, "max_pending_handshakes_per_address", "must be >= 1");
+  }
+  if (o.max_hello_frame_bytes < 1024 || o.max_hello_frame_bytes > o.max_frame_bytes) {
+    return Invalid(who, "max_hello_frame_bytes",
+                   absl::StrCat("must be 1024..max_frame_bytes (", o.max_frame_bytes, "), got ", o.max_hello_frame_bytes));
+  }
+  if (o.max_records_per_batch < 1) return Invalid(who, "max_records_per_batch", "must be >= 1");
+  if (o.max_partitions_per_session < 1) return Invalid(who, "max_partitions_per_session", "must be >= 1");
+  if (o.max_outbound_bytes < (uint64_t{1} << 20)) return Invalid(who, "max_outbound_bytes", "must be at least 1 MiB");
+  if (o.max_sessions < 1) return Invalid(who, "max_sessions", "must be >= 1");
+  if (o.max_sessions_per_identity < 1) return Invalid(who, "max_sessions_per_identity", "must be >= 1");
   if (o.io_threads < 1 || o.io_threads > 64) return Invalid(who, "io_threads", "must be 1..64");
   if (o.socket_buffer_bytes < 0) return Invalid(who, "socket_buffer_bytes", "must be >= 0");
   return absl::OkStatus();
+}
+
+std::string_view RefusalReasonName(RefusalReason reason) {
+  switch (reason) {
+    case RefusalReason::kTls: return "tls";
+    case RefusalReason::kProtocol: return "protocol";
+    case RefusalReason::kBadFrame: return "bad_frame";
+    case RefusalReason::kIdentity: return "identity";
+    case RefusalReason::kHandshakes: return "handshakes";
+    case RefusalReason::kSessions: return "sessions";
+    case RefusalReason::kHub: return "hub";
+    case RefusalReason::kCredit: return "credit";
+    case RefusalReason::kBatchSize: return "batch_size";
+    case RefusalReason::kRecords: return "records";
+    case RefusalReason::kOffsets: return "offsets";
+    case RefusalReason::kPartitions: return "partitions";
+    case RefusalReason::kOutboundQueue: return "outbound_queue";
+  }
+  return "unknown";
 }
 
 void RttHistogram::Add(double ms) {

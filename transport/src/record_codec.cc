@@ -3,6 +3,7 @@
 #include <lz4.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <climits>
 #include <memory>
 #include <string_view>
@@ -11,6 +12,10 @@
 #include "wire.h"
 
 namespace longhaul::transport {
+
+static_assert(sizeof(void*) != 8 || (sizeof(Record) <= kRecordOverheadBytes && sizeof(RecordHeader) <= kHeaderOverheadBytes),
+              "the credit's per-object figures must cover the decoded objects");
+
 namespace {
 
 using wire::Absl;
@@ -92,7 +97,7 @@ bool Compress(const std::string& raw, const CompressionOptions& options, std::st
 // Field names stay static (no per-record allocation); a failure is
 // rewritten to name the record: "<where>: record 7 key ...".
 absl::Status DecodeOneRecord(wire::Reader& r, int64_t last_offset, int64_t previous_offset, uint64_t previous_ts,
-                             Record* record) {
+                             uint64_t* budget, Record* record) {
   const size_t at = r.position();
   uint64_t delta = 0;
   LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("offset", &delta));
@@ -104,18 +109,41 @@ absl::Status DecodeOneRecord(wire::Reader& r, int64_t last_offset, int64_t previ
   int64_t ts_delta = 0;
   LH_TRANSPORT_RETURN_IF_ERROR(r.ReadZigzag("timestamp", &ts_delta));
   record->timestamp_ms = static_cast<int64_t>(previous_ts + static_cast<uint64_t>(ts_delta));
-  LH_TRANSPORT_RETURN_IF_ERROR(ReadNullable(r, "key", &record->key));
-  LH_TRANSPORT_RETURN_IF_ERROR(ReadNullable(r, "value", &record->value));
+  // Charges *budget before each allocation, so a bomb is refused before it
+  // takes the memory it announces.
+  auto charge = [&](size_t from, std::string_view field, uint64_t bytes) {
+    if (bytes > *budget) {
+      return absl::ResourceExhaustedError(
+          r.Error(from, field, absl::StrCat("would take the decoded batch over its limit (", bytes, " more bytes, ",
+                                            *budget, " left)"))
+              .message());
+    }
+    *budget -= bytes;
+    return absl::OkStatus();
+  };
+  // Key and value: ReadNullable only takes bytes that are there, so charge
+  // what the marker announces once it is read.
+  for (auto [field, out] : {std::pair<const char*, std::optional<std::string>*>{"key", &record->key},
+                            std::pair<const char*, std::optional<std::string>*>{"value", &record->value}}) {
+    const size_t from = r.position();
+    LH_TRANSPORT_RETURN_IF_ERROR(ReadNullable(r, field, out));
+    if (*out) LH_TRANSPORT_RETURN_IF_ERROR(charge(from, field, (*out)->size()));
+  }
   uint64_t headers = 0;
+  const size_t headers_at = r.position();
   // Each header takes at least two bytes.
   LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("header count", r.remaining() / 2, &headers));
+  LH_TRANSPORT_RETURN_IF_ERROR(charge(headers_at, "header count", headers * kHeaderOverheadBytes));
   record->headers.reserve(headers);
   for (uint64_t h = 0; h < headers; ++h) {
     RecordHeader header;
     std::string_view name;
+    const size_t from = r.position();
     LH_TRANSPORT_RETURN_IF_ERROR(r.ReadString("header name", r.remaining(), &name));
     header.name = std::string(name);
     LH_TRANSPORT_RETURN_IF_ERROR(ReadNullable(r, "header value", &header.value));
+    LH_TRANSPORT_RETURN_IF_ERROR(
+        charge(from, "header", header.name.size() + (header.value ? header.value->size() : 0)));
     record->headers.push_back(std::move(header));
   }
   return absl::OkStatus();
@@ -179,7 +207,22 @@ absl::Status EncodeRecords(std::span<const Record> records, const CompressionOpt
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Record>> DecodeRecords(const DataFrame& frame, uint64_t max_uncompressed_bytes) {
+uint64_t DecodedRecordBytes(const Record& record) {
+  uint64_t n = kRecordOverheadBytes;
+  if (record.key) n += record.key->size();
+  if (record.value) n += record.value->size();
+  for (const RecordHeader& h : record.headers) n += kHeaderOverheadBytes + h.name.size() + (h.value ? h.value->size() : 0);
+  return n;
+}
+
+uint64_t BatchCreditCost(std::span<const Record> records) {
+  uint64_t n = 0;
+  for (const Record& r : records) n += DecodedRecordBytes(r);
+  return std::max(n, kMinBatchCreditBytes);
+}
+
+absl::StatusOr<std::vector<Record>> DecodeRecords(const DataFrame& frame, uint64_t max_uncompressed_bytes,
+                                                  uint64_t max_decoded_bytes) {
   const std::string where =
       absl::StrCat("data frame (batch ", frame.batch_id, ", ", frame.topic, "[", frame.partition, "])");
   if (frame.uncompressed_size > max_uncompressed_bytes) {
@@ -237,13 +280,18 @@ absl::StatusOr<std::vector<Record>> DecodeRecords(const DataFrame& frame, uint64
   }
 
   wire::Reader r(where, raw);
+  if (frame.record_count > max_decoded_bytes / kRecordOverheadBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(where, ": ", frame.record_count, " records would take over ",
+                                                     max_decoded_bytes, " bytes decoded"));
+  }
+  uint64_t budget = max_decoded_bytes - uint64_t{frame.record_count} * kRecordOverheadBytes;
   std::vector<Record> records;
   records.reserve(frame.record_count);
   int64_t previous_offset = frame.first_offset - 1;
   uint64_t previous_ts = 0;
   for (uint32_t i = 0; i < frame.record_count; ++i) {
     Record record;
-    absl::Status status = DecodeOneRecord(r, frame.last_offset, previous_offset, previous_ts, &record);
+    absl::Status status = DecodeOneRecord(r, frame.last_offset, previous_offset, previous_ts, &budget, &record);
     if (!status.ok()) return InRecord(status, i, where);
     previous_offset = record.offset;
     previous_ts = static_cast<uint64_t>(record.timestamp_ms);

@@ -43,7 +43,7 @@ TlsContextSource::TlsContextSource(Role role, TlsFiles files, bool require_peer_
 
 std::vector<TlsContextSource::FileStamp> TlsContextSource::Stamp() const {
   std::vector<FileStamp> stamps;
-  for (const std::string* path : {&files_.ca_file, &files_.cert_file, &files_.key_file}) {
+  for (const std::string* path : {&files_.ca_file, &files_.cert_file, &files_.key_file, &files_.crl_file}) {
     FileStamp s;
     struct stat st {};
     if (!path->empty() && ::stat(path->c_str(), &st) == 0) {
@@ -56,6 +56,24 @@ std::vector<TlsContextSource::FileStamp> TlsContextSource::Stamp() const {
     stamps.push_back(s);
   }
   return stamps;
+}
+
+absl::Status TlsContextSource::LoadCrls(SSL_CTX* native) const {
+  X509_STORE* store = SSL_CTX_get_cert_store(native);
+  X509_LOOKUP* lookup = store == nullptr ? nullptr : X509_STORE_add_lookup(store, X509_LOOKUP_file());
+  if (lookup == nullptr) {
+    return absl::InternalError(absl::StrCat(who_, ": cannot set up CRL checking: ", TakeOpenSslError()));
+  }
+  const int loaded = X509_load_crl_file(lookup, files_.crl_file.c_str(), X509_FILETYPE_PEM);
+  if (loaded <= 0) {
+    std::string reason = TakeOpenSslError();
+    if (reason.empty()) reason = "no CRL in the file";
+    return absl::InvalidArgumentError(absl::StrCat(who_, ": tls.crl_file ", files_.crl_file, ": ", reason));
+  }
+  // The leaf only: a CA's own revocation would need its parent's CRL, and
+  // the root has none.
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<ssl::context>> TlsContextSource::Load() const {
@@ -92,6 +110,9 @@ absl::StatusOr<std::shared_ptr<ssl::context>> TlsContextSource::Load() const {
       }
     }
     ctx->set_verify_mode(mode);
+    if (!files_.crl_file.empty()) {
+      if (absl::Status s = LoadCrls(native); !s.ok()) return s;
+    }
   } else {
     ctx->set_verify_mode(ssl::verify_none);
   }
@@ -114,7 +135,8 @@ absl::StatusOr<std::shared_ptr<ssl::context>> TlsContextSource::Get() {
   }
   if (context_) {
     ++reloads_;
-    LogInfo("TLS files changed on disk: reloaded certificates", {{"who", who_}, {"cert", files_.cert_file}});
+    LogInfo("TLS files changed on disk: reloaded certificates",
+            {{"who", who_}, {"cert", files_.cert_file}, {"crl", files_.crl_file}});
   }
   context_ = *std::move(loaded);
   stamps_ = std::move(now);

@@ -1,6 +1,6 @@
 // Private to longhaul_transport: OpenSSL contexts for the link (TLS 1.3
-// only), reloaded when their files change on disk, and the certificate
-// identity of a peer. Kept out of public headers (Boost.Asio SSL, OpenSSL).
+// only, with an optional CRL file), reloaded when their files change on
+// disk, and the certificate identity of a peer. Kept out of public headers (Boost.Asio SSL, OpenSSL).
 #pragma once
 
 #include <sys/stat.h>
@@ -15,6 +15,7 @@
 #include "longhaul/transport/link_options.h"
 
 typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
 typedef struct x509_st X509;
 
 namespace longhaul::transport {
@@ -51,6 +52,7 @@ class TlsContextSource {
   };
   std::vector<FileStamp> Stamp() const;
   absl::StatusOr<std::shared_ptr<boost::asio::ssl::context>> Load() const;
+  absl::Status LoadCrls(SSL_CTX* native) const;
 
   const Role role_;
   const TlsFiles files_;

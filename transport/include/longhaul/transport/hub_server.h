@@ -1,8 +1,18 @@
 // The hub end of the long-haul link: accepts edges over WebSocket + TLS 1.3
 // with mutual TLS, maps each client certificate to the pipelines it may
-// feed, fences stale edges by epoch, and hands decoded record batches to
-// the hub-side writer through HubSessionHandler. The implementation
-// (BeastHubServer) keeps Boost and OpenSSL out of this header.
+// feed (and to an edge name), bounds what each edge can make it allocate,
+// and hands decoded record batches to the hub-side writer through
+// HubSessionHandler. The implementation (BeastHubServer) keeps Boost and
+// OpenSSL out of this header.
+//
+// Fencing is the handler's: it issues generations and decides which
+// sessions of an edge are current (FLEET.md). The server only makes sure
+// that a reconnect of the same connection of the same link instance (same
+// pipeline, identity, link_id and connection_index) is not seen next to the
+// half-open connection it replaces: the older session is closed, and its
+// OnClosed has run, before the handler hears the newer hello. An EdgeLink
+// has one live connection per index, so the older one is dead; another
+// identity or link instance can never close a session this way.
 //
 // Exactly-once duties split as follows. The server: drops batches (or the
 // leading records of a batch) below the partition's next expected offset,
@@ -32,8 +42,14 @@ namespace longhaul::transport {
 struct EdgeInfo {
   // Certificate identity: its first URI SAN, else its subject CN ("" when
   // mutual TLS is off and the edge sent no certificate). Identity rules
-  // match the CN or any URI SAN.
+  // match the CN or any URI SAN (URI SANs only with IdentityMatch::kUri).
   std::string identity;
+  // The edge's name, from its certificate: the last path segment of the URI
+  // SAN that matched an identity rule, else the CN; with mutual TLS off, the
+  // hello's edge_name. Always 1..64 of [A-Za-z0-9._-] (an edge without such
+  // a name is refused, reason "identity"), so it is safe in topic names and
+  // checkpoint keys.
+  std::string name;
   std::string common_name;
   std::vector<std::string> uri_sans;
   std::string peer_address;  // "ip:port"
@@ -50,6 +66,9 @@ struct ReceivedBatch {
   int64_t last_offset = 0;
   std::vector<Record> records;
   uint64_t uncompressed_bytes = 0;
+  // What the batch takes decoded, as credit counts it (BatchCreditCost of the
+  // records as received, before duplicate trimming).
+  uint64_t decoded_bytes = 0;
 };
 
 // One edge connection, handed to the handler. Thread-safe: methods may be
@@ -83,17 +102,17 @@ class HubSession {
 class HubSessionHandler {
  public:
   virtual ~HubSessionHandler() = default;
-  // A verified edge said hello (its identity may feed the pipeline, its
-  // epoch is current). A session of the same (pipeline, lane, connection
-  // index) that was still open has been closed and OnClosed'd before this
-  // call. Call session->Accept or Reject, now or later (within
-  // accept_timeout).
+  // A verified edge said hello (its identity may feed the pipeline; the
+  // generation is not checked here, that is the handler's). A session of the
+  // same (pipeline, identity, link_id, connection_index) that was still open
+  // has been closed and OnClosed'd before this call. Call session->Accept
+  // or Reject, now or later (within accept_timeout).
   virtual void OnHello(std::shared_ptr<HubSession> session) = 0;
   // A batch in order for its partition. The records are the writer's.
   virtual void OnData(HubSession& session, ReceivedBatch batch) = 0;
   // The edge's report of its own backlog (after resume, then periodically).
   virtual void OnReport(HubSession& session, ReportFrame report) {}
-  // The session ended (edge closed, link lost, bad frame, fenced, Stop()).
+  // The session ended (edge closed, link lost, bad frame, replaced, Stop()).
   // Batches delivered and not acked will be resent by the edge if they are
   // not committed: the writer must either commit them before it accepts the
   // next hello for these partitions, or discard them.
@@ -119,6 +138,11 @@ class HubServer {
   virtual void Stop() = 0;
 
   virtual HubMetrics Metrics() = 0;
+
+  // Replaces the identity rules; the next hello is checked against the new
+  // ones (sessions already accepted stay). Thread-safe. InvalidArgument
+  // (naming the entry) leaves the old rules in force.
+  virtual absl::Status UpdateIdentities(std::vector<IdentityRule> rules) = 0;
 };
 
 }  // namespace longhaul::transport

@@ -5,7 +5,10 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace longhaul::transport {
@@ -91,13 +94,40 @@ struct HubSessionMetrics {
   uint64_t credit_outstanding_bytes = 0;  // received, not yet acknowledged
 };
 
+// Why the hub refused a connection or closed a session for what the edge
+// did: the `reason` label of longhaul_link_refused_total.
+enum class RefusalReason {
+  kTls,            // "tls": TLS handshake failed (no or untrusted certificate, revoked, not TLS)
+  kProtocol,       // "protocol": bad WebSocket upgrade, no hello, a frame out of turn, another version
+  kBadFrame,       // "bad_frame": a malformed frame (truncated, bad checksum, bad field, too large)
+  kIdentity,       // "identity": the certificate may not feed the pipeline, or gives no usable edge name
+  kHandshakes,     // "handshakes": too many handshakes in progress (in all or from the address)
+  kSessions,       // "sessions": too many sessions (in all or of the identity)
+  kHub,            // "hub": the handler refused the hello or did not answer in time
+  kCredit,         // "credit": more data than the credit granted
+  kBatchSize,      // "batch_size": a batch above max_batch_bytes
+  kRecords,        // "records": a batch with more records than max_records_per_batch
+  kOffsets,        // "offsets": a batch that skips or repeats offsets, or cannot be continued
+  kPartitions,     // "partitions": more partitions on one session than max_partitions_per_session
+  kOutboundQueue,  // "outbound_queue": the edge does not read what the hub sends
+};
+std::string_view RefusalReasonName(RefusalReason reason);
+
 struct HubMetrics {
   uint64_t connections_accepted = 0;  // TCP accepts
+  uint64_t accept_errors = 0;         // accept() failed (EMFILE and the like); the hub backs off
   uint64_t sessions_started = 0;      // hellos accepted by the handler
+  // Per (pipeline, reason name): refusals and sessions closed for what the
+  // edge did. The pipeline is "" before a hello named one the certificate
+  // may feed (so an edge cannot make up label values).
+  std::map<std::pair<std::string, std::string>, uint64_t> refusals;
+  // Totals of some reasons (older names, kept for the exporters).
   uint64_t refused_tls = 0;           // TLS handshake failed (no/untrusted cert, not TLS)
   uint64_t refused_protocol = 0;      // bad WebSocket upgrade, bad or missing hello
   uint64_t refused_identity = 0;      // certificate identity may not feed the pipeline
-  uint64_t refused_fenced = 0;        // hello epoch older than an accepted one
+  // Always 0: fencing moved to the handler (mirror's HubPipeline); remove once
+  // mirror/src/link_hub.cc no longer exports it.
+  uint64_t refused_fenced = 0;
   uint64_t refused_by_handler = 0;    // handler Reject()ed or timed out
   uint64_t sessions_closed = 0;
   uint64_t bad_frames = 0;            // sessions closed for a malformed frame

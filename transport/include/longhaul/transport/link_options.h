@@ -25,6 +25,12 @@ struct TlsFiles {
   // client identity; leaving both empty sends no client certificate.
   std::string cert_file;
   std::string key_file;
+  // Optional PEM file of certificate revocation lists (one per CA that
+  // issues peer certificates). When set, a peer certificate is checked
+  // against it (X509_V_FLAG_CRL_CHECK: the leaf; a CA with no CRL in the
+  // file makes its certificates fail as "unable to get certificate CRL").
+  // Re-read on change like the other files.
+  std::string crl_file;
 };
 
 // The in-flight window (bytes sent and not yet acknowledged) is sized to the
@@ -99,12 +105,25 @@ struct EdgeLinkOptions {
 absl::Status ValidateEdgeLinkOptions(const EdgeLinkOptions& options);
 
 // Which certificate identity may feed which pipelines. `identity` matches
-// the certificate's subject CN or one of its URI SANs exactly; `pipelines`
-// lists pipeline names, "*" for all.
+// the certificate's subject CN or one of its URI SANs exactly, or, ending in
+// "/*", any URI SAN that starts with what comes before the "*" and has one
+// more path segment ("longhaul://fleet/*" admits "longhaul://fleet/ship-7");
+// `pipelines` lists pipeline names, "*" for all.
 struct IdentityRule {
   std::string identity;
   std::vector<std::string> pipelines;
+  friend bool operator==(const IdentityRule&, const IdentityRule&) = default;
 };
+
+// What of a certificate identity rules look at.
+enum class IdentityMatch {
+  kCommonNameOrUri,  // the subject CN or any URI SAN (default)
+  kUri,              // URI SANs only (a CN is easier to get issued by mistake)
+};
+
+// OK, or InvalidArgument naming the entry ("hub server: identities entry 2
+// (x) lists no pipelines").
+absl::Status ValidateIdentityRules(const std::vector<IdentityRule>& rules);
 
 struct HubServerOptions {
   // "host:port" or "[v6]:port"; port 0 picks a free port.
@@ -113,15 +132,38 @@ struct HubServerOptions {
   TlsFiles tls;
   // Mutual TLS: edges must present a certificate signed by tls.ca_file. On
   // by default; turning it off also turns off the identity rules (every
-  // edge may feed every pipeline) and is logged as a warning.
+  // edge may feed every pipeline, its name is the hello's edge_name) and is
+  // logged as a warning.
   bool require_client_cert = true;
+  // Replaced at run time by HubServer::UpdateIdentities.
   std::vector<IdentityRule> identities;
+  IdentityMatch identity_match = IdentityMatch::kCommonNameOrUri;
 
-  // Credit per connection: uncompressed batch bytes received and not yet
-  // acknowledged by the writer. Must be >= max_batch_bytes.
+  // Credit per connection: decoded batch bytes (record_codec.h,
+  // BatchCreditCost) received and not yet acknowledged by the writer. Must
+  // be >= max_batch_bytes.
   uint64_t receive_window_bytes = uint64_t{64} << 20;
+  // Largest batch, uncompressed record bytes.
   uint64_t max_batch_bytes = uint64_t{16} << 20;
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
+  // Largest frame (and WebSocket message) read before a hello that passed
+  // the identity rules: a hello is small, so nobody gets a 64 MiB frame read
+  // and checksummed without a certificate-checked hello.
+  size_t max_hello_frame_bytes = size_t{64} << 10;
+  // Records in one batch at most (the decoded objects' count). A 1 MiB batch
+  // of the smallest possible records (5 bytes each) has ~210,000.
+  uint32_t max_records_per_batch = 250'000;
+  // Distinct partitions one session may send (each keeps a little state).
+  uint32_t max_partitions_per_session = 100'000;
+  // Frames queued for an edge (pongs, acks, credit) and not yet written, in
+  // bytes; an edge that does not read is closed beyond it.
+  uint64_t max_outbound_bytes = uint64_t{16} << 20;
+
+  // Sessions (TCP connections past accept) in all; more are closed at once.
+  int max_sessions = 10'000;
+  // Sessions of one certificate identity (an edge uses `connections` of
+  // them per lane it feeds).
+  int max_sessions_per_identity = 256;
 
   // TLS and WebSocket handshakes and the hello, each.
   std::chrono::milliseconds handshake_timeout{10'000};
@@ -131,6 +173,8 @@ struct HubServerOptions {
   std::chrono::milliseconds accept_timeout{60'000};
   // Connections in the TLS/WebSocket handshake at once; more are closed.
   int max_pending_handshakes = 64;
+  // Of those, from one IP address (edges behind one NAT share an address).
+  int max_pending_handshakes_per_address = 16;
   int io_threads = 1;
   std::string congestion_control = "bbr";
   int socket_buffer_bytes = 0;  // 0: receive_window_bytes

@@ -31,10 +31,28 @@ struct CompressionOptions {
 absl::Status EncodeRecords(std::span<const Record> records, const CompressionOptions& options, DataFrame* frame);
 
 // Decompresses and decodes frame.records. Errors (InvalidArgument, or
-// ResourceExhausted when uncompressed_size exceeds
-// max_uncompressed_bytes) name the data frame's batch, partition and what
-// was wrong. Thread-safe.
-absl::StatusOr<std::vector<Record>> DecodeRecords(const DataFrame& frame, uint64_t max_uncompressed_bytes);
+// ResourceExhausted when uncompressed_size exceeds max_uncompressed_bytes or
+// the decoded records would take more than max_decoded_bytes as counted by
+// DecodedRecordBytes, decided before each allocation) name the data frame's
+// batch, partition and what was wrong. Thread-safe.
+absl::StatusOr<std::vector<Record>> DecodeRecords(const DataFrame& frame, uint64_t max_uncompressed_bytes,
+                                                  uint64_t max_decoded_bytes = UINT64_MAX);
+
+// Credit, the hub's memory bound, counts what a batch takes once decoded
+// (record and header objects and their bytes), not its encoded or
+// compressed size: a few KB of zstd can decode to millions of empty
+// records. Both ends compute it from Record objects (the edge before it
+// sends, the hub after it decodes) with these fixed figures, so they agree
+// to the byte whatever their platform. The per-object figures are at least
+// sizeof(Record) / sizeof(RecordHeader) on 64-bit builds.
+inline constexpr uint64_t kRecordOverheadBytes = 128;
+inline constexpr uint64_t kHeaderOverheadBytes = 80;
+// Every batch costs at least this much, so empty batches (gaps) are not free.
+inline constexpr uint64_t kMinBatchCreditBytes = 1024;
+uint64_t DecodedRecordBytes(const Record& record);
+// max(kMinBatchCreditBytes, sum of DecodedRecordBytes): the credit a batch
+// of these records costs.
+uint64_t BatchCreditCost(std::span<const Record> records);
 
 // Bytes a record takes in the uncompressed encoding, at most (for budgets).
 uint64_t EncodedSizeBound(const Record& record);
