@@ -42,7 +42,7 @@ void HubPipeline::TryAcceptLocked() {
     if (entry.accepted) continue;
     entry.accepted = true;
     entry.generation = generation_;
-    entry.session->Accept(resume);
+    entry.session->Accept(resume, /*generation=*/0);
     LogInfo("hub: edge session accepted", {{"pipeline", name_},
                                            {"session", std::to_string(id)},
                                            {"identity", entry.session->edge().identity},

@@ -178,6 +178,7 @@ class BeastEdgeLink final : public EdgeLink {
     pending.last_offset = frame.last_offset;
     pending.record_count = frame.record_count;
     pending.uncompressed_bytes = frame.uncompressed_size;
+    pending.credit_cost = BatchCreditCost(batch.records);
     pending.compressed_bytes = frame.records.size();
     pending.frame = std::make_shared<const std::string>(EncodeFrame(frame));
     const uint64_t size = pending.frame->size();

@@ -243,12 +243,12 @@ std::optional<EdgeConnectionEngine::Outbound> EdgeConnectionEngine::NextFrame(St
   }
   PendingBatch& batch = it->second;
   const uint64_t size = batch.frame->size();
-  const bool credit_ok = credit_.Allows(batch.uncompressed_bytes);
+  const bool credit_ok = credit_.Allows(batch.credit_cost);
   const bool window_ok = window_.Allows(size);
   credit_wait_.Update(!credit_ok, now);
   window_wait_.Update(credit_ok && !window_ok, now);
   if (!credit_ok || !window_ok) return std::nullopt;
-  credit_.OnSent(batch.uncompressed_bytes);
+  credit_.OnSent(batch.credit_cost);
   batch.stamp = window_.OnSent(size, now);
   batch.sent = true;
   if (batch.ever_sent) {

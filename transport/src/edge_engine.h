@@ -39,7 +39,8 @@ struct PendingBatch {
   int64_t first_offset = 0;
   int64_t last_offset = 0;
   uint32_t record_count = 0;
-  uint64_t uncompressed_bytes = 0;  // credit cost
+  uint64_t uncompressed_bytes = 0;
+  uint64_t credit_cost = 0;  // BatchCreditCost(records): what the hub charges
   uint64_t compressed_bytes = 0;
   std::shared_ptr<const std::string> frame;  // the encoded data frame
   // State on the current connection.

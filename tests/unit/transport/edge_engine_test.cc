@@ -59,6 +59,7 @@ PendingBatch Batch(uint64_t id, const TopicPartition& tp, int64_t first, int64_t
   b.last_offset = last;
   b.record_count = frame.record_count;
   b.uncompressed_bytes = frame.uncompressed_size;
+  b.credit_cost = BatchCreditCost(records);
   b.compressed_bytes = frame.records.size();
   b.frame = std::make_shared<const std::string>(EncodeFrame(frame));
   return b;
@@ -190,7 +191,7 @@ TEST_F(EdgeEngineTest, SkipsAheadWhenTheHubHasCommittedMoreThanItHolds) {
 TEST_F(EdgeEngineTest, WaitsForCreditAndCountsTheWait) {
   ConnectAndResume({}, /*credit=*/0);
   PendingBatch b = Batch(1, kOrders, 0, 99, 100);
-  const uint64_t cost = b.uncompressed_bytes;
+  const uint64_t cost = b.credit_cost;  // decoded size, as the hub charges it
   ASSERT_THAT(engine_.Enqueue(std::move(b)), IsOk());
   EXPECT_TRUE(DataIds(Drain(engine_, clock_.Now())).empty());
   EXPECT_EQ(engine_.credit_wait().count(), 1u);
