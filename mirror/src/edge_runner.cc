@@ -65,10 +65,11 @@ absl::StatusOr<transport::EdgeLinkOptions> EdgeLinkOptionsFor(const config::Link
   }
   const config::LinkEdgeConfig& e = *link.edge;
   transport::EdgeLinkOptions o;
-  auto hub = SplitHostPort(e.hub, absl::StrCat("links.", link.name, ".edge.hub"));
-  if (!hub.ok()) return hub.status();
-  o.hub_host = hub->first;
-  o.hub_port = hub->second;
+  for (const std::string& address : e.hubs) {
+    auto hub = SplitHostPort(address, absl::StrCat("links.", link.name, ".edge.hub"));
+    if (!hub.ok()) return hub.status();
+    o.hubs.push_back(transport::HubAddress{hub->first, hub->second});
+  }
   if (!e.proxy.empty()) {
     auto proxy = SplitHostPort(e.proxy, absl::StrCat("links.", link.name, ".edge.proxy"));
     if (!proxy.ok()) return proxy.status();
@@ -92,6 +93,7 @@ absl::StatusOr<transport::EdgeLinkOptions> EdgeLinkOptionsFor(const config::Link
   o.buffer_budget_bytes = static_cast<uint64_t>(e.buffer_bytes);
   o.heartbeat_interval = e.heartbeat_interval;
   o.dead_link_timeout = e.dead_link_timeout;
+  o.report_interval = e.report_interval;
   o.reconnect_max = std::chrono::milliseconds(10'000);
   if (absl::Status s = transport::ValidateEdgeLinkOptions(o); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge: ", s.message()));
@@ -104,6 +106,8 @@ namespace {
 using std::chrono::milliseconds;
 constexpr milliseconds kAdminTimeout{10'000};
 constexpr milliseconds kSnapshotInterval{500};
+// How often the link's report (the edge's backlog for the hub) is refreshed.
+constexpr milliseconds kReportInterval{1'000};
 // A batch refused as out of order with no resume seek explaining it within
 // this time means the reader and the link disagree: start over from the
 // hub's resume points.
@@ -174,10 +178,11 @@ class EdgeRunner final : public PipelineRunner {
     LinkStatus link;
     link.name = pipeline_.via;
     link.role = "edge";
-    link.peer = absl::StrCat(options_.hub_host, ":", options_.hub_port);
+    link.peer = options_.hubs.front().ToString();
     if (snapshot_.have_link) {
       const transport::EdgeLinkMetrics& m = snapshot_.link;
-      link.state = m.up ? "up" : "down";
+      link.peer = m.hub;
+      link.state = m.failed ? "failed" : m.up ? "up" : "down";
       double rtt = -1;
       for (const auto& c : m.connections) {
         if (c.up && c.last_rtt_ms > 0) rtt = std::max(rtt, c.last_rtt_ms);
@@ -228,8 +233,12 @@ class EdgeRunner final : public PipelineRunner {
     struct Sealed {
       transport::OutgoingBatch batch;
       uint64_t bytes = 0;
+      int64_t oldest_timestamp_ms = -1;  // -1: no record
     };
     std::deque<Sealed> sealed;
+    // Batches the link took and the hub has not acknowledged: where each
+    // ends and the create time of its oldest record (for the report).
+    std::deque<std::pair<int64_t, int64_t>> unacked;
     // A batch was refused as out of order; a resume seek should follow.
     std::optional<SteadyTime> resync_since;
     int64_t caught_up_at_ms = -1;
@@ -298,6 +307,14 @@ class EdgeRunner final : public PipelineRunner {
     while (!stopping()) {
       absl::Status s = RunReader();
       if (stopping()) break;
+      if (superseded_) {
+        // A newer instance of this edge took over: restarting would fence
+        // it in turn. The pipeline stays failed until an operator acts.
+        SetError(std::string(s.message()));
+        LogError("edge: pipeline failed: a newer instance of this edge feeds the hub; not restarting",
+                 {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
+        break;
+      }
       SetError(std::string(s.message()));
       auto delay = backoff.Next();
       LogWarn("edge: reader restarting from the hub's resume points",
@@ -380,8 +397,10 @@ class EdgeRunner final : public PipelineRunner {
 
   absl::Status ReadLoop() {
     SteadyTime next_snapshot = SystemClock::Instance().Now();
+    SteadyTime next_report = next_snapshot;
     bool assignment_dirty = false;
     while (!stopping()) {
+      if (superseded_) return superseded_status_;
       if (auto s = ProcessEvents(&assignment_dirty); !s.ok()) return s;
       ApplyDiscovery(&assignment_dirty);
       if (assignment_dirty) {
@@ -409,6 +428,10 @@ class EdgeRunner final : public PipelineRunner {
       if (now >= next_snapshot) {
         UpdateSnapshot();
         next_snapshot = now + kSnapshotInterval;
+      }
+      if (now >= next_report) {
+        UpdateReport();
+        next_report = now + kReportInterval;
       }
     }
     return absl::OkStatus();
@@ -443,21 +466,28 @@ class EdgeRunner final : public PipelineRunner {
           Part& p = PartOf(c.partition);
           p.hub_known = true;
           p.acked = std::max(p.acked, c.offset);
+          while (!p.unacked.empty() && p.unacked.front().first <= p.acked) p.unacked.pop_front();
         }
         for (const auto& s : resume->seek) HandleSeek(s.partition, s.offset, assignment_dirty);
       } else if (auto* ack = std::get_if<transport::AckEvent>(&e.what)) {
         for (const auto& c : ack->committed) {
           Part& p = PartOf(c.partition);
           p.acked = std::max(p.acked, c.offset);
+          while (!p.unacked.empty() && p.unacked.front().first <= p.acked) p.unacked.pop_front();
         }
       } else if (auto* state = std::get_if<std::pair<transport::LinkState, absl::Status>>(&e.what)) {
+        if (state->first == transport::LinkState::kFailed) {
+          superseded_status_ = absl::FailedPreconditionError(
+              absl::StrCat("the hub refused this edge for good: ", state->second.message()));
+          superseded_ = true;
+          return superseded_status_;
+        }
         link_up_ = state->first == transport::LinkState::kUp;
         if (link_up_ && !link_ready_) {
           // Every connection has resumed once: partitions the hub did not
           // name are new to it and start at the pipeline's start position.
           link_ready_ = true;
-          LogInfo("edge: link up", {{"pipeline", pipeline_.name}, {"hub", absl::StrCat(options_.hub_host, ":",
-                                                                                         options_.hub_port)}});
+          LogInfo("edge: link up", {{"pipeline", pipeline_.name}, {"hub", link_->Metrics().hub}});
         }
         if (!link_up_) {
           LogWarn("edge: link down; buffering up to the budget, then pausing the source",
@@ -501,6 +531,7 @@ class EdgeRunner final : public PipelineRunner {
     p.open.clear();
     p.open_bytes = 0;
     p.sealed.clear();
+    p.unacked.clear();
     p.pos = offset;
     p.sealed_next = offset;
     p.sent_next = offset;
@@ -613,6 +644,9 @@ class EdgeRunner final : public PipelineRunner {
     s.batch.first_offset = p.sealed_next;  // where the reader stood; -1: the first record's
     s.batch.last_offset = p.open.back().offset;
     s.bytes = p.open_bytes + kFrameSlackBytes;
+    for (const Record& r : p.open) {
+      if (s.oldest_timestamp_ms < 0 || r.timestamp_ms < s.oldest_timestamp_ms) s.oldest_timestamp_ms = r.timestamp_ms;
+    }
     s.batch.records = std::move(p.open);
     p.sealed_next = s.batch.last_offset + 1;
     p.open.clear();
@@ -643,9 +677,11 @@ class EdgeRunner final : public PipelineRunner {
       const int64_t end = s.batch.last_offset + 1;
       const int64_t records = static_cast<int64_t>(s.batch.records.size());
       const int64_t bytes = static_cast<int64_t>(s.bytes - kFrameSlackBytes);
+      const int64_t oldest = s.oldest_timestamp_ms;
       absl::StatusOr<uint64_t> sent = link_->SendBatch(std::move(s.batch));
       p.sealed.pop_front();
       if (sent.ok()) {
+        if (oldest >= 0) p.unacked.emplace_back(end, oldest);
         p.last_sent_first = first;
         p.sent_next = end;
         p.records_sent += records;
@@ -727,6 +763,38 @@ class EdgeRunner final : public PipelineRunner {
     }
   }
 
+  // The edge's backlog as it knows it, for the hub (the link sends the
+  // latest after each resume and every report_interval).
+  void UpdateReport() {
+    if (!link_ || !consumer_) return;
+    const std::map<TopicPartition, EndOffsets> offsets = consumer_->Offsets();
+    transport::ReportFrame report;
+    report.wall_ms = SystemClock::Instance().WallMillis();
+    for (const auto& [tp, p] : parts_) {
+      if (!p.discovered) continue;
+      transport::PartitionReport r;
+      r.partition = tp;
+      if (auto it = offsets.find(tp); it != offsets.end()) {
+        r.end_offset = std::max<int64_t>(it->second.end, -1);
+        r.log_start_offset = std::max<int64_t>(it->second.low, -1);
+      }
+      r.committed_offset = std::max<int64_t>(p.acked, -1);
+      // The oldest record read and not yet acknowledged: in flight, sealed,
+      // then open (each newer than the one before). Records not read yet
+      // are newer still; before the first read nothing is known (-1).
+      int64_t oldest = -1;
+      if (!p.unacked.empty()) oldest = p.unacked.front().second;
+      else if (!p.sealed.empty()) oldest = p.sealed.front().oldest_timestamp_ms;
+      else if (!p.open.empty()) oldest = p.open.front().timestamp_ms;
+      r.oldest_unsent_timestamp_ms = std::max<int64_t>(oldest, -1);
+      r.lost_records = 0;  // retention gaps: not counted at the edge yet
+      report.partitions.push_back(std::move(r));
+    }
+    if (absl::Status s = link_->SetReport(std::move(report)); !s.ok()) {
+      LogWarn("edge: report refused by the link", {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
+    }
+  }
+
   void Collect(metrics::CollectorSink& sink) const {
     PipelineStatus st = Status();
     const std::string& p = st.name;
@@ -782,6 +850,9 @@ class EdgeRunner final : public PipelineRunner {
       sink.AddHistogram("longhaul_link_rtt_seconds", "Ping round trips over the link.",
                         {{"link", link}, {"pipeline", p}, {"role", "edge"}}, std::move(rtt));
     }
+    counter("longhaul_link_hub_moves_total",
+            "Times the edge moved to the next hub address (unreachable, TLS failure, or not served there).",
+            static_cast<double>(m.hub_moves));
     counter("longhaul_link_reconnects_total", "Connections re-established after a loss.",
             static_cast<double>(m.reconnects));
     counter("longhaul_link_disconnects_total", "Connections lost.", static_cast<double>(m.disconnects));
@@ -845,6 +916,9 @@ class EdgeRunner final : public PipelineRunner {
   int open_count_ = 0;  // partitions with an open batch
   bool link_ready_ = false;
   bool link_up_ = false;
+  // The link stopped for good (LinkState::kFailed): never restart it.
+  std::atomic<bool> superseded_{false};
+  absl::Status superseded_status_;
   bool blocked_ = false;
 };
 

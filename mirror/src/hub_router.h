@@ -96,6 +96,10 @@ class HubRouter final : public transport::HubSessionHandler {
   // The server, for metrics (set after it started; null before and after).
   void SetServer(transport::HubServer* server);
   std::optional<transport::HubMetrics> Metrics() const;
+  // Sessions closed by a pipeline of this link, by (pipeline, reason): a
+  // batch it may not write, a stale or unknown generation.
+  std::map<std::pair<std::string, std::string>, uint64_t> Refusals() const;
+  void CountRefusal(const std::string& pipeline, const std::string& reason);
   std::string address() const;
 
   void OnHello(std::shared_ptr<transport::HubSession> session) override;
@@ -109,6 +113,7 @@ class HubRouter final : public transport::HubSessionHandler {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<HubPipeline>> pipelines_;
   transport::HubServer* server_ = nullptr;
+  std::map<std::pair<std::string, std::string>, uint64_t> refusals_;
 };
 
 // The SourceSide of a hub half over `pipeline`.

@@ -320,8 +320,8 @@ TEST_F(LinkMirror, EdgeAndHubProcessesReplicate200000RecordsExactlyOnceAndRefuse
   auto hub_metrics = HttpGet(hub_admin, "/metrics");
   ASSERT_TRUE(hub_metrics.ok());
   // Two refused certificates and the garbage client: all at the TLS step.
-  EXPECT_GE(MetricValue(hub_metrics->body, "longhaul_link_hub_refused_total", "reason=\"tls\""), 3) << hub_metrics->body;
-  EXPECT_EQ(MetricValue(hub_metrics->body, "longhaul_link_hub_refused_total", "reason=\"identity\""), 0);
+  EXPECT_GE(MetricValue(hub_metrics->body, "longhaul_link_refused_total", "reason=\"tls\""), 3) << hub_metrics->body;
+  EXPECT_EQ(MetricValue(hub_metrics->body, "longhaul_link_refused_total", "reason=\"identity\""), 0);
 
   for (auto* p : {rogue_edge.get(), anonymous_edge.get(), edge.get(), hub.get()}) p->Kill(SIGTERM);
   EXPECT_EQ(edge->WaitForExit(seconds(30)), 0) << edge->Describe();

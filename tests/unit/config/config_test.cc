@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "longhaul/testing/status_matchers.h"
 
 namespace longhaul::config {
@@ -119,6 +120,7 @@ pipelines:
 worker:
   drain_timeout: 45s
   buffer_bytes: 1GiB
+  log_level: debug
 admin:
   listen: "0.0.0.0:0"
   per_partition_metrics: false
@@ -176,6 +178,7 @@ admin:
 
   EXPECT_EQ(config->worker.drain_timeout, 45s);
   EXPECT_EQ(config->worker.buffer_bytes, int64_t{1} << 30);
+  EXPECT_EQ(config->worker.log_level, "debug");
   EXPECT_EQ(config->admin.listen, "0.0.0.0:0");
   EXPECT_FALSE(config->admin.per_partition_metrics);
 }
@@ -250,6 +253,7 @@ links:
       buffer_bytes: 32MiB
       heartbeat_interval: 500ms
       dead_link_timeout: 20s
+      report_interval: 2s
     hub:
       listen: "0.0.0.0:0"
       ca_file: /etc/ca.pem
@@ -260,6 +264,13 @@ links:
         "longhaul://edge/e1": [p]
         "CN=other": ["*"]
       receive_window_bytes: 16MiB
+      identity_match: uri
+      crl_file: /etc/ca.crl.pem
+      max_sessions: 500
+      max_sessions_per_identity: 4
+      max_pending_handshakes_per_address: 2
+      max_records_per_batch: 5000
+      max_outbound_bytes: 2MiB
 pipelines:
   p:
     via: sat
@@ -276,7 +287,7 @@ TEST(ConfigParse, ReadsEveryFieldOfALink) {
   EXPECT_EQ(link.name, "sat");
   ASSERT_TRUE(link.edge.has_value());
   const LinkEdgeConfig& e = *link.edge;
-  EXPECT_EQ(e.hub, "hub.example:443");
+  EXPECT_EQ(e.hubs, std::vector<std::string>{"hub.example:443"});
   EXPECT_EQ(e.server_name, "hub.example");
   EXPECT_EQ(e.ca_file, "/etc/ca.pem");
   EXPECT_EQ(e.cert_file, "/etc/edge.pem");
@@ -289,6 +300,7 @@ TEST(ConfigParse, ReadsEveryFieldOfALink) {
   EXPECT_EQ(e.buffer_bytes, 32 << 20);
   EXPECT_EQ(e.heartbeat_interval, 500ms);
   EXPECT_EQ(e.dead_link_timeout, 20s);
+  EXPECT_EQ(e.report_interval, 2s);
   ASSERT_TRUE(link.hub.has_value());
   const LinkHubConfig& h = *link.hub;
   EXPECT_EQ(h.listen, "0.0.0.0:0");
@@ -299,6 +311,13 @@ TEST(ConfigParse, ReadsEveryFieldOfALink) {
   EXPECT_EQ(h.identities.size(), 2u);
   EXPECT_EQ(h.identities.at("CN=other"), std::vector<std::string>{"*"});
   EXPECT_EQ(h.receive_window_bytes, 16 << 20);
+  EXPECT_TRUE(h.identity_uri_only);
+  EXPECT_EQ(h.crl_file, "/etc/ca.crl.pem");
+  EXPECT_EQ(h.max_sessions, 500);
+  EXPECT_EQ(h.max_sessions_per_identity, 4);
+  EXPECT_EQ(h.max_pending_handshakes_per_address, 2);
+  EXPECT_EQ(h.max_records_per_batch, 5000);
+  EXPECT_EQ(h.max_outbound_bytes, 2 << 20);
 }
 
 TEST(ConfigParse, LinkDefaultsAndErrorsNameTheKeyWithoutEchoingTheProxySecret) {
@@ -318,6 +337,7 @@ pipelines:
   EXPECT_EQ(e.connections, 2);
   EXPECT_EQ(e.compression, "zstd");
   EXPECT_EQ(e.buffer_bytes, int64_t{256} << 20);
+  EXPECT_EQ(e.report_interval, 5s);
   EXPECT_FALSE(config->links.at("sat").hub.has_value());
 
   std::string bad(kLinked);
@@ -331,9 +351,50 @@ pipelines:
   auto lines = ErrorLines(Parse(bad, FakeEnv({{"PROXY_AUTH", "Basic c2VjcmV0"}})));
   ASSERT_EQ(lines.size(), 2u) << ::testing::PrintToString(lines);
   EXPECT_THAT(lines[0], StartsWith("pipelines.yaml:12:14: links.sat.edge.proxy: "));
-  EXPECT_THAT(lines[1], AllOf(StartsWith("pipelines.yaml:32:10: pipelines.p.via: "),
+  EXPECT_THAT(lines[1], AllOf(StartsWith("pipelines.yaml:40:10: pipelines.p.via: "),
                               HasSubstr("no link named 'sats' (known links: sat)")));
   for (const auto& line : lines) EXPECT_THAT(line, Not(HasSubstr("c2VjcmV0")));
+}
+
+std::string LinkWithEdge(std::string_view edge) {
+  return absl::StrCat(R"(clusters:
+  a: {bootstrap: "a:9092"}
+  b: {bootstrap: "b:9092"}
+links:
+  sat:
+    edge: )",
+                      std::string(edge), R"(
+pipelines:
+  p: {via: sat, source: a, target: b, topics: {include: [".*"]}}
+)");
+}
+
+TEST(ConfigParse, TakesSeveralHubsAsAListOrCommaSeparatedUnderHubOrHubs) {
+  const std::vector<std::string> want = {"hub-a.example:443", "[fd00::2]:443", "10.0.0.9:8443"};
+  for (std::string_view edge : {
+           R"({hub: ["hub-a.example:443", "[fd00::2]:443", "10.0.0.9:8443"]})",
+           R"({hubs: ["hub-a.example:443", "[fd00::2]:443", "10.0.0.9:8443"]})",
+           R"({hub: "hub-a.example:443, [fd00::2]:443,10.0.0.9:8443"})",
+           R"({hubs: "hub-a.example:443,[fd00::2]:443,10.0.0.9:8443"})",
+       }) {
+    absl::StatusOr<Config> config = Parse(LinkWithEdge(edge));
+    ASSERT_THAT(config, IsOk()) << edge;
+    EXPECT_EQ(config->links.at("sat").edge->hubs, want) << edge;
+  }
+}
+
+TEST(ConfigParse, ReportsBadHubListsNamingTheKey) {
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "a:443", hubs: ["b:443"]})"))),
+              ElementsAre(HasSubstr("links.sat.edge.hubs: give either hub or hubs (the same setting), not both")));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hubs: []})"))),
+              ElementsAre(HasSubstr("links.sat.edge.hubs: expected at least one host:port of a hub, got an empty list")));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: ["a:443", "b"]})"))),
+              ElementsAre(AllOf(HasSubstr("links.sat.edge.hub[1]: "), HasSubstr("missing :port"))));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "a:443,"})"))),
+              ElementsAre(AllOf(HasSubstr("links.sat.edge.hub: "), HasSubstr("empty address"))));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "a:443,a:443"})"))),
+              ElementsAre(HasSubstr("links.sat.edge.hub: hub address 'a:443' is listed twice")));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({ca_file: x})"))), ElementsAre(HasSubstr("hub")));
 }
 
 TEST(ConfigParse, ReportsSyntaxErrorAtYamlCppMark) {

@@ -140,6 +140,9 @@ struct WorkerConfig {
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
   // Byte budget for records in flight in the whole process.
   int64_t buffer_bytes = int64_t{64} << 20;
+  // Least severe level logged, unless --log-level says otherwise; SIGHUP
+  // applies a changed value without a restart. Empty: not set (info).
+  std::string log_level;
 };
 
 struct AdminConfig {
@@ -152,8 +155,11 @@ struct AdminConfig {
 // config file may describe both ends: the edge process reads `edge`, the hub
 // process reads `hub` (see `longhaul run --role`).
 struct LinkEdgeConfig {
-  std::string hub;  // host:port the edge dials
-  std::string server_name;  // checked against the hub certificate; default: hub's host
+  // host:port of each hub the edge may dial, in order (`hub:` or `hubs:`, a
+  // list or a comma-separated string). All connections go to one hub and
+  // move to the next when it is unreachable or does not serve the edge.
+  std::vector<std::string> hubs;
+  std::string server_name;  // checked against the hub certificate; default: the dialled hub's host
   std::string ca_file, cert_file, key_file;
   // host:port of an HTTP CONNECT proxy to dial the hub through; empty: none.
   // TLS stays end to end (the proxy sees only the tunnel).
@@ -167,6 +173,8 @@ struct LinkEdgeConfig {
   int64_t buffer_bytes = int64_t{256} << 20;
   std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(1);
   std::chrono::milliseconds dead_link_timeout = std::chrono::seconds(15);
+  // How often the edge reports its backlog (per partition) to the hub.
+  std::chrono::milliseconds report_interval = std::chrono::seconds(5);
 };
 struct LinkHubConfig {
   std::string listen;  // host:port the hub accepts edges on
@@ -175,6 +183,16 @@ struct LinkHubConfig {
   // Certificate identity (CN or URI SAN) -> pipelines it may feed ("*": all).
   std::map<std::string, std::vector<std::string>> identities;
   int64_t receive_window_bytes = int64_t{64} << 20;
+  // Match identity rules against the CN or any URI SAN ("any"), or URI SANs
+  // only ("uri": a CN is easy to get from a careless CA).
+  bool identity_uri_only = false;
+  std::string crl_file;  // optional; re-read when it changes
+  // Resource bounds for a fleet (transport/link_options.h has the reasons).
+  int64_t max_sessions = 10'000;
+  int64_t max_sessions_per_identity = 256;
+  int64_t max_pending_handshakes_per_address = 16;
+  int64_t max_records_per_batch = 250'000;
+  int64_t max_outbound_bytes = int64_t{16} << 20;
 };
 struct LinkConfig {
   std::string name;
