@@ -56,6 +56,16 @@ std::string_view ToString(Edges edges) {
   return "unknown";
 }
 
+std::string_view ToString(SourceGapPolicy policy) {
+  switch (policy) {
+    case SourceGapPolicy::kStop:
+      return "stop";
+    case SourceGapPolicy::kSkip:
+      return "skip";
+  }
+  return "unknown";
+}
+
 Properties ClusterConfig::ClientProperties(ClientRole role) const {
   Properties merged = properties;
   merged["bootstrap.servers"] = bootstrap;
@@ -164,6 +174,31 @@ std::string PipelineConfig::TargetTopic(std::string_view source_topic, std::stri
     }
   }
   return out;
+}
+
+const std::vector<std::string>& DefaultExcludedTopicConfigs() {
+  static const std::vector<std::string> keys = {
+      "follower\\.replication\\.throttled\\.replicas",
+      "leader\\.replication\\.throttled\\.replicas",
+      "min\\.insync\\.replicas",
+      "unclean\\.leader\\.election\\.enable",
+      "message\\.timestamp\\.type",
+      "message\\.timestamp\\.difference\\.max\\.ms",
+      "message\\.timestamp\\.(before|after)\\.max\\.ms",
+      "remote\\.storage\\.enable",
+      "local\\.retention\\.(ms|bytes)",
+      "confluent\\..*",
+  };
+  return keys;
+}
+
+TopicFilter DefaultTopicConfigFilter() {
+  static const TopicFilter filter = [] {
+    absl::StatusOr<TopicFilter> f = TopicFilter::Create({".*"}, DefaultExcludedTopicConfigs());
+    LH_CHECK(f.ok());
+    return *std::move(f);
+  }();
+  return filter;
 }
 
 const ClusterConfig& Config::Cluster(std::string_view name) const {

@@ -1,6 +1,7 @@
 // The schema: walks the YAML tree into a Config, checking every key and
 // value, and collecting every problem before giving up. The reference for
 // the schema is config/examples/longhaul.yaml; keep the two in step.
+#include <algorithm>
 #include <charconv>
 #include <string>
 #include <string_view>
@@ -213,7 +214,27 @@ class ConfigParser {
       std::optional<Text> text = r_.Scalar(entry, "a string, number or boolean value");
       if (!text) continue;
       if (text->expanded) secret_keys.insert(entry.key);
+      WarnIfInsecure(entry, *text);
       out[entry.key] = std::move(text->value);
+    }
+  }
+
+  // Settings that turn off what TLS and SASL are for. Allowed (a lab, a
+  // migration), but said out loud.
+  void WarnIfInsecure(const Field& entry, const Text& text) {
+    const std::string key = absl::AsciiStrToLower(entry.key);
+    const std::string value = absl::AsciiStrToLower(text.value);
+    if (key == "enable.ssl.certificate.verification" && (value == "false" || value == "0")) {
+      r_.Warning(entry,
+                 "TLS certificate verification is off: any server can pose as this cluster and read "
+                 "everything, credentials included (remove it and set ssl.ca.location to the cluster's CA)");
+    } else if (key == "ssl.endpoint.identification.algorithm" && value == "none") {
+      r_.Warning(entry,
+                 "the broker's host name is not checked against its certificate: any certificate of a "
+                 "trusted CA is accepted for this cluster (use https, librdkafka's default)");
+    } else if (key == "security.protocol" && value == "sasl_plaintext") {
+      r_.Warning(entry, "SASL over PLAINTEXT: credentials (PLAIN) and all records cross the network unencrypted "
+                        "(use SASL_SSL)");
     }
   }
 
@@ -235,8 +256,8 @@ class ConfigParser {
     const Section s = r_.Keys(
         entry, {"source", "target", "via", "topics", "rename", "lanes", "delivery", "commit_interval",
                 "min_commit_interval", "max_transaction_bytes", "start", "discovery_interval",
-                "sync_topic_configs", "groups", "offset_syncs", "edges", "edge_header", "max_partitions",
-                "max_topics"});
+                "sync_topic_configs", "topic_configs", "replication_factor", "groups", "offset_syncs",
+                "on_source_gap", "lag_thresholds", "edges", "edge_header", "max_partitions", "max_topics"});
     if (const Field* f = s.Get("via")) {
       if (auto text = r_.Scalar(*f, "the name of a link")) {
         if (!config_.links.count(text->value)) {
@@ -346,6 +367,30 @@ class ConfigParser {
     if (const Field* f = s.Get("sync_topic_configs")) {
       if (auto v = r_.Bool(*f)) p.sync_topic_configs = *v;
     }
+    if (const Field* f = s.Get("topic_configs")) {
+      // include defaults to everything, exclude to the broker-specific keys;
+      // an exclude list given here replaces that default.
+      const Section t = r_.Keys(*f, {"include", "exclude"});
+      std::optional<std::vector<std::string>> include = std::vector<std::string>{".*"};
+      std::optional<std::vector<std::string>> exclude = DefaultExcludedTopicConfigs();
+      if (const Field* i = t.Get("include")) include = Patterns(*i);
+      if (const Field* e = t.Get("exclude")) exclude = Patterns(*e);
+      if (include && exclude) {
+        if (auto filter = TopicFilter::Create(std::move(*include), std::move(*exclude)); filter.ok()) {
+          p.topic_configs = std::move(*filter);
+        }
+      }
+    }
+    if (const Field* f = s.Get("replication_factor")) {
+      // -1 (the broker's default) or 1..32767, Kafka's int16 range.
+      if (auto v = r_.Integer(*f, -1, 32767)) {
+        if (*v == 0) {
+          r_.Error(*f, "expected -1 (the target broker's default) or 1 to 32767, got 0");
+        } else {
+          p.replication_factor = static_cast<int>(*v);
+        }
+      }
+    }
     if (const Field* f = s.Get("groups")) {
       const Section g = r_.Keys(*f, {"include", "exclude", "interval"});
       if (const Field* include = g.Get("include")) {
@@ -357,6 +402,21 @@ class ConfigParser {
       }
       if (const Field* interval = g.Get("interval")) {
         if (auto v = r_.Duration(*interval, std::chrono::seconds(1), kDay)) p.groups.interval = *v;
+      }
+    }
+    if (const Field* f = s.Get("on_source_gap")) {
+      if (auto v = r_.Choice<SourceGapPolicy>(*f, {{"stop", SourceGapPolicy::kStop},
+                                                   {"skip", SourceGapPolicy::kSkip}})) {
+        p.on_source_gap = *v;
+      }
+    }
+    if (const Field* f = s.Get("lag_thresholds")) {
+      const Section l = r_.Keys(*f, {"lagging_after", "stalled_after"});
+      if (const Field* lagging = l.Get("lagging_after")) {
+        if (auto v = r_.Duration(*lagging, std::chrono::seconds(1), kDay)) p.lagging_after = *v;
+      }
+      if (const Field* stalled = l.Get("stalled_after")) {
+        if (auto v = r_.Duration(*stalled, std::chrono::seconds(1), kDay)) p.stalled_after = *v;
       }
     }
     if (const Field* f = s.Get("offset_syncs")) {
@@ -449,17 +509,16 @@ class ConfigParser {
 
   LinkEdgeConfig LinkEdge(const Field& field) {
     LinkEdgeConfig e;
-    const Section s = r_.Keys(field, {"hub", "server_name", "ca_file", "cert_file", "key_file", "proxy",
+    const Section s = r_.Keys(field, {"hub", "hubs", "server_name", "ca_file", "cert_file", "key_file", "proxy",
                                       "proxy_authorization", "connections", "compression", "compression_level",
-                                      "buffer_bytes", "heartbeat_interval", "dead_link_timeout"});
-    if (auto f = r_.Require(s, field, "hub", "host:port of the hub")) {
-      if (auto text = r_.Scalar(*f, "host:port of the hub")) {
-        if (absl::Status valid = CheckHostPort(text->value, /*allow_port_zero=*/false); !valid.ok()) {
-          r_.Invalid(*f, *text, "host:port of the hub", valid.message());
-        } else {
-          e.hub = std::move(text->value);
-        }
-      }
+                                      "buffer_bytes", "heartbeat_interval", "dead_link_timeout", "report_interval"});
+    const Field* hubs = s.Get("hubs");
+    if (hubs != nullptr && s.Get("hub") != nullptr) {
+      r_.Error(*hubs, "give either hub or hubs (the same setting), not both");
+    } else if (hubs != nullptr) {
+      e.hubs = HubList(*hubs);
+    } else if (auto f = r_.Require(s, field, "hub", kHubList)) {
+      e.hubs = HubList(*f);
     }
     if (const Field* f = s.Get("server_name")) {
       if (auto text = r_.Scalar(*f, "a host name")) e.server_name = std::move(text->value);
@@ -500,13 +559,48 @@ class ConfigParser {
     if (const Field* f = s.Get("dead_link_timeout")) {
       if (auto v = r_.Duration(*f, std::chrono::seconds(1), std::chrono::minutes(10))) e.dead_link_timeout = *v;
     }
+    if (const Field* f = s.Get("report_interval")) {
+      if (auto v = r_.Duration(*f, milliseconds(100), std::chrono::minutes(10))) e.report_interval = *v;
+    }
     return e;
+  }
+
+  static constexpr absl::string_view kHubList = "host:port of the hub, or a list of them";
+
+  // One hub address or several: a YAML list, or a comma-separated string.
+  std::vector<std::string> HubList(const Field& field) {
+    std::vector<std::string> hubs;
+    auto add = [&](const Field& at, const Text& text, absl::string_view address) {
+      address = absl::StripAsciiWhitespace(address);
+      if (absl::Status valid = CheckHostPort(address, /*allow_port_zero=*/false); !valid.ok()) {
+        r_.Invalid(at, text, kHubList, valid.message());
+      } else if (std::find(hubs.begin(), hubs.end(), address) != hubs.end()) {
+        r_.Error(at, absl::StrCat("hub address '", address, "' is listed twice"));
+      } else {
+        hubs.emplace_back(address);
+      }
+    };
+    if (field.node.IsSequence()) {
+      std::optional<std::vector<Field>> entries = r_.List(field, kHubList);
+      if (!entries) return hubs;
+      if (entries->empty()) r_.Error(field, "expected at least one host:port of a hub, got an empty list");
+      for (const Field& entry : *entries) {
+        if (auto text = r_.Scalar(entry, "host:port of a hub")) add(entry, *text, text->value);
+      }
+    } else if (auto text = r_.Scalar(field, kHubList)) {
+      for (absl::string_view address : absl::StrSplit(text->value, ',')) add(field, *text, address);
+    }
+    if (hubs.size() > 64) r_.Error(field, absl::StrCat("lists ", hubs.size(), " hubs, at most 64"));
+    return hubs;
   }
 
   LinkHubConfig LinkHub(const Field& field) {
     LinkHubConfig h;
     const Section s = r_.Keys(field, {"listen", "ca_file", "cert_file", "key_file", "require_client_cert",
-                                      "identities", "receive_window_bytes"});
+                                      "identities", "receive_window_bytes", "identity_match", "crl_file",
+                                      "max_sessions", "max_sessions_per_identity",
+                                      "max_pending_handshakes_per_address", "max_records_per_batch",
+                                      "max_outbound_bytes"});
     if (auto f = r_.Require(s, field, "listen", "host:port to accept edges on")) {
       if (auto text = r_.Scalar(*f, "host:port to accept edges on")) {
         if (absl::Status valid = CheckHostPort(text->value, /*allow_port_zero=*/true); !valid.ok()) {
@@ -536,11 +630,30 @@ class ConfigParser {
     if (const Field* f = s.Get("receive_window_bytes")) {
       if (auto v = r_.ByteSize(*f, kMiB, kGiB)) h.receive_window_bytes = *v;
     }
+    if (const Field* f = s.Get("identity_match")) {
+      if (auto v = r_.Choice<bool>(*f, {{"any", false}, {"uri", true}})) h.identity_uri_only = *v;
+    }
+    TlsFile(s, "crl_file", &h.crl_file);
+    if (const Field* f = s.Get("max_sessions")) {
+      if (auto v = r_.Integer(*f, 1, 1'000'000)) h.max_sessions = *v;
+    }
+    if (const Field* f = s.Get("max_sessions_per_identity")) {
+      if (auto v = r_.Integer(*f, 1, 65'536)) h.max_sessions_per_identity = *v;
+    }
+    if (const Field* f = s.Get("max_pending_handshakes_per_address")) {
+      if (auto v = r_.Integer(*f, 1, 4096)) h.max_pending_handshakes_per_address = *v;
+    }
+    if (const Field* f = s.Get("max_records_per_batch")) {
+      if (auto v = r_.Integer(*f, 1000, 10'000'000)) h.max_records_per_batch = *v;
+    }
+    if (const Field* f = s.Get("max_outbound_bytes")) {
+      if (auto v = r_.ByteSize(*f, kMiB, kGiB)) h.max_outbound_bytes = *v;
+    }
     return h;
   }
 
   void Worker(const Field& field) {
-    const Section s = r_.Keys(field, {"drain_timeout", "buffer_bytes"});
+    const Section s = r_.Keys(field, {"drain_timeout", "buffer_bytes", "log_level"});
     if (const Field* f = s.Get("drain_timeout")) {
       if (auto v = r_.Duration(*f, std::chrono::seconds(1), std::chrono::hours(1))) {
         config_.worker.drain_timeout = *v;
@@ -548,6 +661,12 @@ class ConfigParser {
     }
     if (const Field* f = s.Get("buffer_bytes")) {
       if (auto v = r_.ByteSize(*f, kMiB, kTiB)) config_.worker.buffer_bytes = *v;
+    }
+    if (const Field* f = s.Get("log_level")) {
+      if (auto v = r_.Choice<std::string>(
+              *f, {{"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}})) {
+        config_.worker.log_level = *v;
+      }
     }
   }
 
@@ -587,6 +706,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view file_
     reader.Error(internal::ToLocation(e.mark), "", absl::StrCat("invalid YAML: ", e.msg));
   }
   if (absl::Status status = reader.Finish(); !status.ok()) return status;
+  config.warnings = reader.Warnings();
   return config;
 }
 

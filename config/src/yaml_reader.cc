@@ -108,10 +108,21 @@ void Reader::Invalid(const Field& field, const Text& text, absl::string_view exp
   Error(field, message);
 }
 
+void Reader::Warning(const Field& field, absl::string_view message) {
+  warnings_.push_back(Diagnostic{field.location, field.path.empty() ? std::string(message)
+                                                                    : absl::StrCat(field.path, ": ", message)});
+}
+
+std::vector<std::string> Reader::Warnings() const { return Format(warnings_); }
+
 absl::Status Reader::Finish() const {
   if (errors_.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrJoin(Format(errors_), "\n"));
+}
+
+std::vector<std::string> Reader::Format(const std::vector<Diagnostic>& diagnostics) const {
   std::vector<const Diagnostic*> sorted;
-  for (const Diagnostic& d : errors_) sorted.push_back(&d);
+  for (const Diagnostic& d : diagnostics) sorted.push_back(&d);
   std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic* a, const Diagnostic* b) {
     return std::pair(a->where.line, a->where.column) < std::pair(b->where.line, b->where.column);
   });
@@ -121,7 +132,7 @@ absl::Status Reader::Finish() const {
                         ? absl::StrCat(file_, ":", d->where.line, ":", d->where.column, ": ", d->text)
                         : absl::StrCat(file_, ": ", d->text));
   }
-  return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+  return lines;
 }
 
 std::vector<Field> Reader::Entries(const Field& map, absl::string_view expected) {

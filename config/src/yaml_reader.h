@@ -88,8 +88,14 @@ class Reader {
   void Invalid(const Field& field, const Text& text, absl::string_view expected,
                absl::string_view reason = {});
 
+  // Something valid but unwise (certificate checks turned off): reported by
+  // `longhaul validate` and logged at start, never an error.
+  void Warning(const Field& field, absl::string_view message);
+
   // InvalidArgument with one line per error, sorted by line; OK if none.
   absl::Status Finish() const;
+  // The warnings, formatted and sorted like errors.
+  std::vector<std::string> Warnings() const;
 
   // The entries of a map in file order: for maps keyed by names the user
   // chooses (clusters, pipelines, properties). An empty value reads as an
@@ -144,6 +150,9 @@ class Reader {
   std::string file_;
   EnvLookup env_;
   std::vector<Diagnostic> errors_;
+  std::vector<Diagnostic> warnings_;
+
+  std::vector<std::string> Format(const std::vector<Diagnostic>& diagnostics) const;
 };
 
 }  // namespace longhaul::config::internal

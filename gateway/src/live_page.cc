@@ -85,6 +85,10 @@ th, td { text-align: right; padding: 0.3rem 0.6rem; border-bottom: 1px solid var
 th { color: var(--muted); font-weight: 500; font-size: 0.78rem; text-transform: uppercase; letter-spacing: 0.04em; }
 th.text, td.text { text-align: left; }
 td .badge { font-size: 0.7rem; }
+/* Records lost at the source (a source gap): the whole row reads red. */
+tr.gap td { color: var(--error); }
+tr.gap td:first-child { box-shadow: inset 3px 0 0 var(--error); }
+td.lost { font-weight: 600; }
 .empty { color: var(--muted); }
 </style>
 </head>
@@ -230,20 +234,40 @@ td .badge { font-size: 0.7rem; }
     ["partition", "Partition", "", v => raw(v)],
     ["lane", "Lane", "", v => raw(v)],
     ["state", "State", "text", null],
+    ["source_gap_records", "Lost at source", "", null],
     ["source_end_offset", "Source end", "", fmtInt],
     ["replicated_offset", "Replicated", "", fmtInt],
     ["lag_records", "Lag (records)", "", fmtInt],
     ["lag_seconds", "Lag (time)", "", fmtSeconds],
+    ["retention_remaining_seconds", "Retention left", "", fmtSeconds],
   ];
 
+  // Worst first: state (error, stalled, lagging, stopped, ok), then records
+  // lost, then the oldest backlog, then the largest; topic and partition last.
+  const RANK = { ok: 0, stopped: 1, lagging: 2, stalled: 3, error: 4 };
+  function lost(p) { return p.source_gap && isNum(p.source_gap.records_total) ? p.source_gap.records_total : 0; }
+  function worstFirst(a, b) {
+    return (RANK[b.state] || 0) - (RANK[a.state] || 0) || lost(b) - lost(a) ||
+           (b.lag_seconds || 0) - (a.lag_seconds || 0) || (b.lag_records || 0) - (a.lag_records || 0) ||
+           (String(a.topic) < String(b.topic) ? -1 : String(a.topic) > String(b.topic) ? 1 : a.partition - b.partition);
+  }
+  function lostCell(p) {
+    const g = p.source_gap;
+    const n = lost(p);
+    const range = g && isNum(g.first_offset) ? " (offsets " + fmtInt(g.first_offset) + "\u2013" + fmtInt(g.last_offset) + ")" : "";
+    return el("td", { class: n > 0 ? "lost" : "", "data-field": "source_gap_records", "data-value": String(n),
+                      title: raw(p.error), text: n > 0 ? fmtInt(n) + range : "\u2013" });
+  }
+
   function partitionTable(partitions) {
-    const rows = (partitions || []).slice().sort((a, b) =>
-        String(a.topic) < String(b.topic) ? -1 : String(a.topic) > String(b.topic) ? 1 : a.partition - b.partition);
+    const rows = (partitions || []).slice().sort(worstFirst);
     const head = el("tr", {}, COLUMNS.map(([, title, cls]) => el("th", { class: cls, text: title })));
     const body = el("tbody", {}, rows.map(p => el("tr", {
-        "data-partition": p.topic + "/" + p.partition, "data-state": raw(p.state) },
+        "data-partition": p.topic + "/" + p.partition, "data-state": raw(p.state),
+        ...(lost(p) > 0 ? { class: "gap" } : {}) },
       COLUMNS.map(([key, , cls, format]) => key === "state"
           ? el("td", { class: cls }, [badge(p.state)])
+          : key === "source_gap_records" ? lostCell(p)
           : el("td", { class: cls, "data-field": key, "data-value": raw(p[key]), text: format(p[key]) })))));
     if (rows.length === 0) {
       body.appendChild(el("tr", {}, [el("td", { class: "text empty", colspan: String(COLUMNS.length),

@@ -9,24 +9,12 @@
 #include "longhaul/base/logging.h"
 #include "longhaul/config/config.h"
 #include "longhaul/mirror/offset_translation.h"
+#include "cli_options.h"
+#include "command_help.h"
 #include "translation_json.h"
 
 namespace longhaul::gateway {
 namespace {
-
-constexpr const char* kOffsetsUsage = R"(usage:
-  longhaul offsets translate -c FILE --pipeline P --group G [--json]
-      print G's committed offsets on P's source cluster and the target
-      offsets they translate to
-  longhaul offsets failover -c FILE --pipeline P --group G [--allow-rewind] [--json]
-      commit G's translated offsets on P's target cluster now (only while G
-      has no active member there; never backwards without --allow-rewind)
-      and print what was done; exit status 3 if a partition was left unsynced
-
-options:
-  --log-format text|json     log line format (default text)
-  --log-level LEVEL          debug, info, warn, error (default warn)
-)";
 
 struct Options {
   std::string subcommand;
@@ -39,28 +27,14 @@ struct Options {
 
 int Usage(const std::string& error) {
   if (!error.empty()) std::fprintf(stderr, "longhaul offsets: %s\n\n", error.c_str());
-  std::fputs(kOffsetsUsage, stderr);
+  std::fputs(CommandHelpText(*FindCommand("offsets translate")).c_str(), stderr);
+  std::fputs("\n", stderr);
+  std::fputs(CommandHelpText(*FindCommand("offsets failover")).c_str(), stderr);
   return 2;
 }
 
 std::string Offset(int64_t o) { return o < 0 ? "-" : std::to_string(o); }
 
-// Left-aligned columns, two spaces apart.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    std::printf("%s\n", line.c_str());
-  }
-}
 
 int Translate(const config::Config& config, const Options& opts) {
   auto result = mirror::TranslateGroupOffsets(config, opts.pipeline, opts.group);
@@ -83,7 +57,7 @@ int Translate(const config::Config& config, const Options& opts) {
     rows.push_back({t.source_topic, std::to_string(t.partition), Offset(t.source_offset), t.target_topic,
                     Offset(t.target_offset), std::string(mirror::TranslationStatusName(t.status))});
   }
-  PrintTable(rows);
+  std::fputs(FormatTable(rows).c_str(), stdout);
   for (const auto& t : result->partitions) {
     if (!t.detail.empty()) std::printf("%s[%d]: %s\n", t.source_topic.c_str(), t.partition, t.detail.c_str());
   }
@@ -130,7 +104,7 @@ int Failover(const config::Config& config, const Options& opts) {
                     Offset(p.old_target_offset), Offset(p.new_target_offset),
                     std::string(mirror::SyncActionName(p.action))});
   }
-  PrintTable(rows);
+  std::fputs(FormatTable(rows).c_str(), stdout);
   for (const auto& p : report->partitions) {
     if (!p.detail.empty()) {
       std::printf("%s[%d]: %s\n", p.translation.source_topic.c_str(), p.translation.partition, p.detail.c_str());
@@ -154,18 +128,13 @@ int OffsetsCommand(const std::vector<std::string>& args) {
   SetLogLevel(LogLevel::kWarn);  // the output is the answer; logs only for trouble
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto value = [&](std::string* out) -> bool {
-      auto eq = a.find('=');
-      if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
-        *out = a.substr(eq + 1);
-        return true;
-      }
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    auto is = [&](const char* name) { return a == name || a.rfind(std::string(name) + "=", 0) == 0; };
-    std::string v;
+    auto value = [&](std::string* out) { return OptionValue(args, &i, out); };
+    auto is = [&](const char* name) { return IsOption(a, name); };
+    std::string log_error;
+    if (LogOptionResult r = ApplyLogOption(args, &i, &log_error); r != LogOptionResult::kNotALogOption) {
+      if (r == LogOptionResult::kError) return Usage(log_error);
+      continue;
+    }
     if (a == "-c" || is("--config")) {
       if (!value(&opts.config_file)) return Usage("missing value for " + a);
     } else if (is("--pipeline")) {
@@ -176,16 +145,6 @@ int OffsetsCommand(const std::vector<std::string>& args) {
       opts.json = true;
     } else if (a == "--allow-rewind" && opts.subcommand == "failover") {
       opts.allow_rewind = true;
-    } else if (is("--log-format")) {
-      if (!value(&v)) return Usage("missing value for --log-format");
-      if (v == "json") SetLogFormat(LogFormat::kJson);
-      else if (v == "text") SetLogFormat(LogFormat::kText);
-      else return Usage("--log-format must be text or json, got '" + v + "'");
-    } else if (is("--log-level")) {
-      if (!value(&v)) return Usage("missing value for --log-level");
-      LogLevel level;
-      if (!ParseLogLevel(v, &level)) return Usage("--log-level must be debug, info, warn or error, got '" + v + "'");
-      SetLogLevel(level);
     } else {
       return Usage("unknown option '" + a + "' for 'offsets " + opts.subcommand + "'");
     }

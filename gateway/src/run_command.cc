@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "longhaul/base/clock.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/config/config.h"
@@ -20,6 +21,9 @@
 #include "longhaul/metrics/registry.h"
 #include "longhaul/mirror/pipeline_runner.h"
 #include "longhaul/mirror/offset_translation.h"
+#include "build_info.h"
+#include "config_reload.h"
+#include "service_notify.h"
 #include "status_json.h"
 #include "translation_json.h"
 
@@ -110,6 +114,38 @@ class ProcessStatus final : public StatusSource {
   std::optional<Sample> older_, newer_;
 };
 
+void ApplyConfigLogLevel(const config::Config& config, const CommonOptions& opts) {
+  if (opts.log_level_from_command_line) return;
+  LogLevel level = LogLevel::kInfo;  // the default when the file does not say
+  if (!config.worker.log_level.empty() && !ParseLogLevel(config.worker.log_level, &level)) return;
+  SetLogLevel(level);
+  // Visible only when the level is debug: proof the switch took effect.
+  LogDebug("log level applied", {{"log_level", config.worker.log_level.empty() ? "info" : config.worker.log_level}});
+}
+
+// SIGHUP: re-read the file. Invalid: keep everything, say why. Valid: take
+// over the log level; name every other change, which needs a restart (the
+// pipelines keep the config they started with).
+void ReloadConfig(const config::Config& running, const CommonOptions& opts, metrics::Family<metrics::Counter>& reloads) {
+  auto fresh = config::LoadConfigFile(opts.config_file);
+  if (!fresh.ok()) {
+    reloads.WithLabels({"rejected"}).Increment();
+    LogError("config reload refused: the new file is invalid; the running config is kept",
+             {{"config", opts.config_file}, {"error", std::string(fresh.status().message())}});
+    return;
+  }
+  reloads.WithLabels({"applied"}).Increment();
+  ApplyConfigLogLevel(*fresh, opts);
+  std::vector<std::string> changes = ChangesNeedingRestart(running, *fresh);
+  if (changes.empty()) {
+    LogInfo("config reloaded", {{"config", opts.config_file},
+                                {"log_level", fresh->worker.log_level.empty() ? "info" : fresh->worker.log_level}});
+  } else {
+    LogWarn("config reloaded; these changes take effect only after a restart",
+            {{"config", opts.config_file}, {"changes", absl::StrJoin(changes, ", ")}});
+  }
+}
+
 }  // namespace
 
 int RunCommand(const CommonOptions& opts) {
@@ -118,18 +154,31 @@ int RunCommand(const CommonOptions& opts) {
     std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
     return 1;
   }
+  ApplyConfigLogLevel(*config, opts);
+  for (const std::string& warning : config->warnings) LogWarn("config", {{"warning", warning}});
   // Signals are taken synchronously by this thread only; every thread
   // started below inherits the blocked mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   metrics::Registry registry;
-  registry.AddGauge("longhaul_build_info", "Always 1; the labels say which build runs.", {"version"})
-      .WithLabels({kLonghaulVersion})
+  const BuildInfo& build = GetBuildInfo();
+  registry
+      .AddGauge("longhaul_build_info", "Always 1; the labels say which build runs.",
+                {"version", "revision", "librdkafka", "openssl", "boost"})
+      .WithLabels({build.version, build.revision, build.librdkafka, build.openssl, build.boost})
       .Set(1);
+  auto& reloads = registry.AddCounter(
+      "longhaul_config_reloads_total",
+      "Config re-reads on SIGHUP: applied (valid; the log level taken over) or rejected (invalid; the running "
+      "config kept).",
+      {"result"});
+  reloads.WithLabels({"applied"});
+  reloads.WithLabels({"rejected"});
   std::vector<std::unique_ptr<mirror::PipelineRunner>> runners;
   // The hub end of each link this process serves, created before the hub
   // halves that register with it; it starts accepting edges after them.
@@ -173,6 +222,7 @@ int RunCommand(const CommonOptions& opts) {
         opts.config_file, ": nothing to run in this role (no pipeline with via for --role edge|hub)")));
   }
   LogInfo("longhaul starting", {{"version", kLonghaulVersion},
+                                {"revision", build.revision},
                                 {"config", opts.config_file},
                                 {"role", opts.role == Role::kAll ? "all" : opts.role == Role::kEdge ? "edge" : "hub"},
                                 {"pipelines", static_cast<unsigned long>(runners.size())}});
@@ -190,6 +240,10 @@ int RunCommand(const CommonOptions& opts) {
     LogInfo("status page", {{"url", absl::StrCat("http://", (*admin)->address(), "/")}});
   }
 
+  // Under a Type=notify systemd unit: started (the admin server and every
+  // pipeline are up; lanes are taken over asynchronously).
+  NotifyService("READY=1");
+
   const bool interactive = isatty(STDERR_FILENO);
   SteadyTime last_report = SystemClock::Instance().Now();
   std::vector<int64_t> last_records(runners.size(), 0);
@@ -197,6 +251,10 @@ int RunCommand(const CommonOptions& opts) {
   while (true) {
     timespec tick{1, 0};
     int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGHUP) {
+      ReloadConfig(*config, opts, reloads);
+      continue;
+    }
     if (sig > 0) {
       signal_number = sig;
       break;
@@ -218,6 +276,10 @@ int RunCommand(const CommonOptions& opts) {
     }
   }
   SteadyTime deadline = SystemClock::Instance().Now() + config->worker.drain_timeout;
+  // The unit's TimeoutStopSec covers the default drain; a longer
+  // drain_timeout asks systemd for the time it needs (+ the watchdog's 2 s
+  // and a margin) so it is not killed mid-commit.
+  NotifyService(StoppingState(config->worker.drain_timeout + milliseconds(5000)));
   LogInfo("draining", {{"signal", strsignal(signal_number)},
                        {"timeout_ms", static_cast<long long>(config->worker.drain_timeout.count())}});
   // Stop pipelines in parallel so each gets the whole drain budget; a second

@@ -26,13 +26,7 @@ void AppendNumber(std::string* out, double v) {
   out->append(buf);
 }
 
-int Severity(const std::string& state) {
-  if (state == "error") return 4;
-  if (state == "stalled") return 3;
-  if (state == "lagging") return 2;
-  if (state == "stopped") return 1;
-  return 0;
-}
+int Severity(const std::string& state) { return mirror::PartitionStateRank(state); }
 
 }  // namespace
 
@@ -195,6 +189,25 @@ std::string StatusJson(const std::vector<mirror::PipelineStatus>& pipelines, con
       AppendNumber(&out, p.lag_seconds);
       out.append(",\"records_total\":").append(std::to_string(p.records_total));
       if (st.role == "edge") out.append(",\"sent_offset\":").append(std::to_string(p.sent_offset));
+      out.append(",\"error\":");
+      if (p.error.empty()) out.append("null");
+      else AppendString(&out, p.error);
+      // The newest range of source records lost before they were copied
+      // (inclusive offsets, as an operator reads them), and the count.
+      out.append(",\"source_gap\":");
+      if (p.source_gap_records == 0 && p.source_gap_end <= p.source_gap_first) {
+        out.append("null");
+      } else {
+        out.append("{\"records_total\":").append(std::to_string(p.source_gap_records));
+        if (p.source_gap_end > p.source_gap_first) {
+          out.append(",\"first_offset\":").append(std::to_string(p.source_gap_first));
+          out.append(",\"last_offset\":").append(std::to_string(p.source_gap_end - 1));
+        }
+        out.push_back('}');
+      }
+      out.append(",\"retention_remaining_seconds\":");
+      if (p.retention_remaining_seconds < 0) out.append("null");
+      else AppendNumber(&out, p.retention_remaining_seconds);
       out.push_back('}');
     }
     out.append("]}");

@@ -22,7 +22,9 @@
 #include "longhaul/offsets/lane.h"
 #include "longhaul/transport/edge_link.h"
 #include "longhaul/transport/record_codec.h"
+#include "partition_metrics.h"
 #include "pipeline_state.h"
+#include "source_gap.h"
 #include "topic_discovery.h"
 
 namespace longhaul::mirror {
@@ -65,10 +67,11 @@ absl::StatusOr<transport::EdgeLinkOptions> EdgeLinkOptionsFor(const config::Link
   }
   const config::LinkEdgeConfig& e = *link.edge;
   transport::EdgeLinkOptions o;
-  auto hub = SplitHostPort(e.hub, absl::StrCat("links.", link.name, ".edge.hub"));
-  if (!hub.ok()) return hub.status();
-  o.hub_host = hub->first;
-  o.hub_port = hub->second;
+  for (const std::string& address : e.hubs) {
+    auto hub = SplitHostPort(address, absl::StrCat("links.", link.name, ".edge.hub"));
+    if (!hub.ok()) return hub.status();
+    o.hubs.push_back(transport::HubAddress{hub->first, hub->second});
+  }
   if (!e.proxy.empty()) {
     auto proxy = SplitHostPort(e.proxy, absl::StrCat("links.", link.name, ".edge.proxy"));
     if (!proxy.ok()) return proxy.status();
@@ -92,6 +95,7 @@ absl::StatusOr<transport::EdgeLinkOptions> EdgeLinkOptionsFor(const config::Link
   o.buffer_budget_bytes = static_cast<uint64_t>(e.buffer_bytes);
   o.heartbeat_interval = e.heartbeat_interval;
   o.dead_link_timeout = e.dead_link_timeout;
+  o.report_interval = e.report_interval;
   o.reconnect_max = std::chrono::milliseconds(10'000);
   if (absl::Status s = transport::ValidateEdgeLinkOptions(o); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge: ", s.message()));
@@ -104,6 +108,8 @@ namespace {
 using std::chrono::milliseconds;
 constexpr milliseconds kAdminTimeout{10'000};
 constexpr milliseconds kSnapshotInterval{500};
+// How often the link's report (the edge's backlog for the hub) is refreshed.
+constexpr milliseconds kReportInterval{1'000};
 // A batch refused as out of order with no resume seek explaining it within
 // this time means the reader and the link disagree: start over from the
 // hub's resume points.
@@ -174,10 +180,11 @@ class EdgeRunner final : public PipelineRunner {
     LinkStatus link;
     link.name = pipeline_.via;
     link.role = "edge";
-    link.peer = absl::StrCat(options_.hub_host, ":", options_.hub_port);
+    link.peer = options_.hubs.front().ToString();
     if (snapshot_.have_link) {
       const transport::EdgeLinkMetrics& m = snapshot_.link;
-      link.state = m.up ? "up" : "down";
+      link.peer = m.hub;
+      link.state = m.failed ? "failed" : m.up ? "up" : "down";
       double rtt = -1;
       for (const auto& c : m.connections) {
         if (c.up && c.last_rtt_ms > 0) rtt = std::max(rtt, c.last_rtt_ms);
@@ -228,11 +235,26 @@ class EdgeRunner final : public PipelineRunner {
     struct Sealed {
       transport::OutgoingBatch batch;
       uint64_t bytes = 0;
+      int64_t oldest_timestamp_ms = -1;  // -1: no record
     };
     std::deque<Sealed> sealed;
+    // Batches the link took and the hub has not acknowledged: where each
+    // ends and the create time of its oldest record (for the report).
+    std::deque<std::pair<int64_t, int64_t>> unacked;
     // A batch was refused as out of order; a resume seek should follow.
     std::optional<SteadyTime> resync_since;
     int64_t caught_up_at_ms = -1;
+    // A source gap stopped it (on_source_gap: stop): not read until restart.
+    bool stopped = false;
+  };
+  // Source gaps per partition; kept across reader restarts so that a gap
+  // met again is not counted again. Reader thread writes, Status() reads
+  // through the snapshot.
+  struct GapRecord {
+    SourceGapLedger ledger;
+    int64_t records = 0;
+    int64_t first = -1, end = -1;
+    std::string error;  // set while the partition is stopped
   };
 
   bool stopping() const {
@@ -266,8 +288,17 @@ class EdgeRunner final : public PipelineRunner {
         auto topics = admin->Topics(kAdminTimeout);
         if (topics.ok()) {
           std::set<TopicPartition> found;
+          std::map<std::string, TopicRetention> retention;
           for (const auto& [topic, partitions] : SelectTopics(pipeline_, *topics)) {
             for (int p = 0; p < partitions; ++p) found.insert(TopicPartition{topic, p});
+            // For the time left before retention deletes what was not sent.
+            if (auto configs = admin->EffectiveTopicConfigs(topic, kAdminTimeout); configs.ok()) {
+              retention[topic] = RetentionFromConfigs(*configs);
+            }
+          }
+          {
+            std::lock_guard<std::mutex> lock(snapshot_mu_);
+            for (auto& [topic, r] : retention) retention_[topic] = r;
           }
           std::lock_guard<std::mutex> lock(mu_);
           if (found != discovered_) {
@@ -298,6 +329,14 @@ class EdgeRunner final : public PipelineRunner {
     while (!stopping()) {
       absl::Status s = RunReader();
       if (stopping()) break;
+      if (superseded_) {
+        // A newer instance of this edge took over: restarting would fence
+        // it in turn. The pipeline stays failed until an operator acts.
+        SetError(std::string(s.message()));
+        LogError("edge: pipeline failed: a newer instance of this edge feeds the hub; not restarting",
+                 {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
+        break;
+      }
       SetError(std::string(s.message()));
       auto delay = backoff.Next();
       LogWarn("edge: reader restarting from the hub's resume points",
@@ -380,8 +419,10 @@ class EdgeRunner final : public PipelineRunner {
 
   absl::Status ReadLoop() {
     SteadyTime next_snapshot = SystemClock::Instance().Now();
+    SteadyTime next_report = next_snapshot;
     bool assignment_dirty = false;
     while (!stopping()) {
+      if (superseded_) return superseded_status_;
       if (auto s = ProcessEvents(&assignment_dirty); !s.ok()) return s;
       ApplyDiscovery(&assignment_dirty);
       if (assignment_dirty) {
@@ -398,6 +439,9 @@ class EdgeRunner final : public PipelineRunner {
       } else if (!warning.ok()) {
         LogDebug("edge: source read", {{"pipeline", pipeline_.name}, {"error", std::string(warning.message())}});
       }
+      for (const OutOfRange& oor : consumer_->TakeOutOfRange()) {
+        if (auto s = OnOutOfRange(oor); !s.ok()) return s;
+      }
       SteadyTime now = SystemClock::Instance().Now();
       if (auto s = FlushDue(now, /*all=*/false); !s.ok()) return s;
       for (auto& [tp, p] : parts_) {
@@ -409,6 +453,10 @@ class EdgeRunner final : public PipelineRunner {
       if (now >= next_snapshot) {
         UpdateSnapshot();
         next_snapshot = now + kSnapshotInterval;
+      }
+      if (now >= next_report) {
+        UpdateReport();
+        next_report = now + kReportInterval;
       }
     }
     return absl::OkStatus();
@@ -443,21 +491,28 @@ class EdgeRunner final : public PipelineRunner {
           Part& p = PartOf(c.partition);
           p.hub_known = true;
           p.acked = std::max(p.acked, c.offset);
+          while (!p.unacked.empty() && p.unacked.front().first <= p.acked) p.unacked.pop_front();
         }
         for (const auto& s : resume->seek) HandleSeek(s.partition, s.offset, assignment_dirty);
       } else if (auto* ack = std::get_if<transport::AckEvent>(&e.what)) {
         for (const auto& c : ack->committed) {
           Part& p = PartOf(c.partition);
           p.acked = std::max(p.acked, c.offset);
+          while (!p.unacked.empty() && p.unacked.front().first <= p.acked) p.unacked.pop_front();
         }
       } else if (auto* state = std::get_if<std::pair<transport::LinkState, absl::Status>>(&e.what)) {
+        if (state->first == transport::LinkState::kFailed) {
+          superseded_status_ = absl::FailedPreconditionError(
+              absl::StrCat("the hub refused this edge for good: ", state->second.message()));
+          superseded_ = true;
+          return superseded_status_;
+        }
         link_up_ = state->first == transport::LinkState::kUp;
         if (link_up_ && !link_ready_) {
           // Every connection has resumed once: partitions the hub did not
           // name are new to it and start at the pipeline's start position.
           link_ready_ = true;
-          LogInfo("edge: link up", {{"pipeline", pipeline_.name}, {"hub", absl::StrCat(options_.hub_host, ":",
-                                                                                         options_.hub_port)}});
+          LogInfo("edge: link up", {{"pipeline", pipeline_.name}, {"hub", link_->Metrics().hub}});
         }
         if (!link_up_) {
           LogWarn("edge: link down; buffering up to the budget, then pausing the source",
@@ -478,6 +533,57 @@ class EdgeRunner final : public PipelineRunner {
       }
     }
     return absl::OkStatus();
+  }
+
+  // The same judgement as a lane's (lane_worker.cc): read again, or count
+  // and log the lost records and stop the partition or go on from the log
+  // start. Going on, the next batch still starts where the reader stood,
+  // so the hub moves its checkpoint past the gap as past any other.
+  absl::Status OnOutOfRange(const OutOfRange& oor) {
+    auto it = parts_.find(oor.partition);
+    if (it == parts_.end() || !it->second.assigned || it->second.stopped) return absl::OkStatus();
+    Part& p = it->second;
+    const TopicPartition& tp = oor.partition;
+    const int64_t next = oor.offset >= 0 ? oor.offset : std::max<int64_t>(p.pos, 0);
+    auto bounds = consumer_->QueryLogBounds(tp);
+    if (!bounds.ok()) return bounds.status();  // the reader restarts and meets it again
+    const OutOfRangeVerdict verdict = JudgeOutOfRange(next, bounds->start, bounds->end);
+    if (verdict.kind == OutOfRangeKind::kWithinLog) {
+      LogWarn("edge: source offset out of range but inside the log now; reading it again",
+              {{"pipeline", pipeline_.name}, {"partition", tp.ToString()}, {"offset", static_cast<long long>(next)}});
+      return consumer_->Reposition(tp, next);
+    }
+    const bool skip = verdict.kind == OutOfRangeKind::kBelowLogStart &&
+                      pipeline_.on_source_gap == config::SourceGapPolicy::kSkip;
+    std::string what = verdict.kind == OutOfRangeKind::kBelowLogStart
+                           ? DescribeSourceGap(tp, verdict.lost_first, verdict.lost_end)
+                           : absl::StrCat("next offset ", next, " of ", tp.ToString(), " is beyond the source log's end ",
+                                          bounds->end, ": the source lost records that were already copied");
+    int64_t counted = 0;
+    {
+      std::lock_guard<std::mutex> lock(snapshot_mu_);
+      GapRecord& g = gaps_[tp];
+      if (verdict.kind == OutOfRangeKind::kBelowLogStart) {
+        counted = g.ledger.Add(verdict.lost_first, verdict.lost_end);
+        g.records += counted;
+        g.first = verdict.lost_first;
+        g.end = verdict.lost_end;
+      }
+      g.error = skip ? "" : absl::StrCat(what, "; the partition is stopped (on_source_gap: stop)");
+    }
+    LogError(skip ? "edge: source records lost; going on from the log start (on_source_gap: skip)"
+                  : "edge: source records lost or source behind; partition stopped",
+             {{"pipeline", pipeline_.name},
+              {"partition", tp.ToString()},
+              {"records", static_cast<long long>(verdict.lost_records())},
+              {"newly_counted", static_cast<long long>(counted)},
+              {"error", what}});
+    if (!skip) {
+      p.stopped = true;
+      return consumer_->Reposition(tp, std::nullopt);
+    }
+    p.pos = verdict.lost_end;
+    return consumer_->Reposition(tp, verdict.lost_end);
   }
 
   Part& PartOf(const TopicPartition& tp) {
@@ -501,6 +607,7 @@ class EdgeRunner final : public PipelineRunner {
     p.open.clear();
     p.open_bytes = 0;
     p.sealed.clear();
+    p.unacked.clear();
     p.pos = offset;
     p.sealed_next = offset;
     p.sent_next = offset;
@@ -520,7 +627,7 @@ class EdgeRunner final : public PipelineRunner {
     }
     if (!link_ready_) return;
     for (auto& [tp, p] : parts_) {
-      if (!p.discovered || p.assigned) continue;
+      if (!p.discovered || p.assigned || p.stopped) continue;
       if (!p.start_known) {
         // The hub does not know the partition: the pipeline's start.
         if (pipeline_.start == config::StartPosition::kLatest) {
@@ -551,7 +658,7 @@ class EdgeRunner final : public PipelineRunner {
   absl::Status Reassign() {
     std::vector<SourceAssignment> assignment;
     for (const auto& [tp, p] : parts_) {
-      if (p.assigned) assignment.push_back(SourceAssignment{tp, p.pos});
+      if (p.assigned && !p.stopped) assignment.push_back(SourceAssignment{tp, p.pos});
     }
     by_handle_.clear();
     if (auto s = consumer_->Assign(assignment); !s.ok()) return s;
@@ -613,6 +720,9 @@ class EdgeRunner final : public PipelineRunner {
     s.batch.first_offset = p.sealed_next;  // where the reader stood; -1: the first record's
     s.batch.last_offset = p.open.back().offset;
     s.bytes = p.open_bytes + kFrameSlackBytes;
+    for (const Record& r : p.open) {
+      if (s.oldest_timestamp_ms < 0 || r.timestamp_ms < s.oldest_timestamp_ms) s.oldest_timestamp_ms = r.timestamp_ms;
+    }
     s.batch.records = std::move(p.open);
     p.sealed_next = s.batch.last_offset + 1;
     p.open.clear();
@@ -643,9 +753,11 @@ class EdgeRunner final : public PipelineRunner {
       const int64_t end = s.batch.last_offset + 1;
       const int64_t records = static_cast<int64_t>(s.batch.records.size());
       const int64_t bytes = static_cast<int64_t>(s.bytes - kFrameSlackBytes);
+      const int64_t oldest = s.oldest_timestamp_ms;
       absl::StatusOr<uint64_t> sent = link_->SendBatch(std::move(s.batch));
       p.sealed.pop_front();
       if (sent.ok()) {
+        if (oldest >= 0) p.unacked.emplace_back(end, oldest);
         p.last_sent_first = first;
         p.sent_next = end;
         p.records_sent += records;
@@ -718,12 +830,62 @@ class EdgeRunner final : public PipelineRunner {
       out.push_back(std::move(ps));
     }
     std::lock_guard<std::mutex> lock(snapshot_mu_);
+    for (auto& ps : out) {
+      // Time only (retention.ms); the edge does not track the write rate
+      // that retention.bytes would need.
+      if (auto r = retention_.find(ps.topic); r != retention_.end()) {
+        ps.retention_remaining_seconds =
+            RetentionRemainingSeconds(TopicRetention{r->second.ms, -1}, ps.lag_records, ps.lag_seconds, 0, 0);
+      }
+      auto g = gaps_.find(TopicPartition{ps.topic, ps.partition});
+      if (g == gaps_.end()) continue;
+      ps.source_gap_records = g->second.records;
+      ps.source_gap_first = g->second.first;
+      ps.source_gap_end = g->second.end;
+      auto part = parts_.find(g->first);
+      if (part != parts_.end() && part->second.stopped) {
+        ps.state = "error";
+        ps.error = g->second.error;
+      }
+    }
     snapshot_.partitions = std::move(out);
     if (link_) {
       snapshot_.link = link_->Metrics();
       snapshot_.have_link = true;
       if (snapshot_.link.up) snapshot_.last_error.clear();
       else if (!snapshot_.link.last_error.empty()) snapshot_.last_error = snapshot_.link.last_error;
+    }
+  }
+
+  // The edge's backlog as it knows it, for the hub (the link sends the
+  // latest after each resume and every report_interval).
+  void UpdateReport() {
+    if (!link_ || !consumer_) return;
+    const std::map<TopicPartition, EndOffsets> offsets = consumer_->Offsets();
+    transport::ReportFrame report;
+    report.wall_ms = SystemClock::Instance().WallMillis();
+    for (const auto& [tp, p] : parts_) {
+      if (!p.discovered) continue;
+      transport::PartitionReport r;
+      r.partition = tp;
+      if (auto it = offsets.find(tp); it != offsets.end()) {
+        r.end_offset = std::max<int64_t>(it->second.end, -1);
+        r.log_start_offset = std::max<int64_t>(it->second.low, -1);
+      }
+      r.committed_offset = std::max<int64_t>(p.acked, -1);
+      // The oldest record read and not yet acknowledged: in flight, sealed,
+      // then open (each newer than the one before). Records not read yet
+      // are newer still; before the first read nothing is known (-1).
+      int64_t oldest = -1;
+      if (!p.unacked.empty()) oldest = p.unacked.front().second;
+      else if (!p.sealed.empty()) oldest = p.sealed.front().oldest_timestamp_ms;
+      else if (!p.open.empty()) oldest = p.open.front().timestamp_ms;
+      r.oldest_unsent_timestamp_ms = std::max<int64_t>(oldest, -1);
+      r.lost_records = 0;  // retention gaps: not counted at the edge yet
+      report.partitions.push_back(std::move(r));
+    }
+    if (absl::Status s = link_->SetReport(std::move(report)); !s.ok()) {
+      LogWarn("edge: report refused by the link", {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
     }
   }
 
@@ -745,6 +907,7 @@ class EdgeRunner final : public PipelineRunner {
       sink.AddGauge("longhaul_link_sent_offset", "Next source offset the edge handed to the link.", labels,
                     static_cast<double>(std::max<int64_t>(ps.sent_offset, 0)));
     }
+    AddPartitionHealthMetrics(sink, st, config_.admin.per_partition_metrics);
     transport::EdgeLinkMetrics m;
     {
       std::lock_guard<std::mutex> lock(snapshot_mu_);
@@ -782,6 +945,9 @@ class EdgeRunner final : public PipelineRunner {
       sink.AddHistogram("longhaul_link_rtt_seconds", "Ping round trips over the link.",
                         {{"link", link}, {"pipeline", p}, {"role", "edge"}}, std::move(rtt));
     }
+    counter("longhaul_link_hub_moves_total",
+            "Times the edge moved to the next hub address (unreachable, TLS failure, or not served there).",
+            static_cast<double>(m.hub_moves));
     counter("longhaul_link_reconnects_total", "Connections re-established after a loss.",
             static_cast<double>(m.reconnects));
     counter("longhaul_link_disconnects_total", "Connections lost.", static_cast<double>(m.disconnects));
@@ -834,6 +1000,8 @@ class EdgeRunner final : public PipelineRunner {
 
   mutable std::mutex snapshot_mu_;
   Snapshot snapshot_;
+  std::map<TopicPartition, GapRecord> gaps_;  // guarded by snapshot_mu_
+  std::map<std::string, TopicRetention> retention_;  // guarded by snapshot_mu_; from discovery
   std::atomic<uint64_t> pauses_{0};
 
   // Reader thread only.
@@ -845,6 +1013,9 @@ class EdgeRunner final : public PipelineRunner {
   int open_count_ = 0;  // partitions with an open batch
   bool link_ready_ = false;
   bool link_up_ = false;
+  // The link stopped for good (LinkState::kFailed): never restart it.
+  std::atomic<bool> superseded_{false};
+  absl::Status superseded_status_;
   bool blocked_ = false;
 };
 

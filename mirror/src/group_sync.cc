@@ -23,6 +23,7 @@ std::string_view TranslationStatusName(TranslationStatus status) {
     case TranslationStatus::kReplicationBehind: return "replication-behind";
     case TranslationStatus::kNotReplicated: return "not-replicated";
     case TranslationStatus::kHistoryExpired: return "history-expired";
+    case TranslationStatus::kSourceGap: return "source-gap";
   }
   return "unknown";
 }
@@ -128,7 +129,8 @@ absl::StatusOr<GroupSyncReport> GroupSyncer::Sync(const std::string& group, cons
     p.translation = std::move(t);
     const PartitionTranslation& tr = p.translation;
     bool translatable =
-        tr.status == TranslationStatus::kExact || tr.status == TranslationStatus::kReplicationBehind;
+        tr.status == TranslationStatus::kExact || tr.status == TranslationStatus::kReplicationBehind ||
+        tr.status == TranslationStatus::kSourceGap;
     if (!membership->inactive()) {
       p.action = SyncAction::kGroupActive;
       p.detail = absl::StrCat("the group has ", membership->members, " member(s) on the target (state ",
@@ -146,7 +148,10 @@ absl::StatusOr<GroupSyncReport> GroupSyncer::Sync(const std::string& group, cons
       p.action = p.old_target_offset > tr.target_offset ? SyncAction::kRewound : SyncAction::kCommitted;
       to_commit[target_tp] = tr.target_offset;
     }
-    if (tr.status == TranslationStatus::kReplicationBehind && p.detail.empty()) p.detail = tr.detail;
+    if ((tr.status == TranslationStatus::kReplicationBehind || tr.status == TranslationStatus::kSourceGap) &&
+        p.detail.empty()) {
+      p.detail = tr.detail;
+    }
     report.partitions.push_back(std::move(p));
   }
   if (to_commit.empty()) return report;

@@ -443,6 +443,16 @@ std::optional<transport::HubMetrics> HubRouter::Metrics() const {
   return server_->Metrics();
 }
 
+std::map<std::pair<std::string, std::string>, uint64_t> HubRouter::Refusals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return refusals_;
+}
+
+void HubRouter::CountRefusal(const std::string& pipeline, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++refusals_[{pipeline, reason}];
+}
+
 std::string HubRouter::address() const {
   std::lock_guard<std::mutex> lock(mu_);
   return server_ ? server_->address() : std::string();

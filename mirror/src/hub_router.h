@@ -51,14 +51,14 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
     // to 0 and says hello again.
     kRefuse,
     // Answered as a hello with 0 (the same outcome, one round trip
-    // sooner). Needed while edges still send their clock-based epoch as
-    // the generation and never reset it (transport/src/beast_edge_link.cc
-    // before the edge keeps hub-issued generations); the default until then.
+    // sooner), for edges that send a generation they never got from a hub
+    // (edges before they kept hub-issued generations sent their start-time
+    // epoch there).
     kTreatAsNew,
   };
   HubPipeline(const config::PipelineConfig& pipeline, HubRouter* router,
               uint32_t generation_nonce = EdgeGenerations::RandomNonce(),
-              UnknownGeneration unknown_generation = UnknownGeneration::kTreatAsNew);
+              UnknownGeneration unknown_generation = UnknownGeneration::kRefuse);
 
   const std::string& name() const { return config_.name; }
   // edges: many only: the header that carries the edge's name, or empty.
@@ -150,6 +150,10 @@ class HubRouter final : public transport::HubSessionHandler {
   // The server, for metrics (set after it started; null before and after).
   void SetServer(transport::HubServer* server);
   std::optional<transport::HubMetrics> Metrics() const;
+  // Sessions closed by a pipeline of this link, by (pipeline, reason): a
+  // batch it may not write, a stale or unknown generation.
+  std::map<std::pair<std::string, std::string>, uint64_t> Refusals() const;
+  void CountRefusal(const std::string& pipeline, const std::string& reason);
   std::string address() const;
   // Refusals by (pipeline, reason): the transport's (TLS, frames, bounds)
   // and the pipelines' (authorisation, contiguity, generations).
@@ -166,6 +170,7 @@ class HubRouter final : public transport::HubSessionHandler {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<HubPipeline>> pipelines_;
   transport::HubServer* server_ = nullptr;
+  std::map<std::pair<std::string, std::string>, uint64_t> refusals_;
 };
 
 // The SourceSide of a hub half over `pipeline`.

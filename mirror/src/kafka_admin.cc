@@ -50,10 +50,24 @@ absl::StatusOr<std::unique_ptr<KafkaAdmin>> KafkaAdmin::Create(const Properties&
   return std::unique_ptr<KafkaAdmin>(new KafkaAdmin(std::move(*rk), std::move(what)));
 }
 
+absl::Status KafkaAdmin::WithConnectionError(const absl::Status& status) const {
+  std::string why = LastConnectionError(rk_.get());
+  if (why.empty()) return absl::Status(status.code(), absl::StrCat(what_, ": ", status.message()));
+  return absl::Status(status.code(), absl::StrCat(what_, ": ", status.message(), "; last connection error: ", why));
+}
+
 absl::StatusOr<std::map<std::string, int>> KafkaAdmin::Topics(std::chrono::milliseconds timeout) {
   auto topics = ListTopics(rk_.get(), static_cast<int>(timeout.count()));
-  if (!topics.ok()) return absl::Status(topics.status().code(), absl::StrCat(what_, ": ", topics.status().message()));
+  if (!topics.ok()) return WithConnectionError(topics.status());
   return topics;
+}
+
+absl::Status KafkaAdmin::CheckConnection(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, nullptr, &md, static_cast<int>(timeout.count()));
+  if (md) rd_kafka_metadata_destroy(md);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+  return WithConnectionError(KafkaStatus(err, "connecting"));
 }
 
 bool KafkaAdmin::Reachable(std::chrono::milliseconds timeout) {
@@ -88,6 +102,16 @@ absl::StatusOr<std::map<TopicPartition, int64_t>> KafkaAdmin::EndOffsets(
 
 absl::StatusOr<Properties> KafkaAdmin::ExplicitTopicConfigs(const std::string& topic,
                                                             std::chrono::milliseconds timeout) {
+  return DescribeTopicConfigs(topic, timeout, /*explicit_only=*/true);
+}
+
+absl::StatusOr<Properties> KafkaAdmin::EffectiveTopicConfigs(const std::string& topic,
+                                                             std::chrono::milliseconds timeout) {
+  return DescribeTopicConfigs(topic, timeout, /*explicit_only=*/false);
+}
+
+absl::StatusOr<Properties> KafkaAdmin::DescribeTopicConfigs(const std::string& topic,
+                                                            std::chrono::milliseconds timeout, bool explicit_only) {
   std::string what = absl::StrCat(what_, ": describing configs of topic '", topic, "'");
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
   rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
@@ -107,7 +131,10 @@ absl::StatusOr<Properties> KafkaAdmin::ExplicitTopicConfigs(const std::string& t
     size_t cnt = 0;
     const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &cnt);
     for (size_t j = 0; j < cnt; ++j) {
-      if (rd_kafka_ConfigEntry_source(entries[j]) != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) continue;
+      if (explicit_only &&
+          rd_kafka_ConfigEntry_source(entries[j]) != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) {
+        continue;
+      }
       const char* v = rd_kafka_ConfigEntry_value(entries[j]);
       if (v != nullptr) out[rd_kafka_ConfigEntry_name(entries[j])] = v;
     }
@@ -115,17 +142,19 @@ absl::StatusOr<Properties> KafkaAdmin::ExplicitTopicConfigs(const std::string& t
   return out;
 }
 
-absl::Status KafkaAdmin::CreateTopic(const std::string& topic, int partitions, const Properties& configs,
-                                     std::chrono::milliseconds timeout) {
-  std::string what = absl::StrCat(what_, ": creating topic '", topic, "' with ", partitions, " partitions");
+namespace {
+
+absl::Status CreateTopicRequest(rd_kafka_t* rk, const std::string& topic, int partitions, const Properties& configs,
+                                std::chrono::milliseconds timeout, int replication_factor, bool validate_only,
+                                const std::string& what) {
   char errstr[512];
-  // Replication factor -1: the broker's default.replication.factor.
-  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, errstr, sizeof errstr);
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, errstr, sizeof errstr);
   if (nt == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": ", errstr));
   for (const auto& [k, v] : configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
-  KafkaQueue q(rd_kafka_queue_new(rk_.get()));
-  auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
-  rd_kafka_CreateTopics(rk_.get(), &nt, 1, opts.get(), q.get());
+  KafkaQueue q(rd_kafka_queue_new(rk));
+  auto opts = MakeAdminOptions(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
+  if (validate_only) rd_kafka_AdminOptions_set_validate_only(opts.get(), 1, errstr, sizeof errstr);
+  rd_kafka_CreateTopics(rk, &nt, 1, opts.get(), q.get());
   rd_kafka_NewTopic_destroy(nt);
   auto ev = AwaitAdminResult(q.get(), timeout, what);
   if (!ev.ok()) return ev.status();
@@ -136,6 +165,68 @@ absl::Status KafkaAdmin::CreateTopic(const std::string& topic, int partitions, c
     rd_kafka_resp_err_t err = rd_kafka_topic_result_error(rs[i]);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
     const char* msg = rd_kafka_topic_result_error_string(rs[i]);
+    return KafkaStatus(err, absl::StrCat(what, msg ? absl::StrCat(": ", msg) : ""));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status KafkaAdmin::CreateTopic(const std::string& topic, int partitions, const Properties& configs,
+                                     std::chrono::milliseconds timeout, int replication_factor) {
+  return CreateTopicRequest(
+      rk_.get(), topic, partitions, configs, timeout, replication_factor, /*validate_only=*/false,
+      absl::StrCat(what_, ": creating topic '", topic, "' with ", partitions, " partitions",
+                   replication_factor > 0 ? absl::StrCat(" and replication factor ", replication_factor) : ""));
+}
+
+absl::Status KafkaAdmin::ValidateCreateTopic(const std::string& topic, int partitions, int replication_factor,
+                                             std::chrono::milliseconds timeout) {
+  return CreateTopicRequest(rk_.get(), topic, partitions, {}, timeout, replication_factor, /*validate_only=*/true,
+                            absl::StrCat(what_, ": may this principal create topic '", topic, "'"));
+}
+
+absl::StatusOr<int> KafkaAdmin::TopicPartitions(const std::string& topic, std::chrono::milliseconds timeout) {
+  const std::string what = absl::StrCat(what_, ": describing topic '", topic, "'");
+  std::unique_ptr<rd_kafka_topic_t, KafkaDeleter> rkt(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
+  if (!rkt) return absl::InvalidArgumentError(absl::StrCat(what, ": invalid topic name"));
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt.get(), &md, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return WithConnectionError(KafkaStatus(err, "describing topic '" + topic + "'"));
+  absl::StatusOr<int> out = absl::NotFoundError(absl::StrCat(what, ": not in the metadata answer"));
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (topic != md->topics[i].topic) continue;
+    if (md->topics[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out = KafkaStatus(md->topics[i].err, what);
+    } else {
+      out = md->topics[i].partition_cnt;
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+absl::Status KafkaAdmin::AlterTopicConfigs(const std::string& topic, const Properties& configs,
+                                           std::chrono::milliseconds timeout, bool validate_only) {
+  const std::string what = absl::StrCat(what_, validate_only ? ": may this principal alter configs of topic '"
+                                                             : ": altering configs of topic '", topic, "'");
+  char errstr[256];
+  rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  for (const auto& [k, v] : configs) rd_kafka_ConfigResource_set_config(res, k.c_str(), v.c_str());
+  KafkaQueue q(rd_kafka_queue_new(rk_.get()));
+  auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_ALTERCONFIGS, timeout);
+  if (validate_only) rd_kafka_AdminOptions_set_validate_only(opts.get(), 1, errstr, sizeof errstr);
+  rd_kafka_AlterConfigs(rk_.get(), &res, 1, opts.get(), q.get());
+  rd_kafka_ConfigResource_destroy(res);
+  auto ev = AwaitAdminResult(q.get(), timeout, what);
+  if (!ev.ok()) return ev.status();
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** rs =
+      rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev->get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(rs[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    const char* msg = rd_kafka_ConfigResource_error_string(rs[i]);
     return KafkaStatus(err, absl::StrCat(what, msg ? absl::StrCat(": ", msg) : ""));
   }
   return absl::OkStatus();

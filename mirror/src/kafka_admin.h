@@ -45,9 +45,29 @@ class KafkaAdmin {
   absl::StatusOr<std::map<std::string, int>> Topics(std::chrono::milliseconds timeout);
   // Configs set explicitly on the topic (not broker defaults).
   absl::StatusOr<Properties> ExplicitTopicConfigs(const std::string& topic, std::chrono::milliseconds timeout);
-  // Succeeds if the topic exists afterwards (also when someone else created it).
+  // Every config in effect for the topic, broker defaults included.
+  absl::StatusOr<Properties> EffectiveTopicConfigs(const std::string& topic, std::chrono::milliseconds timeout);
+  // Succeeds if the topic exists afterwards (also when someone else created
+  // it). replication_factor -1: the broker's default.replication.factor.
   absl::Status CreateTopic(const std::string& topic, int partitions, const Properties& configs,
-                           std::chrono::milliseconds timeout);
+                           std::chrono::milliseconds timeout, int replication_factor = -1);
+  // Asks the broker whether CreateTopic would succeed (validate_only): it
+  // checks the principal's CREATE permission and the arguments, creates
+  // nothing. PermissionDenied when the ACL is missing.
+  absl::Status ValidateCreateTopic(const std::string& topic, int partitions, int replication_factor,
+                                   std::chrono::milliseconds timeout);
+  // The partition count of one topic, asked for by name (so a topic hidden
+  // from this principal gives PermissionDenied rather than "not listed").
+  absl::StatusOr<int> TopicPartitions(const std::string& topic, std::chrono::milliseconds timeout);
+  // Replaces the topic's explicitly set configs with `configs` (AlterConfigs:
+  // librdkafka 2.0 has no IncrementalAlterConfigs, so callers pass the whole
+  // set of overrides they want kept). validate_only: check, change nothing.
+  absl::Status AlterTopicConfigs(const std::string& topic, const Properties& configs,
+                                 std::chrono::milliseconds timeout, bool validate_only = false);
+  absl::Status ValidateAlterTopicConfigs(const std::string& topic, const Properties& configs,
+                                         std::chrono::milliseconds timeout) {
+    return AlterTopicConfigs(topic, configs, timeout, /*validate_only=*/true);
+  }
   absl::Status GrowPartitions(const std::string& topic, int total, std::chrono::milliseconds timeout);
 
   // The read_committed end offset (last stable offset) of each partition, in
@@ -58,11 +78,18 @@ class KafkaAdmin {
 
   // True if a broker of the cluster answers a metadata request in time.
   bool Reachable(std::chrono::milliseconds timeout);
+  // As Reachable, but the error says why not: the cluster, and the last
+  // authentication, TLS or transport error the client saw.
+  absl::Status CheckConnection(std::chrono::milliseconds timeout);
 
   const std::string& what() const { return what_; }
 
  private:
   KafkaAdmin(KafkaHandle rk, std::string what) : rk_(std::move(rk)), what_(std::move(what)) {}
+  absl::StatusOr<Properties> DescribeTopicConfigs(const std::string& topic, std::chrono::milliseconds timeout,
+                                                  bool explicit_only);
+  // `status` prefixed with what_, and followed by LastConnectionError.
+  absl::Status WithConnectionError(const absl::Status& status) const;
   KafkaHandle rk_;
   std::string what_;
 };

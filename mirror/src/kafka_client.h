@@ -35,8 +35,20 @@ using Properties = std::map<std::string, std::string>;
 // properties win). Errors name the property, never its value.
 absl::StatusOr<KafkaConf> MakeConf(const Properties& defaults, const Properties& user, const std::string& what);
 
-// Creates a client; `what` names it in errors ("source consumer of pipeline p").
+// Creates a client; `what` names it in errors ("source consumer of pipeline
+// p") and in the lines librdkafka logs through our callbacks, together with
+// the cluster its bootstrap.servers was named for (NameCluster).
 absl::StatusOr<KafkaHandle> MakeClient(rd_kafka_type_t type, KafkaConf conf, const std::string& what);
+
+// Lets log lines and errors of clients made later with exactly these
+// bootstrap.servers name the config's cluster. Thread-safe.
+void NameCluster(const std::string& bootstrap_servers, const std::string& cluster);
+
+// The last error that explains why `rk` could not connect or log in
+// (authentication, TLS, transport, name resolution), as "NAME: reason";
+// "" if none. librdkafka keeps retrying after these, so callers whose
+// request then times out add this to their error. Thread-safe.
+std::string LastConnectionError(const rd_kafka_t* rk);
 
 // The librdkafka log and error callbacks route into our logger with the
 // client name; installed by MakeConf.

@@ -1,5 +1,8 @@
 #include "kafka_record_source.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "kafka_status.h"
 
@@ -10,6 +13,12 @@ absl::StatusOr<std::unique_ptr<KafkaRecordSource>> KafkaRecordSource::Create(con
                                                                              const std::string& what) {
   auto conf = MakeConf(defaults, properties, what);
   if (!conf.ok()) return conf.status();
+  // Set over the operator's properties: an offset out of range is the
+  // reader's decision (source_gap.h), never a silent jump.
+  char errstr[256];
+  if (rd_kafka_conf_set(conf->get(), "auto.offset.reset", "error", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+    return absl::InternalError(absl::StrCat(what, ": auto.offset.reset=error: ", errstr));
+  }
   auto rk = MakeClient(RD_KAFKA_CONSUMER, std::move(*conf), what);
   if (!rk.ok()) return rk.status();
   rd_kafka_poll_set_consumer(rk->get());
@@ -18,19 +27,83 @@ absl::StatusOr<std::unique_ptr<KafkaRecordSource>> KafkaRecordSource::Create(con
 
 absl::Status KafkaRecordSource::Assign(const std::vector<SourceAssignment>& assignment) {
   current_.reset();
+  out_of_range_.clear();
   PartitionList list = MakePartitionList(static_cast<int>(assignment.size()) + 1);
-  positions_ = MakePartitionList(static_cast<int>(assignment.size()) + 1);
   assigned_.clear();
   start_offsets_.clear();
   for (const auto& a : assignment) {
     rd_kafka_topic_partition_list_add(list.get(), a.partition.topic.c_str(), a.partition.partition)->offset =
         a.start_offset >= 0 ? a.start_offset : RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_topic_partition_list_add(positions_.get(), a.partition.topic.c_str(), a.partition.partition);
     assigned_.push_back(a.partition);
     start_offsets_.push_back(a.start_offset);
   }
+  RebuildPositions();
   if (auto err = rd_kafka_assign(rk_.get(), list.get())) return KafkaStatus(err, what_ + ": assigning partitions");
   return absl::OkStatus();
+}
+
+void KafkaRecordSource::RebuildPositions() {
+  positions_ = MakePartitionList(static_cast<int>(assigned_.size()) + 1);
+  for (const auto& tp : assigned_) rd_kafka_topic_partition_list_add(positions_.get(), tp.topic.c_str(), tp.partition);
+}
+
+std::vector<OutOfRange> KafkaRecordSource::TakeOutOfRange() { return std::exchange(out_of_range_, {}); }
+
+absl::Status KafkaRecordSource::Reposition(const TopicPartition& tp, std::optional<int64_t> offset) {
+  current_.reset();
+  auto it = std::find(assigned_.begin(), assigned_.end(), tp);
+  if (it == assigned_.end()) {
+    return absl::FailedPreconditionError(absl::StrCat(what_, ": ", tp.ToString(), " is not assigned"));
+  }
+  // After an out-of-range error librdkafka has stopped fetching the
+  // partition and refuses a seek, so it is taken out of the assignment and,
+  // unless it stops here, put back at the new offset.
+  PartitionList one = MakePartitionList(1);
+  rd_kafka_topic_partition_list_add(one.get(), tp.topic.c_str(), tp.partition);
+  if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk_.get(), one.get())) {
+    absl::Status s = absl::InternalError(
+        absl::StrCat(what_, ": unassigning ", tp.ToString(), ": ", rd_kafka_error_string(error)));
+    rd_kafka_error_destroy(error);
+    return s;
+  }
+  const size_t index = static_cast<size_t>(it - assigned_.begin());
+  if (!offset) {
+    assigned_.erase(it);
+    start_offsets_.erase(start_offsets_.begin() + static_cast<std::ptrdiff_t>(index));
+    RebuildPositions();
+    return absl::OkStatus();
+  }
+  start_offsets_[index] = *offset;
+  one->elems[0].offset = *offset;
+  if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk_.get(), one.get())) {
+    absl::Status s = absl::InternalError(absl::StrCat(what_, ": assigning ", tp.ToString(), " at offset ", *offset,
+                                                      ": ", rd_kafka_error_string(error)));
+    rd_kafka_error_destroy(error);
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> KafkaRecordSource::ListOffset(const TopicPartition& tp, int64_t logical, const char* which) {
+  // rd_kafka_query_watermark_offsets ignores its timeout while the broker is
+  // down in 2.0.x; offsets_for_times honours it. OFFSET_END follows the
+  // consumer's isolation level (read_committed: the last stable offset),
+  // OFFSET_BEGINNING asks for the log start.
+  PartitionList list = MakePartitionList(1);
+  rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = logical;
+  const std::string what = absl::StrCat(what_, ": resolving the ", which, " offset of ", tp.ToString());
+  if (auto err = rd_kafka_offsets_for_times(rk_.get(), list.get(), 10'000)) return KafkaStatus(err, what);
+  const auto& e = list->elems[0];
+  if (e.err) return KafkaStatus(e.err, what);
+  return e.offset;
+}
+
+absl::StatusOr<LogBounds> KafkaRecordSource::QueryLogBounds(const TopicPartition& tp) {
+  auto start = ListOffset(tp, RD_KAFKA_OFFSET_BEGINNING, "earliest");
+  if (!start.ok()) return start.status();
+  auto end = ListOffset(tp, RD_KAFKA_OFFSET_END, "latest");
+  if (!end.ok()) return end.status();
+  return LogBounds{*start, *end};
 }
 
 absl::StatusOr<bool> KafkaRecordSource::Next(std::chrono::milliseconds wait, SourceRecordView* out,
@@ -39,6 +112,12 @@ absl::StatusOr<bool> KafkaRecordSource::Next(std::chrono::milliseconds wait, Sou
   rd_kafka_message_t* m = current_.get();
   if (m == nullptr) return false;
   if (m->err) {
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && m->rkt != nullptr) {
+      // auto.offset.reset=error: the partition's offset is out of range and
+      // librdkafka stopped fetching it. The reader decides what to do.
+      out_of_range_.push_back(OutOfRange{TopicPartition{rd_kafka_topic_name(m->rkt), m->partition}, m->offset});
+      return false;
+    }
     if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       // Source unreachable or leader moving: librdkafka retries by itself.
       *warning = KafkaStatus(m->err, absl::StrCat(what_, ": reading",
@@ -107,17 +186,7 @@ std::map<TopicPartition, EndOffsets> KafkaRecordSource::Offsets() {
 }
 
 absl::StatusOr<int64_t> KafkaRecordSource::LatestOffset(const TopicPartition& tp) {
-  // rd_kafka_query_watermark_offsets ignores its timeout while the broker is
-  // down in 2.0.x; offsets_for_times with OFFSET_END honours it and follows
-  // the consumer's isolation level (read_committed: the last stable offset).
-  PartitionList list = MakePartitionList(1);
-  rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = RD_KAFKA_OFFSET_END;
-  if (auto err = rd_kafka_offsets_for_times(rk_.get(), list.get(), 10'000)) {
-    return KafkaStatus(err, absl::StrCat(what_, ": resolving the latest offset of ", tp.ToString()));
-  }
-  const auto& e = list->elems[0];
-  if (e.err) return KafkaStatus(e.err, absl::StrCat(what_, ": resolving the latest offset of ", tp.ToString()));
-  return e.offset;
+  return ListOffset(tp, RD_KAFKA_OFFSET_END, "latest");
 }
 
 absl::Status KafkaRecordSource::Pause(const std::vector<TopicPartition>& partitions, bool pause) {

@@ -26,6 +26,12 @@ class KafkaRecordSource final : public RecordSource {
   bool CaughtUp() override;
   std::map<TopicPartition, EndOffsets> Offsets() override;
   absl::StatusOr<int64_t> LatestOffset(const TopicPartition& tp) override;
+  // auto.offset.reset is always "error" here: librdkafka reports an offset
+  // out of range instead of jumping to the log start (losing records
+  // silently) or the end.
+  std::vector<OutOfRange> TakeOutOfRange() override;
+  absl::StatusOr<LogBounds> QueryLogBounds(const TopicPartition& tp) override;
+  absl::Status Reposition(const TopicPartition& tp, std::optional<int64_t> offset) override;
   void Close() override;
   // Stops (or restarts) fetching these assigned partitions; records already
   // fetched may still arrive. The edge pauses while its link buffer is full.
@@ -39,6 +45,9 @@ class KafkaRecordSource final : public RecordSource {
   std::vector<TopicPartition> assigned_;
   std::vector<int64_t> start_offsets_;  // per assigned_, -1: the earliest
   PartitionList positions_;              // assigned_, reused by CaughtUp()
+  std::vector<OutOfRange> out_of_range_;
+  void RebuildPositions();
+  absl::StatusOr<int64_t> ListOffset(const TopicPartition& tp, int64_t logical, const char* which);
 };
 
 }  // namespace longhaul::mirror

@@ -14,6 +14,7 @@
 #include "longhaul/offsets/checkpoint.h"
 #include "longhaul/offsets/offset_sync.h"
 #include "longhaul/offsets/segment.h"
+#include "source_gap.h"
 
 namespace longhaul::mirror {
 namespace {
@@ -178,6 +179,9 @@ class LaneWorker::Session {
         if (n == 0) now = ctx_.clock->Now();  // after the wait: when the transaction's first record arrived
         if (auto s = Forward(record, now); !s.ok()) return s;
       }
+      for (const OutOfRange& oor : source_->TakeOutOfRange()) {
+        if (auto s = OnOutOfRange(oor); !s.ok()) return s;
+      }
       rd_kafka_poll(producer_.get(), 0);  // serve delivery reports
       if (!delivery_error_.ok()) return delivery_error_;
       now = ctx_.clock->Now();
@@ -235,7 +239,13 @@ class LaneWorker::Session {
     int64_t txn_last_target = -1;
     int64_t txn_records = 0;
     int64_t txn_bytes = 0;
-    bool pending_checkpoint = false;  // start position resolved but not yet persisted
+    bool pending_checkpoint = false;  // start position resolved, or a skipped gap, not yet persisted
+    // on_source_gap: stop (or a source log that lost copied records): the
+    // partition is not read in this session.
+    bool stopped = false;
+    // on_source_gap: skip: the lost ranges the next checkpoint moves past
+    // and records (in order; usually one).
+    std::vector<offsets::LostRange> skipped;
     std::deque<int64_t> awaiting_delivery;  // source offsets in produce order
     offsets::SegmentBuilder segments;
   };
@@ -362,8 +372,81 @@ class LaneWorker::Session {
     by_handle_.clear();
 
     std::vector<SourceAssignment> assignment;
-    for (const auto& [tp, slot] : slots_) assignment.push_back({tp, slot->committed_next});
+    for (const auto& [tp, slot] : slots_) {
+      if (!slot->stopped) assignment.push_back({tp, slot->committed_next});
+    }
     return source_->Assign(assignment);
+  }
+
+  // The source could not serve a partition's next offset. Within the log
+  // (a leader that had not caught up): read it again. Below the log start:
+  // the records in between were deleted before they were copied; they are
+  // counted, logged and shown whatever the policy, then the partition
+  // stops (stop) or goes on from the log start (skip). Beyond the end: the
+  // source lost records we copied; the partition stops whatever the policy.
+  absl::Status OnOutOfRange(const OutOfRange& oor) {
+    auto it = slots_.find(oor.partition);
+    if (it == slots_.end() || it->second->stopped) return absl::OkStatus();
+    Slot& slot = *it->second;
+    const TopicPartition& tp = oor.partition;
+    // Where the lane stands: the source's own word, else after what it read.
+    int64_t next = oor.offset;
+    if (next < 0) next = slot.txn_records > 0 ? slot.txn_last_source + 1 : std::max<int64_t>(slot.committed_next, 0);
+    auto bounds = source_->QueryLogBounds(tp);
+    if (!bounds.ok()) {
+      // Cannot judge it now: a new session asks again from the checkpoint.
+      return Annotate(bounds.status(), absl::StrCat("lane ", w_->lane_, ": offset ", next, " of ", tp.ToString(),
+                                                    " is out of range and the log bounds are unknown"));
+    }
+    slot.progress->source_log_start.store(bounds->start);
+    const OutOfRangeVerdict verdict = JudgeOutOfRange(next, bounds->start, bounds->end);
+    const std::string& pipeline = ctx_.pipeline->name;
+    switch (verdict.kind) {
+      case OutOfRangeKind::kWithinLog:
+        LogWarn("source offset out of range but inside the log now; reading it again",
+                {{"pipeline", pipeline}, {"partition", tp.ToString()}, {"offset", static_cast<long long>(next)}});
+        return source_->Reposition(tp, next);
+      case OutOfRangeKind::kBeyondLogEnd: {
+        std::string error = absl::StrCat("next offset ", next, " of ", tp.ToString(), " is beyond the source log's end ",
+                                         bounds->end, ": the source lost records that were already copied (topic "
+                                         "recreated, or an unclean leader election); the partition is stopped");
+        LogError("source partition is behind what was copied; partition stopped",
+                 {{"pipeline", pipeline}, {"partition", tp.ToString()}, {"error", error}});
+        slot.progress->source_end_offset.store(bounds->end);
+        slot.progress->AddGap(next, next, /*stopped=*/true, error);
+        slot.stopped = true;
+        return source_->Reposition(tp, std::nullopt);
+      }
+      case OutOfRangeKind::kBelowLogStart:
+        break;
+    }
+    const bool skip = ctx_.pipeline->on_source_gap == config::SourceGapPolicy::kSkip;
+    std::string lost = DescribeSourceGap(tp, verdict.lost_first, verdict.lost_end);
+    std::string error = skip ? "" : absl::StrCat(lost, "; the partition is stopped (on_source_gap: stop)");
+    const int64_t counted = slot.progress->AddGap(verdict.lost_first, verdict.lost_end, !skip, error);
+    slot.progress->source_end_offset.store(bounds->end);
+    LogError(skip ? "source records lost; going on from the log start (on_source_gap: skip)"
+                  : "source records lost; partition stopped (on_source_gap: stop)",
+             {{"pipeline", pipeline},
+              {"lane", w_->lane_},
+              {"partition", tp.ToString()},
+              {"first_lost_offset", static_cast<long long>(verdict.lost_first)},
+              {"last_lost_offset", static_cast<long long>(verdict.lost_end - 1)},
+              {"records", static_cast<long long>(verdict.lost_records())},
+              {"newly_counted", static_cast<long long>(counted)},
+              {"error", lost}});
+    if (!skip) {
+      slot.stopped = true;
+      return source_->Reposition(tp, std::nullopt);
+    }
+    if (!slot.skipped.empty() && slot.skipped.back().end >= verdict.lost_first) {
+      slot.skipped.back().end = std::max(slot.skipped.back().end, verdict.lost_end);
+    } else {
+      slot.skipped.push_back(offsets::LostRange{verdict.lost_first, verdict.lost_end});
+    }
+    slot.pending_checkpoint = true;
+    policy_.OnPendingCheckpoint(ctx_.clock->Now());
+    return source_->Reposition(tp, verdict.lost_end);
   }
 
   Slot* FindSlot(const SourceRecordView& r) {
@@ -473,6 +556,14 @@ class LaneWorker::Session {
       LH_CHECK(slot->awaiting_delivery.empty());
       offsets::Checkpoint cp;
       cp.next_source_offset = slot->txn_records > 0 ? slot->txn_last_source + 1 : slot->committed_next;
+      // A skipped gap moves the resume point past it even before a record
+      // after it was read.
+      if (!slot->skipped.empty()) {
+        cp.next_source_offset = std::max(cp.next_source_offset, slot->skipped.back().end);
+        // Written down with the move past it, so that offset translation
+        // says "lost" for a group inside the gap rather than "exact".
+        cp.lost = slot->skipped;
+      }
       cp.next_target_offset = slot->txn_records > 0 ? slot->txn_last_target + 1 : -1;
       cp.commit_time_ms = now_ms;
       cp.lane = w_->lane_;
@@ -486,7 +577,7 @@ class LaneWorker::Session {
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_buf_.data(), key_buf_.size()),
           RD_KAFKA_V_VALUE(value_buf_.data(), value_buf_.size()), RD_KAFKA_V_OPAQUE(nullptr), RD_KAFKA_V_END);
       if (err) return KafkaStatus(err, absl::StrCat(what, ": writing the checkpoint of ", tp.ToString()));
-      if (slot->txn_records == 0) continue;
+      if (slot->txn_records == 0 && cp.lost.empty()) continue;
       // The exact source-to-target segments of this transaction, kept (unlike
       // the compacted checkpoint) for the offset-sync retention, so consumer
       // groups that committed long ago still translate exactly.
@@ -494,6 +585,7 @@ class LaneWorker::Session {
       sync.topic = tp.topic;
       sync.partition = tp.partition;
       sync.segments = std::move(cp.segments);
+      sync.lost = std::move(cp.lost);
       sync.commit_time_ms = now_ms;
       value_buf_.clear();
       offsets::EncodeOffsetSync(sync, &value_buf_);
@@ -528,6 +620,8 @@ class LaneWorker::Session {
     for (auto& [tp, slot] : slots_) {
       if (slot->txn_records == 0 && !slot->pending_checkpoint) continue;
       if (slot->txn_records > 0) slot->committed_next = slot->txn_last_source + 1;
+      if (!slot->skipped.empty()) slot->committed_next = std::max(slot->committed_next, slot->skipped.back().end);
+      slot->skipped.clear();
       if (slot->committed_next >= 0) committed[tp] = slot->committed_next;
       slot->progress->replicated_offset.store(slot->committed_next);
       slot->progress->advanced_at_ms.store(now_ms);

@@ -1,4 +1,5 @@
 // LinkHub: the hub end of one link in this process (pipeline_runner.h).
+#include <map>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -57,6 +58,13 @@ class LinkHubImpl final : public LinkHub {
     o.require_client_cert = h.require_client_cert;
     for (const auto& [identity, pipelines] : h.identities) o.identities.push_back({identity, pipelines});
     o.receive_window_bytes = static_cast<uint64_t>(h.receive_window_bytes);
+    o.identity_match = h.identity_uri_only ? transport::IdentityMatch::kUri : o.identity_match;
+    o.tls.crl_file = h.crl_file;
+    o.max_sessions = static_cast<int>(h.max_sessions);
+    o.max_sessions_per_identity = static_cast<int>(h.max_sessions_per_identity);
+    o.max_pending_handshakes_per_address = static_cast<int>(h.max_pending_handshakes_per_address);
+    o.max_records_per_batch = static_cast<uint32_t>(h.max_records_per_batch);
+    o.max_outbound_bytes = static_cast<uint64_t>(h.max_outbound_bytes);
     // Edges send batches of up to EdgeLinkOptions::max_batch_bytes (8 MiB by
     // default); the hub must take them and grant credit for at least one.
     const uint64_t edge_max_batch = transport::EdgeLinkOptions{}.max_batch_bytes;
@@ -108,16 +116,20 @@ class LinkHubImpl final : public LinkHub {
                     {{"link", link}}, static_cast<double>(m->duplicate_batches));
     sink.AddCounter("longhaul_link_hub_sessions_total", "Edge sessions the hub accepted.", {{"link", link}},
                     static_cast<double>(m->sessions_started));
-    const std::pair<const char*, uint64_t> refused[] = {
-        {"tls", m->refused_tls},       {"protocol", m->refused_protocol}, {"identity", m->refused_identity},
-        {"fenced", m->refused_fenced}, {"hub", m->refused_by_handler},
-    };
-    for (const auto& [reason, n] : refused) {
-      sink.AddCounter("longhaul_link_hub_refused_total",
-                      "Edge connections refused, by reason: tls (no or untrusted certificate, not TLS), protocol "
-                      "(bad upgrade or hello), identity (certificate may not feed the pipeline), fenced (older "
-                      "epoch), hub (not accepted by the pipeline in time).",
-                      {{"link", link}, {"reason", reason}}, static_cast<double>(n));
+    // One family for every refusal, by the server (before or at hello:
+    // pipeline "" until a hello passed the identity rules) and by a
+    // pipeline (a batch it may not write). Reasons are listed in
+    // docs/edge-and-hub.md; the common ones are always exported.
+    std::map<std::pair<std::string, std::string>, uint64_t> refused = m->refusals;
+    for (const char* reason : {"tls", "protocol", "identity", "hub"}) refused.try_emplace({"", reason}, 0);
+    for (const auto& [key, n] : router_->Refusals()) refused[key] += n;
+    for (const auto& [key, n] : refused) {
+      sink.AddCounter("longhaul_link_refused_total",
+                      "Edge connections refused or sessions closed by the hub, by pipeline and reason (tls, "
+                      "protocol, bad_frame, identity, handshakes, sessions, hub, credit, batch_size, records, "
+                      "offsets, partitions, outbound_queue, and the pipeline's own: topic, internal_topic, "
+                      "partition_cap, topic_cap, overlap, generation).",
+                      {{"link", link}, {"pipeline", key.first}, {"reason", key.second}}, static_cast<double>(n));
     }
     for (const auto& [key, n] : router_->Refusals()) {
       sink.AddCounter(

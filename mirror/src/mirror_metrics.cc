@@ -41,6 +41,13 @@ PipelineMetrics PipelineMetrics::Register(metrics::Registry* registry, const std
                         ->AddCounter("longhaul_transactions_total", "Transactions committed on the target.",
                                      {"pipeline"})
                         .WithLabels({pipeline});
+  auto& sync = registry->AddCounter("longhaul_topic_sync_total",
+                                    "Changes topic discovery made on the target cluster: topics created, "
+                                    "partitions added, topic configs altered to follow the source.",
+                                    {"pipeline", "action"});
+  m.topics_created = &sync.WithLabels({pipeline, "topic_created"});
+  m.partitions_added = &sync.WithLabels({pipeline, "partitions_added"});
+  m.topic_configs_altered = &sync.WithLabels({pipeline, "configs_altered"});
   auto& errors = registry->AddCounter("longhaul_errors_total", "Errors by reason (a closed set).",
                                       {"pipeline", "reason"});
   for (int i = 0; i < kErrorReasonCount; ++i) {

@@ -21,6 +21,10 @@ struct PipelineMetrics {
   metrics::Histogram* commit_latency = nullptr;       // flush + checkpoints + commit
   metrics::Counter* backpressure_seconds = nullptr;   // time the lanes waited for the target
   metrics::Counter* transactions = nullptr;
+  // Changes discovery made on the target: longhaul_topic_sync_total{action}.
+  metrics::Counter* topics_created = nullptr;
+  metrics::Counter* partitions_added = nullptr;
+  metrics::Counter* topic_configs_altered = nullptr;
   std::array<metrics::Counter*, kErrorReasonCount> errors{};
 
   void Error(ErrorReason r) const { errors[static_cast<int>(r)]->Increment(); }

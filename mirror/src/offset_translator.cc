@@ -132,6 +132,7 @@ absl::Status OffsetTranslator::Refresh(int lane) {
                                            if (cp == nullptr) {
                                              ls.checkpoints.erase(tp);
                                            } else {
+                                             NoteLost(tp, cp->lost);
                                              ls.checkpoints[tp] = *cp;
                                            }
                                          });
@@ -139,12 +140,32 @@ absl::Status OffsetTranslator::Refresh(int lane) {
   ls.checkpoint_position = *cp_end;
   auto sync_end = reader_->ReadSyncs(lane, ls.sync_position, std::numeric_limits<int64_t>::max(),
                                      [&](int64_t, const offsets::OffsetSyncRecord& r) {
+                                       NoteLost(TopicPartition{r.topic, r.partition}, r.lost);
                                        Extend(TopicPartition{r.topic, r.partition}, r.segments);
                                      });
   if (!sync_end.ok()) return sync_end.status();
   ls.sync_position = *sync_end;
   for (const auto& [tp, cp] : ls.checkpoints) Extend(tp, cp.segments);
   return absl::OkStatus();
+}
+
+void OffsetTranslator::NoteLost(const TopicPartition& tp, absl::Span<const offsets::LostRange> ranges) {
+  if (ranges.empty()) return;
+  std::vector<offsets::LostRange>& known = lost_[tp];
+  for (const offsets::LostRange& r : ranges) {
+    if (std::find(known.begin(), known.end(), r) == known.end()) known.push_back(r);
+  }
+  std::sort(known.begin(), known.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (known.size() > kMaxLostRanges) known.erase(known.begin(), known.end() - kMaxLostRanges);
+}
+
+const offsets::LostRange* OffsetTranslator::LostRangeAt(const TopicPartition& tp, int64_t offset) const {
+  auto it = lost_.find(tp);
+  if (it == lost_.end()) return nullptr;
+  for (const offsets::LostRange& r : it->second) {
+    if (r.first <= offset && offset < r.end) return &r;
+  }
+  return nullptr;
 }
 
 absl::StatusOr<std::vector<PartitionTranslation>> OffsetTranslator::Translate(
@@ -295,6 +316,20 @@ absl::StatusOr<std::vector<PartitionTranslation>> OffsetTranslator::Translate(
           "offset_syncs.retention");
     }
   }
+  // Inside a range lost at the source: where the group goes on is right,
+  // but it is not "exact": the records from the offset to the range's end
+  // exist nowhere.
+  for (size_t i = 0; i < requests.size(); ++i) {
+    PartitionTranslation& t = out[i];
+    if (t.status != TranslationStatus::kExact) continue;
+    const offsets::LostRange* lost = LostRangeAt(requests[i].first, requests[i].second);
+    if (lost == nullptr) continue;
+    t.status = TranslationStatus::kSourceGap;
+    t.detail = absl::StrCat("source offsets ", lost->first, "..", lost->end - 1,
+                            " were deleted at the source before they were copied (on_source_gap: skip); the group "
+                            "never sees source records ", requests[i].second, "..", lost->end - 1,
+                            " and goes on at the first record copied after them");
+  }
   return out;
 }
 
@@ -316,6 +351,7 @@ absl::Status OffsetTranslator::SearchHistory(int lane, std::vector<Search*>& sea
     auto r = reader_->ReadSyncs(lane, lo, hi, [&](int64_t, const offsets::OffsetSyncRecord& rec) {
       auto it = by_tp.find(TopicPartition{rec.topic, rec.partition});
       if (it == by_tp.end()) return;
+      NoteLost(it->first, rec.lost);
       for (Search* s : it->second) s->Consider(rec.segments);
     });
     if (!r.ok()) return r.status();

@@ -74,6 +74,9 @@ class OffsetTranslator {
   absl::Status Refresh(int lane);
   void Extend(const TopicPartition& tp, absl::Span<const offsets::OffsetSegment> segments);
   absl::Status SearchHistory(int lane, std::vector<Search*>& searches);
+  // Remembers lost source ranges read from checkpoints and offset syncs.
+  void NoteLost(const TopicPartition& tp, absl::Span<const offsets::LostRange> ranges);
+  const offsets::LostRange* LostRangeAt(const TopicPartition& tp, int64_t offset) const;
 
   const config::PipelineConfig& pipeline_;
   std::unique_ptr<OffsetSyncReader> reader_;
@@ -81,6 +84,10 @@ class OffsetTranslator {
   OffsetTranslatorOptions options_;
   std::map<int, LaneState> lanes_;
   absl::flat_hash_map<TopicPartition, std::unique_ptr<offsets::OffsetIndex>> indices_;
+  // Lost source ranges seen per partition (rare: a source gap skipped over),
+  // the newest kMaxLostRanges of each.
+  static constexpr size_t kMaxLostRanges = 64;
+  absl::flat_hash_map<TopicPartition, std::vector<offsets::LostRange>> lost_;
 };
 
 }  // namespace longhaul::mirror

@@ -17,10 +17,12 @@
 #include "group_sync.h"
 #include "lane_worker.h"
 #include "mirror_metrics.h"
+#include "partition_metrics.h"
 #include "longhaul/base/backoff.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/offsets/lane.h"
 #include "pipeline_state.h"
+#include "source_gap.h"
 #include "source_side.h"
 #include "topic_discovery.h"
 
@@ -29,10 +31,6 @@ namespace {
 
 using std::chrono::milliseconds;
 constexpr milliseconds kAdminTimeout{10'000};
-// Status judgement, in the spirit of Burrow: behind for longer than this is
-// "lagging"; behind with no progress for this long is "stalled".
-constexpr double kLaggingSeconds = 30;
-constexpr int64_t kStallWindowMs = 60'000;
 
 // Direct mode's source side: the source cluster itself.
 class KafkaSourceSide final : public SourceSide {
@@ -67,8 +65,9 @@ class KafkaSourceSide final : public SourceSide {
     if (auto s = EnsureAdmin(); !s.ok()) return s;
     auto explicit_configs = admin_->ExplicitTopicConfigs(topic, timeout);
     if (!explicit_configs.ok()) return explicit_configs.status();
-    return SyncedTopicConfigs(*explicit_configs);
+    return SyncedTopicConfigs(*explicit_configs, pipeline_.topic_configs);
   }
+  bool KnowsTopicConfigs() const override { return true; }
 
   absl::StatusOr<std::map<TopicPartition, int64_t>> EndOffsets(const std::vector<TopicPartition>& partitions,
                                                                milliseconds timeout) override {
@@ -77,6 +76,13 @@ class KafkaSourceSide final : public SourceSide {
   }
 
   bool CanSyncGroups() const override { return true; }
+
+  absl::StatusOr<TopicRetention> Retention(const std::string& topic, milliseconds timeout) override {
+    if (auto s = EnsureAdmin(); !s.ok()) return s;
+    auto configs = admin_->EffectiveTopicConfigs(topic, timeout);
+    if (!configs.ok()) return configs.status();
+    return RetentionFromConfigs(*configs);
+  }
 
   void AddStatus(PipelineStatus* status) const override { status->role = "direct"; }
 
@@ -134,6 +140,9 @@ class LanePipelineRunner final : public PipelineRunner {
         side_(std::move(side)),
         metrics_(PipelineMetrics::Register(registry, pipeline_.name)),
         collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })) {
+    // librdkafka's log lines and connection errors then name the cluster.
+    NameCluster(source_.bootstrap, source_.name);
+    NameCluster(target_.bootstrap, target_.name);
     side_->SetDiscoveryTrigger([this] {
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -217,21 +226,63 @@ class LanePipelineRunner final : public PipelineRunner {
         int64_t since = progress->oldest_pending_timestamp_ms.load();
         if (since <= 0) since = progress->caught_up_at_ms.load();
         if (since > 0) ps.lag_seconds = std::max<double>(0, (now_ms - since) / 1000.0);
+        // Status judgement, in the spirit of Burrow, with the pipeline's
+        // thresholds (lag_thresholds).
         int64_t advanced = progress->advanced_at_ms.load();
-        if (advanced > 0 && now_ms - advanced > kStallWindowMs) {
+        if (advanced > 0 && now_ms - advanced > pipeline_.stalled_after.count()) {
           ps.state = "stalled";
-        } else if (ps.lag_seconds > kLaggingSeconds) {
+        } else if (ps.lag_seconds * 1000 > static_cast<double>(pipeline_.lagging_after.count())) {
           ps.state = "lagging";
         }
       }
       // Burrow's "stopped": nobody is replicating the partition right now.
       if (!running) ps.state = "stopped";
+      const PartitionProgress::Gap gap = progress->gap();
+      ps.source_gap_records = progress->source_gap_records_total.load();
+      ps.source_gap_first = gap.first;
+      ps.source_gap_end = gap.end;
+      if (gap.stopped && running) {
+        ps.state = "error";
+        ps.error = gap.error;
+      }
+      if (!ps.error.empty() && st.last_error.empty()) st.last_error = ps.error;
+      ps.retention_remaining_seconds = RetentionRemaining(ps, now_ms);
       st.partitions.push_back(std::move(ps));
     }
     return st;
   }
 
  private:
+  // Time left before the source's retention may delete the partition's
+  // oldest uncopied record (source_gap.h), from the topic's retention (read
+  // by discovery), the backlog, the average record size this process copied
+  // and the source's write rate over the last 10 s or more.
+  double RetentionRemaining(const PartitionStatus& ps, int64_t now_ms) const {
+    TopicRetention retention;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = retention_.find(ps.topic);
+      if (it == retention_.end()) return -1;
+      retention = it->second;
+    }
+    double write_rate = 0;
+    if (ps.source_end_offset >= 0) {
+      std::lock_guard<std::mutex> lock(rates_mu_);
+      WriteRate& r = write_rates_[TopicPartition{ps.topic, ps.partition}];
+      if (r.at_ms < 0 || ps.source_end_offset < r.end) {
+        r = WriteRate{ps.source_end_offset, now_ms, 0};
+      } else if (now_ms - r.at_ms >= 10'000) {
+        r.per_second = (ps.source_end_offset - r.end) * 1000.0 / static_cast<double>(now_ms - r.at_ms);
+        r.end = ps.source_end_offset;
+        r.at_ms = now_ms;
+      }
+      write_rate = r.per_second;
+    }
+    const double avg_bytes =
+        ps.records_total > 0 ? static_cast<double>(ps.bytes_total) / static_cast<double>(ps.records_total) : 0;
+    return RetentionRemainingSeconds(retention, ps.lag_records, ps.lag_seconds, avg_bytes, write_rate);
+  }
+
   // Scrape-time metrics: state, not events, so they come from Status().
   void Collect(metrics::CollectorSink& sink) const {
     PipelineStatus st = Status();
@@ -279,6 +330,7 @@ class LanePipelineRunner final : public PipelineRunner {
       sink.AddCounter("longhaul_bytes_replicated_total",
                       "Key and value bytes committed on the target by this worker.", labels, r.bytes);
     }
+    AddPartitionHealthMetrics(sink, st, config_.admin.per_partition_metrics);
     side_->Collect(sink);
   }
 
@@ -381,7 +433,7 @@ class LanePipelineRunner final : public PipelineRunner {
           names_.offset_sync_topic, pipeline_.lanes,
           {{"cleanup.policy", "delete"},
            {"retention.ms", std::to_string(pipeline_.offset_sync_retention.count())}},
-          kAdminTimeout);
+          kAdminTimeout, pipeline_.replication_factor);
       if (!s.ok()) return s;
     }
     auto it = target_topics.find(names_.checkpoint_topic);
@@ -398,7 +450,7 @@ class LanePipelineRunner final : public PipelineRunner {
     return target_admin_->CreateTopic(names_.checkpoint_topic, pipeline_.lanes,
                                       {{"cleanup.policy", "compact"}, {"min.compaction.lag.ms", "0"},
                                        {"segment.ms", "3600000"}},
-                                      kAdminTimeout);
+                                      kAdminTimeout, pipeline_.replication_factor);
   }
 
   absl::Status DiscoverOnce() {
@@ -444,23 +496,34 @@ class LanePipelineRunner final : public PipelineRunner {
             configs = std::move(*synced);
           }
         }
-        if (s.ok()) s = target_admin_->CreateTopic(target_topic, partitions, configs, kAdminTimeout);
+        if (s.ok()) {
+          s = target_admin_->CreateTopic(target_topic, partitions, configs, kAdminTimeout,
+                                         pipeline_.replication_factor);
+        }
         if (s.ok()) {
           LogInfo("created target topic", {{"pipeline", pipeline_.name}, {"topic", target_topic},
                                            {"partitions", partitions},
                                            {"configs", static_cast<unsigned long>(configs.size())}});
+          metrics_.topics_created->Increment();
           target_partitions = partitions;
         }
-      } else if (target_partitions < partitions) {
-        s = target_admin_->GrowPartitions(target_topic, partitions, kAdminTimeout);
-        if (s.ok()) {
-          LogInfo("added partitions to target topic",
-                  {{"pipeline", pipeline_.name}, {"topic", target_topic}, {"partitions", partitions}});
-          target_partitions = partitions;
+      } else {
+        if (target_partitions < partitions) {
+          s = target_admin_->GrowPartitions(target_topic, partitions, kAdminTimeout);
+          if (s.ok()) {
+            LogInfo("added partitions to target topic", {{"pipeline", pipeline_.name}, {"topic", target_topic},
+                                                         {"from", target_partitions}, {"partitions", partitions}});
+            metrics_.partitions_added->Increment();
+            target_partitions = partitions;
+          }
+        } else if (target_partitions > partitions && side_->KnowsPartitionCounts()) {
+          LogWarn("target topic has more partitions than the source; extra partitions stay empty",
+                  {{"pipeline", pipeline_.name}, {"topic", target_topic}});
         }
-      } else if (target_partitions > partitions && side_->KnowsPartitionCounts()) {
-        LogWarn("target topic has more partitions than the source; extra partitions stay empty",
-                {{"pipeline", pipeline_.name}, {"topic", target_topic}});
+        if (pipeline_.sync_topic_configs && side_->KnowsTopicConfigs()) {
+          absl::Status synced = SyncTopicConfigs(topic, target_topic);
+          if (s.ok()) s = synced;
+        }
       }
       if (!s.ok() && first_error.ok()) first_error = s;
       need.ready = std::min(partitions, target_partitions);
@@ -478,7 +541,47 @@ class LanePipelineRunner final : public PipelineRunner {
       }
     }
     directory_.Publish(ready);
+    // Retention of each source topic, for the time left before uncopied
+    // records are deleted. Best effort: the metric is left out when unknown.
+    for (const auto& [topic, _] : *source_topics) {
+      auto retention = side_->Retention(topic, kAdminTimeout);
+      if (!retention.ok()) {
+        LogDebug("source topic retention unknown", {{"pipeline", pipeline_.name}, {"topic", topic},
+                                                     {"error", std::string(retention.status().message())}});
+        continue;
+      }
+      LogDebug("source topic retention", {{"pipeline", pipeline_.name}, {"topic", topic},
+                                          {"retention_ms", static_cast<long long>(retention->ms)},
+                                          {"retention_bytes", static_cast<long long>(retention->bytes)}});
+      std::lock_guard<std::mutex> lock(mu_);
+      retention_[topic] = *retention;
+    }
     return first_error;
+  }
+
+  // Alters the target topic's configs when the source's differ (a retention
+  // or cleanup change made at the source after the topic was created).
+  absl::Status SyncTopicConfigs(const std::string& source_topic, const std::string& target_topic) {
+    auto source_configs = side_->TopicConfigs(source_topic, kAdminTimeout);
+    if (!source_configs.ok()) return source_configs.status();
+    auto target_configs = target_admin_->ExplicitTopicConfigs(target_topic, kAdminTimeout);
+    if (!target_configs.ok()) return target_configs.status();
+    std::optional<Properties> wanted =
+        ReconciledTopicConfigs(*source_configs, *target_configs, pipeline_.topic_configs);
+    if (!wanted) return absl::OkStatus();
+    if (absl::Status s = target_admin_->AlterTopicConfigs(target_topic, *wanted, kAdminTimeout); !s.ok()) return s;
+    std::vector<std::string> changed;
+    for (const auto& [k, v] : *wanted) {
+      auto it = target_configs->find(k);
+      if (it == target_configs->end() || it->second != v) changed.push_back(absl::StrCat(k, "=", v));
+    }
+    for (const auto& [k, v] : *target_configs) {
+      if (!wanted->count(k)) changed.push_back(absl::StrCat(k, " (removed)"));
+    }
+    LogInfo("target topic configs follow the source",
+            {{"pipeline", pipeline_.name}, {"topic", target_topic}, {"changed", absl::StrJoin(changed, ", ")}});
+    metrics_.topic_configs_altered->Increment();
+    return absl::OkStatus();
   }
 
   // ---- lane ownership through a consumer group on the checkpoint topic ----
@@ -643,6 +746,16 @@ class LanePipelineRunner final : public PipelineRunner {
   std::map<int, std::unique_ptr<LaneWorker>> lanes_;
   // Lanes lost during a target outage, still reported (see RefreshOrphanedLanes).
   std::set<int> orphaned_lanes_;
+  std::map<std::string, TopicRetention> retention_;  // source topic -> retention, from discovery
+
+  // Write rate of each source partition, sampled by Status() (RetentionRemaining).
+  struct WriteRate {
+    int64_t end = -1;
+    int64_t at_ms = -1;
+    double per_second = 0;
+  };
+  mutable std::mutex rates_mu_;
+  mutable std::map<TopicPartition, WriteRate> write_rates_;
 };
 
 }  // namespace

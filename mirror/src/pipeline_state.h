@@ -12,6 +12,7 @@
 
 #include "longhaul/base/topic_partition.h"
 #include "longhaul/config/config.h"
+#include "source_gap.h"
 
 namespace longhaul::mirror {
 
@@ -34,6 +35,43 @@ struct PartitionProgress {
   std::atomic<int64_t> caught_up_at_ms{-1};
   // Wall time when replicated_offset last moved forward.
   std::atomic<int64_t> advanced_at_ms{-1};
+  // Source records lost to a gap (source_gap.h), each counted once.
+  std::atomic<int64_t> source_gap_records_total{0};
+  // Earliest offset still in the source log as the lane last saw it, and
+  // that log's retention (-1 unknown), for the time left before the oldest
+  // uncopied record is deleted.
+  std::atomic<int64_t> source_log_start{-1};
+
+  // The newest gap and whether it stopped the partition. Written by the
+  // lane on a gap, read by Status().
+  struct Gap {
+    int64_t first = -1;  // lost source offsets [first, end)
+    int64_t end = -1;
+    bool stopped = false;  // on_source_gap: stop (or a log that lost copied records)
+    std::string error;     // why the partition stopped, for the status
+  };
+  // Adds a lost range (returns the records not counted before) and records it.
+  int64_t AddGap(int64_t first, int64_t end, bool stopped, std::string error) {
+    std::lock_guard<std::mutex> lock(gap_mu_);
+    const int64_t added = gap_ledger_.Add(first, end);
+    source_gap_records_total.fetch_add(added);
+    if (end > first) {
+      gap_.first = first;
+      gap_.end = end;
+    }
+    gap_.stopped = stopped;
+    gap_.error = std::move(error);
+    return added;
+  }
+  Gap gap() const {
+    std::lock_guard<std::mutex> lock(gap_mu_);
+    return gap_;
+  }
+
+ private:
+  mutable std::mutex gap_mu_;
+  Gap gap_;
+  SourceGapLedger gap_ledger_;
 };
 
 class PartitionDirectory {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,19 @@ struct EndOffsets {
   int64_t position = -1;  // next offset the source will hand out, -1 if unknown
 };
 
+// The source could not serve `offset` of a partition (below its log start,
+// or beyond its end) and stopped fetching it rather than jump elsewhere by
+// itself: the reader decides (source_gap.h).
+struct OutOfRange {
+  TopicPartition partition;
+  int64_t offset = -1;  // the offset asked for; -1 if the source did not say
+};
+
+struct LogBounds {
+  int64_t start = -1;  // the earliest offset still in the log
+  int64_t end = -1;    // the read_committed end
+};
+
 class RecordSource {
  public:
   virtual ~RecordSource() = default;
@@ -66,6 +80,19 @@ class RecordSource {
   virtual std::map<TopicPartition, EndOffsets> Offsets() = 0;
   // Resolves the current end of a partition (for start: latest).
   virtual absl::StatusOr<int64_t> LatestOffset(const TopicPartition& tp) = 0;
+  // Partitions whose next offset the source could not serve since the last
+  // call; they are not fetched until Reposition. A source whose offsets
+  // cannot fall out of range (the link) has none.
+  virtual std::vector<OutOfRange> TakeOutOfRange() { return {}; }
+  // Asks the source for a partition's log start and end, now.
+  virtual absl::StatusOr<LogBounds> QueryLogBounds(const TopicPartition& tp) {
+    return absl::UnimplementedError("this source has no log bounds");
+  }
+  // Fetches an assigned partition again from `offset`, or (nullopt) stops
+  // fetching it; the rest of the assignment is untouched.
+  virtual absl::Status Reposition(const TopicPartition& tp, std::optional<int64_t> offset) {
+    return absl::UnimplementedError("this source cannot reposition a partition");
+  }
   // The lane session has fenced the previous owner, read its checkpoints
   // (`checkpointed`: next source offset per partition) and assigned its
   // partitions: from now on only this session commits for the lane. A hub

@@ -18,6 +18,7 @@
 #include "longhaul/metrics/registry.h"
 #include "longhaul/mirror/pipeline_runner.h"
 #include "record_source.h"
+#include "source_gap.h"
 
 namespace longhaul::mirror {
 
@@ -41,6 +42,16 @@ class SourceSide {
   virtual absl::StatusOr<std::map<SourceTopic, int>> Topics(std::chrono::milliseconds timeout) = 0;
   // Topic configs to create the target topic with (empty: broker defaults).
   virtual absl::StatusOr<Properties> TopicConfigs(const std::string& topic, std::chrono::milliseconds timeout) = 0;
+  // The source topic's retention in effect (for the time left before it
+  // deletes uncopied records). Called on the discovery thread. A side that
+  // cannot see the source (the hub) says Unimplemented.
+  virtual absl::StatusOr<TopicRetention> Retention(const std::string& topic, std::chrono::milliseconds timeout) {
+    return absl::UnimplementedError("the source topic's retention is not known here");
+  }
+  // Whether TopicConfigs gives the source's real configs, so that existing
+  // target topics may be altered to follow them (a hub sees no source: its
+  // empty answer must not strip the target's configs).
+  virtual bool KnowsTopicConfigs() const { return false; }
   // A record source for one session of `lane`. Called on the lane's thread.
   virtual absl::StatusOr<std::unique_ptr<RecordSource>> MakeRecordSource(int lane) = 0;
   // Source end offsets of partitions no lane of this process reads right now

@@ -19,17 +19,25 @@ std::map<std::string, int> SelectTopics(const config::PipelineConfig& pipeline, 
   return out;
 }
 
-Properties SyncedTopicConfigs(const Properties& explicit_configs) {
-  static const std::set<std::string> keys = {
-      "cleanup.policy",        "retention.ms",          "retention.bytes",           "delete.retention.ms",
-      "min.compaction.lag.ms", "max.compaction.lag.ms", "min.cleanable.dirty.ratio", "segment.bytes",
-      "segment.ms",            "max.message.bytes",     "compression.type",
-  };
+Properties SyncedTopicConfigs(const Properties& explicit_configs, const config::TopicFilter& keys) {
   Properties out;
   for (const auto& [k, v] : explicit_configs) {
-    if (keys.count(k)) out[k] = v;
+    if (keys.Matches(k)) out[k] = v;
   }
   return out;
+}
+
+std::optional<Properties> ReconciledTopicConfigs(const Properties& source_synced, const Properties& target_explicit,
+                                                 const config::TopicFilter& keys) {
+  Properties wanted;
+  for (const auto& [k, v] : target_explicit) {
+    if (!keys.Matches(k)) wanted[k] = v;  // the target's own business
+  }
+  for (const auto& [k, v] : source_synced) {
+    if (keys.Matches(k)) wanted[k] = v;
+  }
+  if (wanted == target_explicit) return std::nullopt;
+  return wanted;
 }
 
 }  // namespace longhaul::mirror

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "kafka_client.h"
@@ -21,11 +22,17 @@ bool IsInternalTopic(const std::string& topic);
 // (MirrorsTopic).
 std::map<std::string, int> SelectTopics(const config::PipelineConfig& pipeline, const std::map<std::string, int>& all);
 
-// The subset of a source topic's explicitly set configs worth carrying to
-// the target. Left out on purpose: message.timestamp.type (LogAppendTime on
-// the target would overwrite the source timestamps we carry), replication
-// and ISR settings (the target cluster's own business), and
-// leader-election/placement settings.
-Properties SyncedTopicConfigs(const Properties& explicit_configs);
+// The subset of a source topic's explicitly set configs that travels to the
+// target: the keys `keys` selects (pipelines.<p>.topic_configs; by default
+// all but the broker-specific ones, config::DefaultExcludedTopicConfigs).
+Properties SyncedTopicConfigs(const Properties& explicit_configs, const config::TopicFilter& keys);
+
+// What to set on an existing target topic so that it follows the source:
+// the target's explicit configs with every key `keys` selects taken from
+// `source_synced` (removed when the source no longer sets it), and the
+// target's other overrides kept, since AlterConfigs replaces the whole set.
+// std::nullopt when the target already agrees.
+std::optional<Properties> ReconciledTopicConfigs(const Properties& source_synced, const Properties& target_explicit,
+                                                 const config::TopicFilter& keys);
 
 }  // namespace longhaul::mirror

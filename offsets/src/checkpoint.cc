@@ -27,6 +27,11 @@ absl::Status CheckpointProblem(const Checkpoint& c) {
   if (c.commit_time_ms < -1) return absl::InvalidArgumentError("commit_time_ms < -1");
   if (c.lane < 0) return absl::InvalidArgumentError("lane < 0");
   LH_OFFSETS_RETURN_IF_ERROR(wire::ValidateSegments(c.segments));
+  LH_OFFSETS_RETURN_IF_ERROR(wire::ValidateLostRanges(c.lost));
+  if (!c.lost.empty() && c.lost.back().end > c.next_source_offset) {
+    return absl::InvalidArgumentError(absl::StrCat("the last lost range ends at source offset ", c.lost.back().end,
+                                                   ", after next_source_offset ", c.next_source_offset));
+  }
   if (!c.segments.empty()) {
     const OffsetSegment& last = c.segments.back();
     if (last.source_end() > c.next_source_offset) {
@@ -118,17 +123,19 @@ void EncodeCheckpoint(const Checkpoint& checkpoint, std::string* out) {
   LH_CHECK(CheckpointProblem(checkpoint).ok());
   out->reserve(out->size() + 1 + 5 * wire::kMaxVarintBytes +
                checkpoint.segments.size() * 3 * wire::kMaxVarintBytes);
-  out->push_back(static_cast<char>(wire::kCheckpointV1));
+  out->push_back(static_cast<char>(checkpoint.lost.empty() ? wire::kCheckpointV1 : wire::kCheckpointV2));
   wire::AppendUvarint(static_cast<uint64_t>(checkpoint.next_source_offset), out);
   wire::AppendZigzag(checkpoint.next_target_offset, out);
   wire::AppendZigzag(checkpoint.commit_time_ms, out);
   wire::AppendUvarint(static_cast<uint64_t>(checkpoint.lane), out);
   wire::AppendSegments(checkpoint.segments, out);
+  if (!checkpoint.lost.empty()) wire::AppendLostRanges(checkpoint.lost, out);
 }
 
 absl::StatusOr<Checkpoint> DecodeCheckpoint(std::string_view value) {
   wire::Reader reader("checkpoint value", value);
-  LH_OFFSETS_RETURN_IF_ERROR(wire::ReadFormatByte(reader, wire::kCheckpointV1));
+  int version = 1;
+  LH_OFFSETS_RETURN_IF_ERROR(wire::ReadFormatByte(reader, wire::kCheckpointV1, /*max_version=*/2, &version));
   Checkpoint c;
   LH_OFFSETS_RETURN_IF_ERROR(reader.ReadInt({"next_source_offset"}, kInt64Max, &c.next_source_offset));
   LH_OFFSETS_RETURN_IF_ERROR(reader.ReadZigzag({"next_target_offset"}, -1, &c.next_target_offset));
@@ -138,6 +145,7 @@ absl::StatusOr<Checkpoint> DecodeCheckpoint(std::string_view value) {
   c.lane = static_cast<int32_t>(lane);
   const size_t segments_at = reader.position();
   LH_OFFSETS_RETURN_IF_ERROR(wire::ReadSegments(reader, &c.segments));
+  if (version >= 2) LH_OFFSETS_RETURN_IF_ERROR(wire::ReadLostRanges(reader, &c.lost));
   LH_OFFSETS_RETURN_IF_ERROR(reader.ExpectEnd());
   // Segments are ordered by construction; what is left is their agreement
   // with the resume point.

@@ -22,19 +22,22 @@ void EncodeOffsetSync(const OffsetSyncRecord& record, std::string* out) {
   LH_CHECK(record.partition >= 0);
   LH_CHECK(record.commit_time_ms >= -1);
   LH_CHECK(wire::ValidateSegments(record.segments).ok());
+  LH_CHECK(wire::ValidateLostRanges(record.lost).ok());
   out->reserve(out->size() + 1 + 3 * wire::kMaxVarintBytes + record.topic.size() +
                record.segments.size() * 3 * wire::kMaxVarintBytes);
-  out->push_back(static_cast<char>(wire::kOffsetSyncV1));
+  out->push_back(static_cast<char>(record.lost.empty() ? wire::kOffsetSyncV1 : wire::kOffsetSyncV2));
   wire::AppendUvarint(record.topic.size(), out);
   out->append(record.topic);
   wire::AppendUvarint(static_cast<uint64_t>(record.partition), out);
   wire::AppendZigzag(record.commit_time_ms, out);
   wire::AppendSegments(record.segments, out);
+  if (!record.lost.empty()) wire::AppendLostRanges(record.lost, out);
 }
 
 absl::StatusOr<OffsetSyncRecord> DecodeOffsetSync(std::string_view value) {
   wire::Reader reader("offset-sync value", value);
-  LH_OFFSETS_RETURN_IF_ERROR(wire::ReadFormatByte(reader, wire::kOffsetSyncV1));
+  int version = 1;
+  LH_OFFSETS_RETURN_IF_ERROR(wire::ReadFormatByte(reader, wire::kOffsetSyncV1, /*max_version=*/2, &version));
   OffsetSyncRecord r;
   const size_t topic_at = reader.position();
   int64_t topic_length = 0;
@@ -51,6 +54,10 @@ absl::StatusOr<OffsetSyncRecord> DecodeOffsetSync(std::string_view value) {
   r.partition = static_cast<int32_t>(partition);
   LH_OFFSETS_RETURN_IF_ERROR(reader.ReadZigzag({"commit_time_ms"}, -1, &r.commit_time_ms));
   LH_OFFSETS_RETURN_IF_ERROR(wire::ReadSegments(reader, &r.segments));
+  if (version >= 2) {
+    LH_OFFSETS_RETURN_IF_ERROR(wire::ReadLostRanges(reader, &r.lost));
+    if (absl::Status s = wire::ValidateLostRanges(r.lost); !s.ok()) return reader.Error(reader.position(), s.message());
+  }
   LH_OFFSETS_RETURN_IF_ERROR(reader.ExpectEnd());
   return r;
 }

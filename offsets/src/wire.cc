@@ -13,7 +13,7 @@ constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 
 std::string FieldName(Field field) {
   if (field.segment < 0) return field.name;
-  return absl::StrCat("segment ", field.segment, " ", field.name);
+  return absl::StrCat(field.item, " ", field.segment, " ", field.name);
 }
 
 }  // namespace
@@ -89,18 +89,23 @@ absl::Status Reader::ExpectEnd() const {
   return Error(pos_, absl::StrCat(remaining(), " trailing bytes after the value"));
 }
 
-absl::Status ReadFormatByte(Reader& reader, uint8_t expected) {
+absl::Status ReadFormatByte(Reader& reader, uint8_t expected, int max_version, int* version) {
   uint8_t byte = 0;
   if (absl::Status s = reader.ReadByte({"format byte"}, &byte); !s.ok()) {
     return reader.Error(0, absl::StrFormat("empty value (expected format byte 0x%02X)", expected));
   }
-  if (byte == expected) return absl::OkStatus();
   const uint8_t kind = byte & 0xF0;
+  const int read_version = byte & 0x0F;
+  if (kind == (expected & 0xF0) && read_version >= (expected & 0x0F) && read_version <= max_version) {
+    if (version != nullptr) *version = read_version;
+    return absl::OkStatus();
+  }
   if (kind == (expected & 0xF0)) {
     return reader.Error(0, absl::StrFormat(
                                "unsupported format version %d (byte 0x%02X); this build reads "
-                               "version %d (0x%02X)",
-                               byte & 0x0F, byte, expected & 0x0F, expected));
+                               "version %d (0x%02X) to %d (0x%02X)",
+                               read_version, byte, expected & 0x0F, expected, max_version,
+                               (expected & 0xF0) | max_version));
   }
   const char* other = kind == kCheckpointKind   ? " (a checkpoint value)"
                       : kind == kOffsetSyncKind ? " (an offset-sync value)"
@@ -189,6 +194,61 @@ absl::Status ReadSegments(Reader& reader, std::vector<OffsetSegment>* out) {
     source_end = seg.source_end();
     target_end = seg.target_end();
     out->push_back(seg);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateLostRanges(absl::Span<const LostRange> ranges) {
+  int64_t previous_end = 0;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const LostRange& r = ranges[i];
+    const auto bad = [&](absl::string_view problem) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("lost range ", i, " [", r.first, ", ", r.end, ") ", problem));
+    };
+    if (r.first < 0) return bad("has a negative offset");
+    if (r.end <= r.first) return bad("is empty (end must be after first)");
+    if (i > 0 && r.first < previous_end) return bad("starts before the previous range ends");
+    previous_end = r.end;
+  }
+  return absl::OkStatus();
+}
+
+void AppendLostRanges(absl::Span<const LostRange> ranges, std::string* out) {
+  AppendUvarint(ranges.size(), out);
+  int64_t previous_end = 0;
+  for (const LostRange& r : ranges) {
+    AppendUvarint(static_cast<uint64_t>(r.first - previous_end), out);
+    AppendUvarint(static_cast<uint64_t>(r.end - r.first), out);
+    previous_end = r.end;
+  }
+}
+
+absl::Status ReadLostRanges(Reader& reader, std::vector<LostRange>* out) {
+  out->clear();
+  const size_t count_at = reader.position();
+  uint64_t count = 0;
+  if (absl::Status s = reader.ReadUvarint({"lost range count"}, &count); !s.ok()) return s;
+  // Version 2 is written only with a lost range: one encoding per value.
+  if (count == 0) return reader.Error(count_at, {"lost range count"}, "is 0 (a value without lost ranges is version 1)");
+  if (count > reader.remaining() / 2) {
+    return reader.Error(count_at, {"lost range count"},
+                        absl::StrCat(count, " is more than the ", reader.remaining(),
+                                     " remaining bytes can hold (each range takes at least 2)"));
+  }
+  out->reserve(count);
+  int64_t previous_end = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    const int64_t index = static_cast<int64_t>(i);
+    int64_t start_delta = 0, length = 0;
+    LH_OFFSETS_RETURN_IF_ERROR(
+        reader.ReadInt({i == 0 ? "first" : "gap", index, "lost range"}, kInt64Max - previous_end, &start_delta));
+    const int64_t first = previous_end + start_delta;
+    const size_t length_at = reader.position();
+    LH_OFFSETS_RETURN_IF_ERROR(reader.ReadInt({"length", index, "lost range"}, kInt64Max - first, &length));
+    if (length < 1) return reader.Error(length_at, {"length", index, "lost range"}, "is 0 (must be >= 1)");
+    out->push_back(LostRange{first, first + length});
+    previous_end = first + length;
   }
   return absl::OkStatus();
 }

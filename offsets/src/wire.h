@@ -13,6 +13,7 @@
 #include "longhaul/base/varint.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "longhaul/offsets/checkpoint.h"
 #include "longhaul/offsets/segment.h"
 
 // Abseil 20220623 has no RETURN_IF_ERROR; private to this library.
@@ -32,6 +33,10 @@ inline constexpr uint8_t kCheckpointKind = 0xC0;
 inline constexpr uint8_t kOffsetSyncKind = 0xD0;
 inline constexpr uint8_t kCheckpointV1 = kCheckpointKind | 1;
 inline constexpr uint8_t kOffsetSyncV1 = kOffsetSyncKind | 1;
+// Version 2 of both: version 1 followed by a list of lost source ranges
+// (written only when there is one, so values without stay version 1).
+inline constexpr uint8_t kCheckpointV2 = kCheckpointKind | 2;
+inline constexpr uint8_t kOffsetSyncV2 = kOffsetSyncKind | 2;
 
 // Fewest bytes one encoded segment takes (three one-byte varints).
 inline constexpr size_t kMinSegmentBytes = 3;
@@ -44,10 +49,11 @@ using ::longhaul::VarintError;
 using ::longhaul::ZigzagDecode;
 
 // Names a field in errors: "next_source_offset", or "segment 3 length" when
-// segment >= 0.
+// segment >= 0 ("lost range 0 length" with item "lost range").
 struct Field {
   const char* name;
   int64_t segment = -1;
+  const char* item = "segment";  // what `segment` counts: "segment 3 length", "lost range 0 length"
 };
 
 // Reads untrusted bytes left to right. Every error is InvalidArgument of the
@@ -80,9 +86,18 @@ class Reader {
   size_t pos_ = 0;
 };
 
-// Checks the leading byte against `expected` (kind and version) and says
-// which of "empty", "another record kind", "unsupported version" applies.
-absl::Status ReadFormatByte(Reader& reader, uint8_t expected);
+// Checks the leading byte against `expected` (kind and version 1) or a later
+// version up to `max_version` of the same kind, storing the version read;
+// else says which of "empty", "another record kind", "unsupported version"
+// applies.
+absl::Status ReadFormatByte(Reader& reader, uint8_t expected, int max_version = 1, int* version = nullptr);
+
+// Lost source ranges (version 2): count >= 1, then per range the start
+// (the first absolute, the others as the gap after the previous end) and
+// the length >= 1; ordered and disjoint.
+absl::Status ValidateLostRanges(absl::Span<const LostRange> ranges);
+void AppendLostRanges(absl::Span<const LostRange> ranges, std::string* out);
+absl::Status ReadLostRanges(Reader& reader, std::vector<LostRange>* out);
 
 // OK if every segment is well formed (starts >= 0, length >= 1, ends fit in
 // int64) and each starts at or after the previous one's end on both sides;

@@ -176,6 +176,24 @@ def compare(dom_text, status):
                     diffs.append(f"{p['name']} {key}: {field} shown as {text!r}, expected {q[field]:,}")
             if cells.get("state", (None, ""))[1] != q["state"]:
                 diffs.append(f"{p['name']} {key}: state shown as {cells.get('state')}")
+            # Records lost at the source: the count (0 when none), the row
+            # marked red when there are any.
+            lost = (q.get("source_gap") or {}).get("records_total", 0)
+            if cells.get("source_gap_records", (None, ""))[0] != str(lost):
+                diffs.append(f"{p['name']} {key}: source_gap_records page {cells.get('source_gap_records')} "
+                             f"vs status {lost}")
+            if (lost > 0) != ("gap" in row.attrs.get("class", "").split()):
+                diffs.append(f"{p['name']} {key}: row class {row.attrs.get('class')!r} with {lost} records lost")
+            got = cells.get("retention_remaining_seconds", (None, None))[0]
+            if got != js_string(q.get("retention_remaining_seconds")):
+                diffs.append(f"{p['name']} {key}: retention_remaining_seconds page {got!r} vs status "
+                             f"{q.get('retention_remaining_seconds')!r}")
+        # Worst partitions first: the rows' states never get better going down.
+        severity = {"ok": 0, "stopped": 1, "lagging": 2, "stalled": 3, "error": 4}
+        order = [severity.get(n.attrs.get("data-state"), 0) for n in section.walk()
+                 if n.tag == "tr" and "data-partition" in n.attrs]
+        if order != sorted(order, reverse=True):
+            diffs.append(f"{p['name']}: partition rows not worst first: states {order}")
     checked["renders"] = renders
     return diffs, checked
 

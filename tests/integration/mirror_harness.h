@@ -35,7 +35,11 @@ inline std::vector<Record> VariedRecords(int count, uint64_t seed, int big_every
   std::mt19937_64 rng(seed);
   std::vector<Record> out;
   out.reserve(count);
-  const int64_t now_ms = 1'790'000'000'000;
+  // The real clock: a fixed instant ages past a test topic's retention.ms
+  // (1 day) and the broker deletes the records mid-test. Records are
+  // interleaved, so every segment holds current records and stays.
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (int i = 0; i < count; ++i) {
     Record r;
     switch (rng() % 8) {
@@ -79,19 +83,37 @@ struct PipelineSpec {
   std::vector<std::string> groups_include;
   std::string groups_interval = "2s";
   bool sync_topic_configs = true;
+  // pipelines.<p>.on_source_gap; the default (stop) when empty.
+  std::string on_source_gap;
+  // clusters.<src|dst>.properties (security settings of secured clusters);
+  // values are written as YAML double-quoted strings, so "${file:PATH}" works.
+  std::map<std::string, std::string> source_properties;
+  std::map<std::string, std::string> target_properties;
+  // Extra lines for the pipeline's section, each indented by four spaces.
+  std::vector<std::string> pipeline_lines;
 };
 
 inline std::string WriteConfig(const std::string& source, const std::string& target, const PipelineSpec& spec) {
   std::string dir = ::testing::TempDir();
   std::string path = absl::StrCat(dir, "/longhaul-", spec.name, "-", std::random_device{}(), ".yaml");
   std::ofstream f(path);
-  f << "clusters:\n  src:\n    bootstrap: \"" << source << "\"\n  dst:\n    bootstrap: \"" << target << "\"\n";
+  auto properties = [&f](const std::map<std::string, std::string>& props) {
+    if (props.empty()) return;
+    f << "    properties:\n";
+    for (const auto& [k, v] : props) f << "      " << k << ": \"" << v << "\"\n";
+  };
+  f << "clusters:\n  src:\n    bootstrap: \"" << source << "\"\n";
+  properties(spec.source_properties);
+  f << "  dst:\n    bootstrap: \"" << target << "\"\n";
+  properties(spec.target_properties);
   f << "pipelines:\n  " << spec.name << ":\n    source: src\n    target: dst\n    topics:\n      include: [";
   for (size_t i = 0; i < spec.include.size(); ++i) f << (i ? ", " : "") << '"' << spec.include[i] << '"';
   f << "]\n    rename: \"" << spec.rename << "\"\n    lanes: " << spec.lanes
     << "\n    commit_interval: " << spec.commit_interval << "\n    discovery_interval: " << spec.discovery_interval
     << "\n    delivery: " << spec.delivery << "\n";
   if (!spec.sync_topic_configs) f << "    sync_topic_configs: false\n";
+  if (!spec.on_source_gap.empty()) f << "    on_source_gap: " << spec.on_source_gap << "\n";
+  for (const std::string& line : spec.pipeline_lines) f << "    " << line << "\n";
   if (!spec.groups_include.empty()) {
     f << "    groups:\n      include: [";
     for (size_t i = 0; i < spec.groups_include.size(); ++i) f << (i ? ", " : "") << '"' << spec.groups_include[i] << '"';

@@ -319,7 +319,9 @@ TEST(Observability, LagFallsToZeroWhenCaughtUpAndRisesWhileTheTargetIsDown) {
 TEST(Observability, MetricsFollowTheTextFormatAndDeployFilesUseOnlyExportedNames) {
   KafkaTestClient source(KafkaClusters::SharedSourceBootstrap());
   const std::string topic = UniqueName("metrics");
-  ASSERT_TRUE(source.CreateTopic(topic, 2).ok());
+  // A time retention (the test brokers keep records forever), so that the
+  // time left before retention deletes uncopied records is exported too.
+  ASSERT_TRUE(source.CreateTopic(topic, 2, {{"retention.ms", "604800000"}}).ok());
   for (int p = 0; p < 2; ++p) ASSERT_TRUE(source.Produce(topic, p, FreshRecords(300, p)).ok());
   SharedRun run = StartOnSharedClusters({topic}, "{topic}");
   ASSERT_NE(run.worker, nullptr);

@@ -123,14 +123,27 @@ class TestWriter : public HubSessionHandler {
       events_.push_back(absl::StrCat("hello ", session->id(), " name=", edge.name, " link=", edge.hello.link_id,
                                      " connection=", edge.hello.connection_index));
       link_ids_.push_back(edge.hello.link_id);
+      hello_generations_.push_back(edge.hello.generation);
       if (!accept_) {
         session->Reject(absl::UnavailableError("writer not ready"));
+        return;
+      }
+      if (!refusal_.ok()) {
+        const bool this_one = refusal_connection_ < 0 ||
+                              edge.hello.connection_index == static_cast<uint32_t>(refusal_connection_);
+        session->Reject(this_one ? refusal_ : absl::UnavailableError("not served here (the test refuses it)"));
         return;
       }
       for (const auto& [tp, log] : logs_) resume.push_back({tp, static_cast<int64_t>(log.size())});
       sessions_[session->id()] = Session{session, {}};
     }
-    session->Accept(std::move(resume), 0);
+    session->Accept(std::move(resume), generation_);
+  }
+
+  void OnReport(HubSession& session, ReportFrame report) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++reports_;
+    last_report_ = std::move(report);
   }
 
   void OnData(HubSession& session, ReceivedBatch batch) override {
@@ -171,6 +184,28 @@ class TestWriter : public HubSessionHandler {
     return events_;
   }
 
+  // Refuse every hello with this error (OK: accept again); with
+  // `connection` >= 0 only that connection's, the others' as unavailable.
+  void SetRefusal(absl::Status refusal, int connection = -1) {
+    std::lock_guard<std::mutex> lock(mu_);
+    refusal_ = std::move(refusal);
+    refusal_connection_ = connection;
+  }
+  // The generation each Accept issues (0: none, as a v2 hub before
+  // generations).
+  void SetGeneration(uint64_t generation) { generation_ = generation; }
+  std::vector<uint64_t> HelloGenerations() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return hello_generations_;
+  }
+  int reports() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reports_;
+  }
+  ReportFrame LastReport() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_report_;
+  }
   void SetPaused(bool paused) { paused_ = paused; }
   // At most this many records per commit (0: no limit), to slow the target.
   void SetRecordsPerCommit(size_t n) { records_per_commit_ = n; }
@@ -267,6 +302,12 @@ class TestWriter : public HubSessionHandler {
   std::vector<std::string> close_reasons_;
   std::vector<std::string> events_;
   std::vector<uint64_t> link_ids_;
+  absl::Status refusal_;
+  int refusal_connection_ = -1;
+  std::atomic<uint64_t> generation_{0};
+  std::vector<uint64_t> hello_generations_;
+  int reports_ = 0;
+  ReportFrame last_report_;
   std::atomic<bool> paused_{false};
   std::atomic<size_t> records_per_commit_{0};
   std::atomic<bool> stop_{false};
@@ -610,8 +651,7 @@ HubServerOptions HubOptions() {
 
 EdgeLinkOptions EdgeOptions(int port) {
   EdgeLinkOptions o;
-  o.hub_host = "127.0.0.1";
-  o.hub_port = static_cast<uint16_t>(port);
+  o.hubs = {HubAddress{"127.0.0.1", static_cast<uint16_t>(port)}};
   o.tls = {Cert("ca.pem"), Cert("edge.pem"), Cert("edge.key"), ""};
   o.pipeline = "orders-pipeline";
   o.edge_name = "test-edge";
@@ -820,6 +860,7 @@ TEST(TransportLink, LeavesFencingToTheHandlerAndDeliversItsVerdict) {
       << (*older)->Metrics().last_error;
   EXPECT_TRUE((*newer)->Metrics().up);
   EXPECT_EQ((*newer)->Metrics().disconnects, 0u);
+  EXPECT_TRUE((*older)->Metrics().failed) << "told it is stale, the older instance stops for good";
   (*older)->Stop();
 }
 
@@ -957,6 +998,71 @@ TEST(TransportLink, LimitsHandshakesPerAddressAndRecovers) {
   EXPECT_TRUE(WaitFor([&] { return (*edge)->Metrics().up; }, seconds(20)));
   for (int fd : idle) ::close(fd);
   (*edge)->Stop();
+}
+
+TEST(TransportLink, SaysHelloWithTheHubIssuedGenerationAndStopsForGoodWhenToldItIsStale) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 5'000;
+  TestWriter writer;
+  const uint64_t generation = (uint64_t{0x5eed} << 32) | 1;
+  writer.SetGeneration(generation);
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  TcpProxy proxy((*hub)->port());
+  TestReader reader(source, 200);
+  EdgeLinkCallbacks callbacks = reader.Callbacks();
+  std::atomic<int> failed{0};
+  auto on_state = callbacks.on_state;
+  callbacks.on_state = [&, on_state](LinkState state, const absl::Status& why) {
+    if (state == LinkState::kFailed) ++failed;
+    on_state(state, why);
+  };
+  EdgeLinkOptions options = EdgeOptions(proxy.port());
+  options.connections = 2;
+  auto edge = EdgeLink::Start(options, callbacks);
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(60)));
+  EXPECT_EQ(writer.HelloGenerations().front(), 0u) << "a new link instance asks for a generation";
+  EXPECT_EQ((*edge)->Metrics().generation, generation);
+  // Every reconnect says hello with the generation the hub issued.
+  const size_t before = writer.HelloGenerations().size();
+  proxy.CutAll();
+  ASSERT_TRUE(WaitFor([&] { return writer.HelloGenerations().size() >= before + 2 && (*edge)->Metrics().up; },
+                      seconds(20)));
+  const std::vector<uint64_t> hellos = writer.HelloGenerations();
+  for (size_t i = before; i < hellos.size(); ++i) EXPECT_EQ(hellos[i], generation) << "hello " << i;
+
+  // A newer instance took over: the hub refuses this one as stale (on
+  // connection 0; the others meanwhile are refused as unavailable and keep
+  // redialling). It stops for good: no connection redials, no more
+  // batches, the owner told once.
+  writer.SetRefusal(absl::UnavailableError("not served here (the test refuses it)"));
+  proxy.CutAll();
+  // Let the connections fall into their redial back-off, out of step.
+  const int hellos_refused = writer.hellos();
+  ASSERT_TRUE(WaitFor([&] { return writer.hellos() >= hellos_refused + 6; }, seconds(20)));
+  writer.SetRefusal(absl::FailedPreconditionError(
+                        "stale generation 6000000000001: a newer instance of edge 'test-edge' took over"),
+                    /*connection=*/0);
+  ASSERT_TRUE(WaitFor([&] { return failed.load() == 1; }, seconds(20)));
+  const EdgeLinkMetrics m = (*edge)->Metrics();
+  EXPECT_TRUE(m.failed);
+  EXPECT_FALSE(m.up);
+  EXPECT_THAT(m.last_error, HasSubstr("stale generation"));
+  OutgoingBatch batch;
+  batch.partition = TopicPartition{source.topic, 0};
+  batch.records.push_back(source.Make(0, source.per_partition));
+  EXPECT_EQ((*edge)->SendBatch(std::move(batch)).status().code(), absl::StatusCode::kCancelled);
+  // Redialling would fence the newer instance: the link never does. Give it
+  // many of its reconnect intervals (20..300 ms) to prove it.
+  const int hellos_when_failed = writer.hellos();
+  EXPECT_FALSE(WaitFor([&] { return writer.hellos() > hellos_when_failed; }, seconds(2)));
+  EXPECT_EQ(failed.load(), 1);
+  reader.Stop();
+  (*edge)->Stop();
+  ExpectExactlyTheSource(writer, source);
 }
 
 TEST(TransportLink, ResumesAfterTenConnectionCutsWithoutLosingOrDuplicatingARecord) {
@@ -1247,6 +1353,128 @@ TEST(TransportLink, SurvivesAHubRestart) {
   reader.Stop();
   ExpectExactlyTheSource(writer, source);
   EXPECT_GE((*edge)->Metrics().reconnects, 1u);
+}
+
+// ---------------------------------------------------------------- several hubs
+
+// A loopback port with nothing listening (connections are refused).
+int DeadPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+HubAddress Loopback(int port) { return HubAddress{"127.0.0.1", static_cast<uint16_t>(port)}; }
+
+TEST(TransportLink, AHubThatDoesNotServeTheEdgeSendsItToTheNextHubOnItsList) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 10'000;
+  TestWriter refusing;
+  refusing.SetRefusal(absl::UnavailableError("lane 3 of pipeline orders-pipeline is not served by this hub"));
+  TestWriter serving;
+  auto first = HubServer::Start(HubOptions(), &refusing);
+  ASSERT_THAT(first, IsOk());
+  auto second = HubServer::Start(HubOptions(), &serving);
+  ASSERT_THAT(second, IsOk());
+  TestReader reader(source, 250);
+  EdgeLinkOptions options = EdgeOptions((*first)->port());
+  options.hubs.push_back(Loopback((*second)->port()));
+  options.reconnect_initial = milliseconds(5'000);  // moving on needs no back-off
+  options.reconnect_max = milliseconds(5'000);
+  auto edge = EdgeLink::Start(options, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return Finished(serving, source); }, seconds(60))) << (*edge)->Metrics().last_error;
+  reader.Stop();
+  ExpectExactlyTheSource(serving, source);
+  EXPECT_EQ(refusing.CommittedTotal(), 0);
+  EXPECT_GE(refusing.hellos(), 1);
+  const EdgeLinkMetrics m = (*edge)->Metrics();
+  EXPECT_EQ(m.hub, Loopback((*second)->port()).ToString());
+  EXPECT_EQ(m.hub_moves, 1u) << "every connection moved together, once";
+  // Every connection streams from the second hub (all of them said hello there).
+  EXPECT_EQ(serving.hellos(), options.connections);
+}
+
+TEST(TransportLink, SkipsADeadHubAddress) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 10'000;
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  TestReader reader(source, 250);
+  EdgeLinkOptions options = EdgeOptions(DeadPort());
+  options.hubs.push_back(Loopback((*hub)->port()));
+  options.reconnect_initial = milliseconds(5'000);
+  options.reconnect_max = milliseconds(5'000);
+  auto edge = EdgeLink::Start(options, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(60))) << (*edge)->Metrics().last_error;
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+  const EdgeLinkMetrics m = (*edge)->Metrics();
+  EXPECT_EQ(m.hub, Loopback((*hub)->port()).ToString());
+  EXPECT_EQ(m.hub_moves, 1u);
+  EXPECT_EQ(writer.hellos(), options.connections);
+}
+
+TEST(TransportLink, MovesToAnotherHubWhenItsHubDiesAndLosesNothing) {
+  Source source;
+  source.partitions = 4;
+  source.per_partition = 25'000;
+  TestWriter writer;  // the target cluster, shared by both hubs
+  writer.SetRecordsPerCommit(300);
+  auto first = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(first, IsOk());
+  auto second = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(second, IsOk());
+  TestReader reader(source, 300);
+  EdgeLinkOptions options = EdgeOptions((*first)->port());
+  options.hubs.push_back(Loopback((*second)->port()));
+  auto edge = EdgeLink::Start(options, reader.Callbacks());
+  ASSERT_THAT(edge, IsOk());
+  reader.Start(edge->get());
+  ASSERT_TRUE(WaitFor([&] { return writer.CommittedTotal() > source.total() / 4; }, seconds(60)));
+  ASSERT_EQ((*edge)->Metrics().hub, Loopback((*first)->port()).ToString());
+  (*first)->Stop();
+  ASSERT_TRUE(WaitFor([&] { return Finished(writer, source); }, seconds(120))) << (*edge)->Metrics().last_error;
+  reader.Stop();
+  ExpectExactlyTheSource(writer, source);
+  EXPECT_EQ((*edge)->Metrics().hub, Loopback((*second)->port()).ToString());
+  EXPECT_GE((*edge)->Metrics().hub_moves, 1u);
+}
+
+TEST(TransportLink, DeliversTheEdgesReportToTheHubAfterTheResume) {
+  TestWriter writer;
+  auto hub = HubServer::Start(HubOptions(), &writer);
+  ASSERT_THAT(hub, IsOk());
+  EdgeLinkOptions options = EdgeOptions((*hub)->port());
+  auto edge = EdgeLink::Start(options, {});
+  ASSERT_THAT(edge, IsOk());
+  ReportFrame report;
+  report.wall_ms = 1'700'000'000'000;
+  report.partitions.push_back(PartitionReport{{"orders", 1}, 500, 420, 1'699'999'990'000, 3, 0});
+  report.partitions.push_back(PartitionReport{{"orders", 0}, 100, 100, -1, 0, 0});
+  ASSERT_THAT((*edge)->SetReport(report), IsOk());
+  ASSERT_TRUE(WaitFor([&] { return writer.reports() >= 1; }, seconds(20))) << (*edge)->Metrics().last_error;
+  const ReportFrame got = writer.LastReport();
+  ASSERT_EQ(got.partitions.size(), 2u);
+  EXPECT_EQ(got.partitions[0], report.partitions[1]);  // sorted by partition
+  EXPECT_EQ(got.partitions[1], report.partitions[0]);
+  EXPECT_EQ(got.wall_ms, report.wall_ms);
+  EXPECT_EQ(got.buffer_budget_bytes, options.buffer_budget_bytes);  // filled by the link
+  // A malformed report is refused, naming the fault, and sends nothing.
+  report.partitions.push_back(PartitionReport{{"orders", 0}, 1, 1, -1, 0, 0});
+  EXPECT_THAT((*edge)->SetReport(report).message(), HasSubstr("orders[0] is listed twice"));
 }
 
 }  // namespace

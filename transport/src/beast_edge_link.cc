@@ -21,6 +21,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -77,6 +78,10 @@ struct EdgeConnection {
   asio::steady_timer retry;
   bool wake_pending = false;
   Backoff backoff;
+  // The hub and generation of the current session (guarded by mu_), and how
+  // it ended (I/O thread).
+  EdgeLinkPlan::Dial dial;
+  SessionEnd end = SessionEnd::kOther;
   std::shared_ptr<WsStream> ws;
   bool session_over = true;
   absl::Status session_error;
@@ -93,7 +98,8 @@ class BeastEdgeLink final : public EdgeLink {
       : options_(std::move(options)),
         callbacks_(std::move(callbacks)),
         clock_(clock),
-        tls_(TlsContextSource::Role::kClient, options_.tls, true, "edge link") {}
+        tls_(TlsContextSource::Role::kClient, options_.tls, true, "edge link"),
+        plan_(options_.hubs.size()) {}
 
   ~BeastEdgeLink() override { Stop(); }
 
@@ -105,7 +111,6 @@ class BeastEdgeLink final : public EdgeLink {
       EdgeEngineOptions e;
       e.hello.pipeline = options_.pipeline;
       e.hello.lane = options_.lane;
-      e.hello.generation = options_.epoch;  // until the edge keeps hub-issued generations
       e.hello.link_id = link_id;
       e.hello.connection_index = static_cast<uint32_t>(i);
       e.hello.connection_count = static_cast<uint32_t>(options_.connections);
@@ -113,17 +118,20 @@ class BeastEdgeLink final : public EdgeLink {
       e.window = options_.window;
       e.heartbeat_interval = options_.heartbeat_interval;
       e.dead_link_timeout = options_.dead_link_timeout;
+      e.report_interval = options_.report_interval;
       e.limits.max_frame_bytes = options_.max_frame_bytes;
       connections_.push_back(std::make_shared<EdgeConnection>(ioc_, std::move(e), options_, link_id + i));
     }
     running_ = options_.connections;
     for (auto& c : connections_) asio::co_spawn(ioc_, RunConnection(c), asio::detached);
     thread_ = std::thread([this] { ioc_.run(); });
-    LogInfo("edge link started", {{"hub", absl::StrCat(options_.hub_host, ":", options_.hub_port)},
+    std::string hubs;
+    for (const HubAddress& h : options_.hubs) absl::StrAppend(&hubs, hubs.empty() ? "" : ",", h.ToString());
+    LogInfo("edge link started", {{"hubs", hubs},
                                   {"pipeline", options_.pipeline},
                                   {"lane", options_.lane},
                                   {"connections", options_.connections},
-                                  {"epoch", std::to_string(options_.epoch)},
+                                  {"link_id", std::to_string(link_id)},
                                   {"proxy", options_.proxy ? absl::StrCat(options_.proxy->host, ":", options_.proxy->port)
                                                            : std::string("none")}});
     return absl::OkStatus();
@@ -138,6 +146,7 @@ class BeastEdgeLink final : public EdgeLink {
 
   absl::StatusOr<uint64_t> SendBatch(OutgoingBatch batch) override {
     if (stopping_) return absl::CancelledError("edge link stopped");
+    if (failed_) return absl::CancelledError("edge link stopped for good: a newer instance of this edge took over");
     const TopicPartition& tp = batch.partition;
     if (tp.topic.empty() || tp.topic.size() > kMaxTopicBytes || tp.partition < 0) {
       return absl::InvalidArgumentError(absl::StrCat("batch for ", tp.ToString(), ": bad topic or partition"));
@@ -204,6 +213,32 @@ class BeastEdgeLink final : public EdgeLink {
     return frame.batch_id;
   }
 
+  absl::Status SetReport(ReportFrame report) override {
+    std::sort(report.partitions.begin(), report.partitions.end(),
+              [](const PartitionReport& a, const PartitionReport& b) { return a.partition < b.partition; });
+    for (size_t i = 0; i < report.partitions.size(); ++i) {
+      const PartitionReport& p = report.partitions[i];
+      if (p.partition.topic.empty() || p.partition.topic.size() > kMaxTopicBytes || p.partition.partition < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("report: bad topic or partition ", p.partition.ToString()));
+      }
+      if (i > 0 && report.partitions[i - 1].partition == p.partition) {
+        return absl::InvalidArgumentError(absl::StrCat("report: ", p.partition.ToString(), " is listed twice"));
+      }
+      for (int64_t v : {p.end_offset, p.committed_offset, p.oldest_unsent_timestamp_ms, p.log_start_offset,
+                        p.lost_records}) {
+        if (v < -1) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("report: ", p.partition.ToString(), " has a value below -1 (unknown): ", v));
+        }
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    report.buffered_bytes = buffered_;
+    report.buffer_budget_bytes = options_.buffer_budget_bytes;
+    connections_.front()->engine.SetReport(report);
+    return absl::OkStatus();
+  }
+
   uint64_t BufferedBytes() override {
     std::lock_guard<std::mutex> lock(mu_);
     return buffered_;
@@ -255,6 +290,11 @@ class BeastEdgeLink final : public EdgeLink {
     m.buffer_budget_bytes = options_.buffer_budget_bytes;
     m.budget_refusals = budget_refusals_;
     m.last_error = last_error_;
+    m.hub = options_.hubs[plan_.hub()].ToString();
+    m.hub_moves = plan_.moves();
+    m.generation = plan_.generation();
+    m.failed = plan_.stopped();
+    m.reports_sent = connections_.front()->engine.reports_sent();
     for (const auto& c : connections_) {
       const EdgeEngineCounters& k = c->engine.counters();
       m.batches_sent += k.batches_sent;
@@ -302,9 +342,13 @@ class BeastEdgeLink final : public EdgeLink {
   }
 
   asio::awaitable<void> RunConnection(std::shared_ptr<EdgeConnection> c) {
-    while (!stopping_) {
+    while (!stopping_ && !failed_) {  // failed_: stopped for good, never redial
       absl::Status status = co_await RunSession(c);
       bool link_was_up = false;
+      EdgeLinkPlan::Retry retry = EdgeLinkPlan::Retry::kBackOff;
+      bool moved = false;
+      bool now_failed = false;
+      size_t hub = 0;
       {
         std::lock_guard<std::mutex> lock(mu_);
         c->engine.OnDisconnected(clock_->Now());
@@ -315,16 +359,61 @@ class BeastEdgeLink final : public EdgeLink {
         } else if (!stopping_) {
           ++connect_failures_;
         }
-        if (!stopping_) last_error_ = absl::StrCat("connection ", c->index, ": ", Msg(status));
+        // Once stopped for good, the reason stays the error shown (the other
+        // connections end only because of it).
+        if (!stopping_ && !plan_.stopped()) last_error_ = absl::StrCat("connection ", c->index, ": ", Msg(status));
+        if (!stopping_) {
+          const bool was_stopped = plan_.stopped();
+          const uint64_t moves = plan_.moves();
+          retry = plan_.OnSessionEnded(c->dial, c->end);
+          moved = plan_.moves() != moves;
+          now_failed = plan_.stopped() && !was_stopped;
+          hub = plan_.hub();
+        }
       }
       const bool was_up = c->up;
       c->up = false;
       if (stopping_) break;
+      const std::string dialled = options_.hubs[c->dial.hub].ToString();
+      if (now_failed) {
+        // A newer instance of this edge took over: never redial (that would
+        // fence it in turn), silence the other connections, tell the owner.
+        failed_ = true;
+        LogError("edge link: stopped for good, a newer instance of this edge took over",
+                 {{"connection", c->index}, {"hub", dialled}, {"error", Msg(status)}});
+        for (auto& other : connections_) {
+          other->retry.cancel();
+          if (other->cancel_dial) other->cancel_dial();
+          Abort(*other, status);
+        }
+        if (callbacks_.on_state) callbacks_.on_state(LinkState::kFailed, status);
+        break;
+      }
+      if (retry == EdgeLinkPlan::Retry::kNever) break;
       if (link_was_up && callbacks_.on_state) callbacks_.on_state(LinkState::kDown, status);
+      if (moved) {
+        // Every connection of the link goes to the same hub: the others
+        // leave the old one and those waiting to redial go now.
+        LogWarn("edge link: moving to the next hub",
+                {{"from", dialled}, {"to", options_.hubs[hub].ToString()}, {"error", Msg(status)},
+                 {"back_off", retry == EdgeLinkPlan::Retry::kBackOff ? "yes (a whole round failed)" : "no"}});
+        for (auto& other : connections_) {
+          if (other == c) continue;
+          if (!other->session_over && other->dial.hub != hub) {
+            Abort(*other, absl::UnavailableError(
+                              absl::StrCat("the link moved to hub ", options_.hubs[hub].ToString())));
+          } else if (other->session_over && other->cancel_dial && other->dial.hub != hub) {
+            other->cancel_dial();  // still dialling the old hub
+          } else if (other->session_over && retry == EdgeLinkPlan::Retry::kNow) {
+            other->retry.cancel();
+          }
+        }
+      }
+      if (retry == EdgeLinkPlan::Retry::kNow) continue;
       const auto delay = c->backoff.Next();
       LogWarn(was_up ? "edge link: connection lost, redialling" : "edge link: cannot connect to the hub, retrying",
               {{"connection", c->index},
-               {"hub", absl::StrCat(options_.hub_host, ":", options_.hub_port)},
+               {"hub", options_.hubs[hub].ToString()},
                {"error", Msg(status)},
                {"retry_in_ms", static_cast<long long>(delay.count())}});
       c->retry.expires_after(delay);
@@ -339,11 +428,19 @@ class BeastEdgeLink final : public EdgeLink {
       ~ClearCancel() { c.cancel_dial = nullptr; }
     } clear_cancel{*c};
     const absl::Status stopped = absl::CancelledError("edge link stopped");
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      c->dial = plan_.Next();
+    }
+    c->end = SessionEnd::kOther;
     absl::StatusOr<std::shared_ptr<ssl::context>> ctx = tls_.Get();
     if (!ctx.ok()) co_return ctx.status();
-    const std::string hub = absl::StrCat(options_.hub_host, ":", options_.hub_port);
-    const std::string dial_host = options_.proxy ? options_.proxy->host : options_.hub_host;
-    const uint16_t dial_port = options_.proxy ? options_.proxy->port : options_.hub_port;
+    // Until the hello is written, any failure is this hub's: try the next.
+    c->end = SessionEnd::kHubUnavailable;
+    const HubAddress& target = options_.hubs[c->dial.hub];
+    const std::string hub = target.ToString();
+    const std::string dial_host = options_.proxy ? options_.proxy->host : target.host;
+    const uint16_t dial_port = options_.proxy ? options_.proxy->port : target.port;
 
     tcp::resolver resolver(ioc_);
     c->cancel_dial = [&resolver] { resolver.cancel(); };
@@ -384,14 +481,14 @@ class BeastEdgeLink final : public EdgeLink {
     if (options_.proxy) {
       stream.expires_after(options_.connect_timeout);
       absl::Status tunnel =
-          co_await HttpConnectTunnel(stream, options_.hub_host, options_.hub_port, options_.proxy->authorization);
+          co_await HttpConnectTunnel(stream, target.host, target.port, options_.proxy->authorization);
       if (stopping_) co_return stopped;
       if (!tunnel.ok()) co_return tunnel;
     }
 
     auto ws = std::make_shared<WsStream>(std::move(stream), **ctx);
     c->cancel_dial = [ws] { beast::get_lowest_layer(*ws).close(); };
-    const std::string server_name = options_.server_name.empty() ? options_.hub_host : options_.server_name;
+    const std::string server_name = options_.server_name.empty() ? target.host : options_.server_name;
     if (absl::Status s = SetExpectedServerName(ws->next_layer().native_handle(), server_name); !s.ok()) co_return s;
     auto verify_failure = std::make_shared<std::string>();
     ws->next_layer().set_verify_callback([verify_failure](bool preverified, ssl::verify_context& vctx) {
@@ -436,7 +533,10 @@ class BeastEdgeLink final : public EdgeLink {
     std::string hello;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      hello = c->engine.OnConnected(clock_->Now());
+      // The freshest generation: another connection may have resumed
+      // (or been told to forget it) while this one was dialling.
+      c->dial.generation = plan_.generation();
+      hello = c->engine.OnConnected(clock_->Now(), c->dial.generation);
       c->congestion_control = congestion;
     }
     c->ws = ws;
@@ -448,6 +548,7 @@ class BeastEdgeLink final : public EdgeLink {
       c->ws.reset();
       co_return absl::UnavailableError(absl::StrCat("writing hello to hub ", hub, ": ", hello_error.message()));
     }
+    c->end = SessionEnd::kOther;
     using namespace asio::experimental::awaitable_operators;
     co_await (ReadLoop(c, ws) && WriteLoop(c, ws) && TickLoop(c));
     c->ws.reset();
@@ -475,6 +576,7 @@ class BeastEdgeLink final : public EdgeLink {
       EdgeConnectionEngine::Inbound in;
       bool writable = false;
       bool link_up = false;
+      bool wrong_hub = false;
       {
         std::lock_guard<std::mutex> lock(mu_);
         in = c->engine.OnMessage(message, clock_->Now());
@@ -483,7 +585,8 @@ class BeastEdgeLink final : public EdgeLink {
           refused_ = false;
           writable = true;
         }
-        if (in.resumed) {
+        if (in.resumed && !plan_.OnResumed(c->dial, in.generation)) wrong_hub = true;
+        if (in.resumed && !wrong_hub) {
           c->up = true;
           ++connects_;
           if (c->ever_up) ++reconnects_;
@@ -494,14 +597,23 @@ class BeastEdgeLink final : public EdgeLink {
       }
       if (!in.error.ok()) {
         LogWarn("edge link: closing the connection", {{"connection", c->index}, {"error", Msg(in.error)}});
+        c->end = in.end;
         Abort(*c, in.error);
+        co_return;
+      }
+      if (wrong_hub) {
+        // What the resume said is still true (it is the shared committed
+        // state): the reader must hear the seeks. Then follow the link.
+        if (callbacks_.on_resume) callbacks_.on_resume(ResumeEvent{c->index, std::move(in.seek), std::move(in.committed)});
+        Abort(*c, absl::UnavailableError("resumed on a hub the link has moved away from"));
         co_return;
       }
       if (in.resumed) {
         c->backoff.Reset();
         LogInfo("edge link: connection resumed",
                 {{"connection", c->index},
-                 {"hub", absl::StrCat(options_.hub_host, ":", options_.hub_port)},
+                 {"hub", options_.hubs[c->dial.hub].ToString()},
+                 {"generation", std::to_string(in.generation)},
                  {"partitions", static_cast<long long>(in.committed.size())},
                  {"seek", static_cast<long long>(in.seek.size())},
                  {"congestion_control", c->congestion_control}});
@@ -579,6 +691,8 @@ class BeastEdgeLink final : public EdgeLink {
   std::atomic<uint64_t> next_batch_id_{1};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
+  // A newer instance of this edge took over (stale generation).
+  std::atomic<bool> failed_{false};
 
   std::mutex mu_;
   uint64_t buffered_ = 0;
@@ -590,6 +704,7 @@ class BeastEdgeLink final : public EdgeLink {
   uint64_t connect_failures_ = 0;
   uint64_t budget_refusals_ = 0;
   std::string last_error_;
+  EdgeLinkPlan plan_;
 
   // Declared before the connections so that it is destroyed after them:
   // their timers belong to it.
@@ -605,7 +720,6 @@ class BeastEdgeLink final : public EdgeLink {
 absl::StatusOr<std::unique_ptr<EdgeLink>> EdgeLink::Start(EdgeLinkOptions options, EdgeLinkCallbacks callbacks,
                                                           const Clock* clock) {
   if (absl::Status s = ValidateEdgeLinkOptions(options); !s.ok()) return s;
-  if (options.epoch == 0) options.epoch = static_cast<uint64_t>(clock->WallMillis());
   auto link = std::make_unique<BeastEdgeLink>(std::move(options), std::move(callbacks), clock);
   if (absl::Status s = link->Init(); !s.ok()) return s;
   return std::unique_ptr<EdgeLink>(std::move(link));

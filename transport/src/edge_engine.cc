@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "longhaul/base/check.h"
 #include "longhaul/offsets/lane.h"
@@ -33,6 +34,57 @@ uint32_t ConnectionOf(const TopicPartition& partition, uint32_t connections) {
                                connections);
 }
 
+SessionEnd ClassifyHubError(const ErrorFrame& error) {
+  switch (error.code) {
+    case absl::StatusCode::kUnavailable:
+      return SessionEnd::kHubUnavailable;
+    case absl::StatusCode::kAborted:
+      return SessionEnd::kUnknownGeneration;
+    case absl::StatusCode::kFailedPrecondition:
+      return absl::StartsWith(error.message, "stale generation") ? SessionEnd::kStaleGeneration : SessionEnd::kOther;
+    default:
+      return SessionEnd::kOther;
+  }
+}
+
+EdgeLinkPlan::EdgeLinkPlan(size_t hub_count) : hub_count_(hub_count) { LH_CHECK(hub_count >= 1); }
+
+EdgeLinkPlan::Retry EdgeLinkPlan::OnSessionEnded(const Dial& dialled, SessionEnd end) {
+  if (stopped_) return Retry::kNever;
+  // The link moved on while this session was on an older hub: follow now.
+  const bool moved_since = dialled.move != moves_;
+  switch (end) {
+    case SessionEnd::kStaleGeneration:
+      stopped_ = true;
+      return Retry::kNever;
+    case SessionEnd::kUnknownGeneration:
+      // Said hello with 0 and still refused: not a generation problem.
+      if (dialled.generation == 0) return moved_since ? Retry::kNow : Retry::kBackOff;
+      if (generation_ == dialled.generation) generation_ = 0;
+      return Retry::kNow;
+    case SessionEnd::kHubUnavailable:
+      if (moved_since) return Retry::kNow;  // another connection moved the link already
+      if (hub_count_ == 1) return Retry::kBackOff;  // nowhere else to go
+      hub_ = (hub_ + 1) % hub_count_;
+      ++moves_;
+      if (++failed_moves_ >= hub_count_) {
+        failed_moves_ = 0;
+        return Retry::kBackOff;  // a whole round without a resume
+      }
+      return Retry::kNow;
+    case SessionEnd::kOther:
+      return moved_since ? Retry::kNow : Retry::kBackOff;
+  }
+  return Retry::kBackOff;
+}
+
+bool EdgeLinkPlan::OnResumed(const Dial& dialled, uint64_t generation) {
+  if (stopped_ || dialled.hub != hub_) return false;
+  failed_moves_ = 0;
+  generation_ = generation;
+  return true;
+}
+
 EdgeConnectionEngine::EdgeConnectionEngine(EdgeEngineOptions options)
     : options_(std::move(options)), window_(options_.window) {}
 
@@ -59,8 +111,10 @@ absl::Status EdgeConnectionEngine::Enqueue(PendingBatch batch) {
   return absl::OkStatus();
 }
 
-std::string EdgeConnectionEngine::OnConnected(SteadyTime now) {
+std::string EdgeConnectionEngine::OnConnected(SteadyTime now, uint64_t generation) {
+  options_.hello.generation = generation;
   state_ = State::kAwaitResume;
+  report_due_ = false;
   closing_ = false;
   last_received_ = now;
   last_ping_ = now - options_.heartbeat_interval;  // first ping right away: RTT early
@@ -183,6 +237,9 @@ EdgeConnectionEngine::Inbound EdgeConnectionEngine::OnMessage(std::string_view m
       ApplyResume(std::get<ResumeFrame>(*frame), &in);
       state_ = State::kStreaming;
       in.resumed = true;
+      in.generation = std::get<ResumeFrame>(*frame).generation;
+      report_due_ = true;
+      QueueReportIfDue(now);
       break;
     case FrameType::kAck:
       if (state_ != State::kStreaming) {
@@ -213,6 +270,7 @@ EdgeConnectionEngine::Inbound EdgeConnectionEngine::OnMessage(std::string_view m
     case FrameType::kError: {
       const auto& error = std::get<ErrorFrame>(*frame);
       in.error = absl::Status(error.code, absl::StrCat("the hub reported: ", error.message));
+      in.end = ClassifyHubError(error);
       break;
     }
     case FrameType::kClose:
@@ -266,6 +324,19 @@ std::optional<EdgeConnectionEngine::Outbound> EdgeConnectionEngine::NextFrame(St
   return Outbound{batch.frame, true, false};
 }
 
+void EdgeConnectionEngine::SetReport(const ReportFrame& report) {
+  report_ = std::make_shared<const std::string>(EncodeFrame(report));
+}
+
+void EdgeConnectionEngine::QueueReportIfDue(SteadyTime now) {
+  if (state_ != State::kStreaming || closing_ || report_ == nullptr) return;
+  if (!report_due_ && now - last_report_ < options_.report_interval) return;
+  control_.push_back(report_);
+  report_due_ = false;
+  last_report_ = now;
+  ++reports_sent_;
+}
+
 void EdgeConnectionEngine::QueueClose(std::string reason) {
   // Pending pings and pongs are moot now.
   control_.clear();
@@ -285,6 +356,7 @@ absl::Status EdgeConnectionEngine::OnTick(SteadyTime now) {
     control_.push_back(std::make_shared<const std::string>(EncodeFrame(PingFrame{++ping_sequence_, Nanos(now)})));
     last_ping_ = now;
   }
+  QueueReportIfDue(now);
   return absl::OkStatus();
 }
 

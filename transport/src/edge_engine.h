@@ -50,11 +50,75 @@ struct PendingBatch {
 };
 
 struct EdgeEngineOptions {
-  HelloFrame hello;  // connection_index / count set
+  HelloFrame hello;  // connection_index / count set; generation given per connect
   WindowOptions window;
   std::chrono::nanoseconds heartbeat_interval{std::chrono::seconds(1)};
   std::chrono::nanoseconds dead_link_timeout{std::chrono::seconds(15)};
+  // How often the latest report (SetReport) goes out while streaming; it
+  // also goes right after each resume.
+  std::chrono::nanoseconds report_interval{std::chrono::seconds(5)};
   FrameLimits limits;
+};
+
+// How a connection's session ended, as far as the link's choice of hub,
+// generation and retry is concerned.
+enum class SessionEnd {
+  // Dial, proxy, TLS or WebSocket failure, or the hub said "not served here"
+  // (ErrorFrame kUnavailable): try the next hub address.
+  kHubUnavailable,
+  // The hub does not know the generation we said hello with (kAborted):
+  // say hello again with 0 at once.
+  kUnknownGeneration,
+  // A newer instance of this edge took over (kFailedPrecondition "stale
+  // generation"): stop for good.
+  kStaleGeneration,
+  // Anything else (link lost, dead link, other hub errors): back off and
+  // redial the same hub.
+  kOther,
+};
+
+// What an error frame from the hub asks of the link.
+SessionEnd ClassifyHubError(const ErrorFrame& error);
+
+// Link-wide state shared by the connections of one EdgeLink instance: which
+// hub they all dial, and the generation they say hello with. Pure (no I/O,
+// no clock), not thread-safe (the shell holds its lock).
+class EdgeLinkPlan {
+ public:
+  explicit EdgeLinkPlan(size_t hub_count);
+
+  // What a connection dials now; kept with its session and handed back.
+  struct Dial {
+    size_t hub = 0;
+    uint64_t move = 0;  // the plan's move count when dialled
+    uint64_t generation = 0;
+  };
+  Dial Next() const { return Dial{hub_, moves_, generation_}; }
+
+  enum class Retry { kNow, kBackOff, kNever };
+  // A session dialled as `dialled` ended this way. Moves to the next hub
+  // (kHubUnavailable on the current hub), forgets the generation
+  // (kUnknownGeneration), or stops for good (kStaleGeneration); says when
+  // the connection should dial again.
+  Retry OnSessionEnded(const Dial& dialled, SessionEnd end);
+  // A session dialled as `dialled` resumed with the hub's generation (0: the
+  // hub issues none; keep saying 0). False when the link has moved to
+  // another hub meanwhile: close that session, it is on the wrong hub.
+  bool OnResumed(const Dial& dialled, uint64_t generation);
+
+  size_t hub() const { return hub_; }
+  uint64_t moves() const { return moves_; }
+  uint64_t generation() const { return generation_; }
+  bool stopped() const { return stopped_; }
+
+ private:
+  const size_t hub_count_;
+  size_t hub_ = 0;
+  uint64_t moves_ = 0;
+  // Moves since the last resume: a whole round of them means back off.
+  size_t failed_moves_ = 0;
+  uint64_t generation_ = 0;
+  bool stopped_ = false;
 };
 
 struct EdgeEngineCounters {
@@ -85,8 +149,9 @@ class EdgeConnectionEngine {
   uint64_t retained_bytes() const { return retained_bytes_; }
 
   // ---- transport lifecycle ----
-  // The transport is up (TLS and WebSocket done): returns the hello frame.
-  std::string OnConnected(SteadyTime now);
+  // The transport is up (TLS and WebSocket done): returns the hello frame,
+  // saying hello with `generation` (EdgeLinkPlan).
+  std::string OnConnected(SteadyTime now, uint64_t generation);
   // The transport is gone: frames in flight count as not sent; credit and
   // the control queue are dropped. Retained batches stay.
   void OnDisconnected(SteadyTime now);
@@ -96,6 +161,7 @@ class EdgeConnectionEngine {
   struct Inbound {
     // Set when this message was the resume frame.
     bool resumed = false;
+    uint64_t generation = 0;  // the resume's
     std::vector<PartitionOffset> seek;
     std::vector<PartitionOffset> committed;
     // Batches forgotten because the hub committed them (ack or resume).
@@ -104,8 +170,9 @@ class EdgeConnectionEngine {
     // Retained bytes released (acked, or dropped at a resume).
     uint64_t freed_bytes = 0;
     // Not OK: close the connection with this error (bad frame, hub error,
-    // unexpected frame, hub closed).
+    // unexpected frame, hub closed); `end` says what the link does next.
     absl::Status error;
+    SessionEnd end = SessionEnd::kOther;
   };
   Inbound OnMessage(std::string_view message, SteadyTime now);
 
@@ -121,6 +188,11 @@ class EdgeConnectionEngine {
   // Queues a close frame (graceful stop) ahead of everything else; no data
   // goes after it.
   void QueueClose(std::string reason);
+  // The latest report for the hub (the link's own view of its backlog):
+  // replaces any earlier one. Sent right after each resume and then every
+  // report_interval while streaming. `report` must be valid for
+  // EncodeFrame (the shell checks).
+  void SetReport(const ReportFrame& report);
 
   // ---- time ----
   // Queues a ping when one is due; DeadlineExceeded when nothing arrived
@@ -128,6 +200,7 @@ class EdgeConnectionEngine {
   absl::Status OnTick(SteadyTime now);
 
   const EdgeEngineCounters& counters() const { return counters_; }
+  uint64_t reports_sent() const { return reports_sent_; }
   EdgeConnectionMetrics Snapshot(SteadyTime now) const;
   const WaitTracker& credit_wait() const { return credit_wait_; }
   const WaitTracker& window_wait() const { return window_wait_; }
@@ -139,6 +212,7 @@ class EdgeConnectionEngine {
   void ApplyResume(const ResumeFrame& resume, Inbound* in);
   void ApplyAck(const AckFrame& ack, SteadyTime now, Inbound* in);
   void Forget(std::map<uint64_t, PendingBatch>::iterator it, Inbound* in, bool acked);
+  void QueueReportIfDue(SteadyTime now);
 
   EdgeEngineOptions options_;
   State state_ = State::kDisconnected;
@@ -161,6 +235,11 @@ class EdgeConnectionEngine {
   SteadyTime last_received_{};
   SteadyTime last_ping_{};
   uint64_t ping_sequence_ = 0;
+  // The latest report, encoded; due after a resume, then every interval.
+  std::shared_ptr<const std::string> report_;
+  bool report_due_ = false;
+  SteadyTime last_report_{};
+  uint64_t reports_sent_ = 0;
   EdgeEngineCounters counters_;
 };
 

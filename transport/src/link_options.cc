@@ -34,8 +34,16 @@ absl::Status ValidateTls(const char* who, const TlsFiles& tls, bool need_own_cer
 
 absl::Status ValidateEdgeLinkOptions(const EdgeLinkOptions& o) {
   const char* who = "edge link";
-  if (o.hub_host.empty()) return Invalid(who, "hub_host", "is required");
-  if (o.hub_port == 0) return Invalid(who, "hub_port", "is required");
+  if (o.hubs.empty()) return Invalid(who, "hubs", "needs at least one hub address");
+  if (o.hubs.size() > kMaxHubAddresses) {
+    return Invalid(who, "hubs", absl::StrCat("lists ", o.hubs.size(), " addresses, at most ", kMaxHubAddresses));
+  }
+  for (size_t i = 0; i < o.hubs.size(); ++i) {
+    if (o.hubs[i].host.empty()) return Invalid(who, "hubs", absl::StrCat("entry ", i, " has no host"));
+    if (o.hubs[i].port == 0) {
+      return Invalid(who, "hubs", absl::StrCat("entry ", i, " (", o.hubs[i].host, ") has no port"));
+    }
+  }
   if (o.hub_path.empty() || o.hub_path[0] != '/') return Invalid(who, "hub_path", "must start with '/'");
   if (absl::Status s = ValidateTls(who, o.tls, false); !s.ok()) return s;
   if (o.proxy && (o.proxy->host.empty() || o.proxy->port == 0)) {
@@ -68,7 +76,12 @@ absl::Status ValidateEdgeLinkOptions(const EdgeLinkOptions& o) {
     return Invalid(who, "reconnect_initial", "must be > 0 and not above reconnect_max");
   }
   if (o.socket_buffer_bytes < 0) return Invalid(who, "socket_buffer_bytes", "must be >= 0");
+  if (o.report_interval.count() <= 0) return Invalid(who, "report_interval", "must be > 0");
   return absl::OkStatus();
+}
+
+std::string HubAddress::ToString() const {
+  return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]:", port) : absl::StrCat(host, ":", port);
 }
 
 absl::Status ValidateIdentityRules(const std::vector<IdentityRule>& rules) {

@@ -95,7 +95,7 @@ const SharedPair& Shared() {
 
 }  // namespace
 
-std::unique_ptr<KafkaClusters> KafkaClusters::Start(std::vector<std::string> names) {
+std::unique_ptr<KafkaClusters> KafkaClusters::Start(std::vector<std::string> names, ClusterSecurity security) {
   if (names.empty()) {
     ADD_FAILURE() << "KafkaClusters::Start needs at least one cluster name";
     return nullptr;
@@ -109,6 +109,11 @@ std::unique_ptr<KafkaClusters> KafkaClusters::Start(std::vector<std::string> nam
   // --owner-pid: the script's watcher removes the clusters if this process
   // dies without running destructors (abort, SIGKILL, test timeout).
   std::vector<std::string> args = {"start", "--dir", dir, "--owner-pid", std::to_string(getpid())};
+  if (security.protocol != "plaintext") {
+    args.insert(args.end(), {"--security", security.protocol});
+    for (const std::string& user : security.scram_users) args.insert(args.end(), {"--scram-user", user});
+    if (security.authorizer) args.push_back("--authorizer");
+  }
   args.insert(args.end(), names.begin(), names.end());
   if (absl::Status started = RunKafkaCluster(args, kStartTimeout); !started.ok()) {
     ADD_FAILURE() << "cannot start Kafka clusters " << absl::StrJoin(names, ", ") << " in " << dir << ": "
@@ -140,6 +145,30 @@ std::string KafkaClusters::Bootstrap(std::string_view name) const {
     return "";
   }
   return it->second;
+}
+
+std::map<std::string, std::string> KafkaClusters::ClientProperties(std::string_view name) const {
+  std::map<std::string, std::string> out;
+  if (Bootstrap(name).empty()) return out;
+  std::ifstream in(absl::StrCat(dir_, "/", std::string(name), "/client.properties"));
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos || line.empty() || line[0] == '#') continue;
+    out[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return out;
+}
+
+absl::Status KafkaClusters::Acls(std::string_view name, std::vector<std::string> args) {
+  std::vector<std::string> all = {"acls", "--dir", dir_, std::string(name)};
+  all.insert(all.end(), args.begin(), args.end());
+  return RunKafkaCluster(std::move(all), kStartTimeout);
+}
+
+std::string KafkaClusters::CertsDir(std::string_view name) const {
+  if (Bootstrap(name).empty()) return "";
+  return ReadFirstLine(absl::StrCat(dir_, "/", std::string(name), "/certs-dir"));
 }
 
 absl::Status KafkaClusters::RunScript(std::string_view command, std::vector<std::string> names,

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -31,6 +32,9 @@ struct RdKafkaDeleter {
   void operator()(rd_kafka_NewTopic_t* p) const { rd_kafka_NewTopic_destroy(p); }
   void operator()(rd_kafka_DeleteTopic_t* p) const { rd_kafka_DeleteTopic_destroy(p); }
   void operator()(rd_kafka_ConfigResource_t* p) const { rd_kafka_ConfigResource_destroy(p); }
+  void operator()(rd_kafka_DeleteRecords_t* p) const { rd_kafka_DeleteRecords_destroy(p); }
+  void operator()(rd_kafka_NewPartitions_t* p) const { rd_kafka_NewPartitions_destroy(p); }
+  void operator()(rd_kafka_AclBinding_t* p) const { rd_kafka_AclBinding_destroy(p); }
 };
 template <typename T>
 using Owned = std::unique_ptr<T, RdKafkaDeleter>;
@@ -91,10 +95,18 @@ absl::Status KafkaError(const rd_kafka_error_t* error, std::string_view context)
 
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
+// Where a client connects: bootstrap servers and the cluster's security
+// properties (security.protocol, TLS files, SASL user).
+struct Endpoint {
+  const std::string& bootstrap;
+  const std::map<std::string, std::string>& security;
+};
+
 // A librdkafka client with `properties`; `configure` may add callbacks.
-absl::StatusOr<Owned<rd_kafka_t>> NewClient(rd_kafka_type_t type, const std::string& bootstrap,
+absl::StatusOr<Owned<rd_kafka_t>> NewClient(rd_kafka_type_t type, const Endpoint& endpoint,
                                            const Properties& properties,
                                            void (*configure)(rd_kafka_conf_t*) = nullptr) {
+  const std::string& bootstrap = endpoint.bootstrap;
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char errstr[512];
   // Brokers are stopped and restarted in tests: reconnect within a second
@@ -102,11 +114,13 @@ absl::StatusOr<Owned<rd_kafka_t>> NewClient(rd_kafka_type_t type, const std::str
   Properties all = {{"bootstrap.servers", bootstrap},
                     {"client.id", "longhaul-test-client"},
                     {"reconnect.backoff.max.ms", "1000"}};
+  all.insert(all.end(), endpoint.security.begin(), endpoint.security.end());
   all.insert(all.end(), properties.begin(), properties.end());
   for (const auto& [name, value] : all) {
     if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
-      return absl::InvalidArgumentError(absl::StrCat("librdkafka property ", name, "=", value, ": ", errstr));
+      // The value is left out: it may be a password.
+      return absl::InvalidArgumentError(absl::StrCat("librdkafka property ", name, ": ", errstr));
     }
   }
   if (configure != nullptr) configure(conf);
@@ -249,10 +263,10 @@ absl::StatusOr<Owned<rd_kafka_event_t>> AwaitAdminResult(rd_kafka_queue_t* queue
   return event;
 }
 
-absl::StatusOr<rd_kafka_t*> LazyClient(Owned<rd_kafka_t>& slot, rd_kafka_type_t type, const std::string& bootstrap,
+absl::StatusOr<rd_kafka_t*> LazyClient(Owned<rd_kafka_t>& slot, rd_kafka_type_t type, const Endpoint& endpoint,
                                       const Properties& properties, void (*configure)(rd_kafka_conf_t*) = nullptr) {
   if (slot == nullptr) {
-    absl::StatusOr<Owned<rd_kafka_t>> client = NewClient(type, bootstrap, properties, configure);
+    absl::StatusOr<Owned<rd_kafka_t>> client = NewClient(type, endpoint, properties, configure);
     if (!client.ok()) return client.status();
     slot = std::move(*client);
   }
@@ -297,8 +311,8 @@ absl::Status CheckPartitionExists(rd_kafka_t* rk, const TopicPartition& tp, Cloc
 
 // A consumer that names `group` without joining it (no subscribe), for
 // committing and reading the group's offsets.
-absl::StatusOr<Owned<rd_kafka_t>> NewGroupClient(const std::string& bootstrap, std::string_view group) {
-  return NewClient(RD_KAFKA_CONSUMER, bootstrap,
+absl::StatusOr<Owned<rd_kafka_t>> NewGroupClient(const Endpoint& endpoint, std::string_view group) {
+  return NewClient(RD_KAFKA_CONSUMER, endpoint,
                    {{"group.id", std::string(group)},
                     {"enable.auto.commit", "false"},
                     {"enable.auto.offset.store", "false"},
@@ -322,8 +336,8 @@ struct KafkaTestClient::Clients {
   Owned<rd_kafka_t> transactional;  // initialized for transactions
 };
 
-KafkaTestClient::KafkaTestClient(std::string bootstrap)
-    : bootstrap_(std::move(bootstrap)), clients_(std::make_unique<Clients>()) {}
+KafkaTestClient::KafkaTestClient(std::string bootstrap, std::map<std::string, std::string> properties)
+    : bootstrap_(std::move(bootstrap)), properties_(std::move(properties)), clients_(std::make_unique<Clients>()) {}
 
 KafkaTestClient::~KafkaTestClient() = default;
 
@@ -331,7 +345,7 @@ absl::Status KafkaTestClient::CreateTopic(std::string_view topic, int partitions
                                           const std::map<std::string, std::string>& configs, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const std::string what = absl::StrCat("create topic ", Av(topic), " on ", bootstrap_);
-  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, bootstrap_, {});
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, {});
   if (!rk.ok()) return rk.status();
   char errstr[512];
   Owned<rd_kafka_NewTopic_t> new_topic(
@@ -379,10 +393,112 @@ absl::Status KafkaTestClient::CreateTopic(std::string_view topic, int partitions
   return absl::DeadlineExceededError(absl::StrCat(last.message(), " (after ", timeout.count(), " ms)"));
 }
 
+absl::Status KafkaTestClient::GrowPartitions(std::string_view topic, int total, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  const std::string what = absl::StrCat("grow topic ", Av(topic), " to ", total, " partitions on ", bootstrap_);
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, {});
+  if (!rk.ok()) return rk.status();
+  char errstr[512];
+  Owned<rd_kafka_NewPartitions_t> grow(rd_kafka_NewPartitions_new(std::string(topic).c_str(), total, errstr, sizeof errstr));
+  if (grow == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": ", errstr));
+  Owned<rd_kafka_queue_t> queue(rd_kafka_queue_new(*rk));
+  auto options = AdminOptions(*rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout);
+  rd_kafka_NewPartitions_t* list[] = {grow.get()};
+  rd_kafka_CreatePartitions(*rk, list, 1, options.get(), queue.get());
+  absl::StatusOr<Owned<rd_kafka_event_t>> event = AwaitAdminResult(queue.get(), timeout, what);
+  if (!event.ok()) return event.status();
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(event->get()), &count);
+  for (size_t i = 0; i < count; ++i) {
+    if (rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]); err) {
+      const char* message = rd_kafka_topic_result_error_string(results[i]);
+      return KafkaError(err, what, message != nullptr ? message : "");
+    }
+  }
+  while (Clock::now() < deadline) {
+    absl::StatusOr<int> now = PartitionCount(topic, Remaining(deadline));
+    if (now.ok() && *now == total) return absl::OkStatus();
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  return absl::DeadlineExceededError(absl::StrCat(what, ": metadata does not show the new partitions"));
+}
+
+absl::Status KafkaTestClient::SetTopicConfig(std::string_view topic, const std::map<std::string, std::string>& configs,
+                                             milliseconds timeout) {
+  const std::string what = absl::StrCat("alter configs of topic ", Av(topic), " on ", bootstrap_);
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, {});
+  if (!rk.ok()) return rk.status();
+  Owned<rd_kafka_ConfigResource_t> resource(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, std::string(topic).c_str()));
+  for (const auto& [name, value] : configs) rd_kafka_ConfigResource_set_config(resource.get(), name.c_str(), value.c_str());
+  Owned<rd_kafka_queue_t> queue(rd_kafka_queue_new(*rk));
+  auto options = AdminOptions(*rk, RD_KAFKA_ADMIN_OP_ALTERCONFIGS, timeout);
+  rd_kafka_ConfigResource_t* list[] = {resource.get()};
+  rd_kafka_AlterConfigs(*rk, list, 1, options.get(), queue.get());
+  absl::StatusOr<Owned<rd_kafka_event_t>> event = AwaitAdminResult(queue.get(), timeout, what);
+  if (!event.ok()) return event.status();
+  size_t count = 0;
+  const rd_kafka_ConfigResource_t** results =
+      rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(event->get()), &count);
+  for (size_t i = 0; i < count; ++i) {
+    if (rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(results[i]); err) {
+      const char* message = rd_kafka_ConfigResource_error_string(results[i]);
+      return KafkaError(err, what, message != nullptr ? message : "");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KafkaTestClient::CreateAcls(const std::vector<AclSpec>& acls, milliseconds timeout) {
+  const std::string what = absl::StrCat("create ACLs on ", bootstrap_);
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, {});
+  if (!rk.ok()) return rk.status();
+  static const std::map<std::string, rd_kafka_ResourceType_t> kTypes = {
+      {"topic", RD_KAFKA_RESOURCE_TOPIC}, {"group", RD_KAFKA_RESOURCE_GROUP},
+      {"cluster", RD_KAFKA_RESOURCE_BROKER}};
+  static const std::map<std::string, rd_kafka_AclOperation_t> kOperations = {
+      {"read", RD_KAFKA_ACL_OPERATION_READ},
+      {"write", RD_KAFKA_ACL_OPERATION_WRITE},
+      {"create", RD_KAFKA_ACL_OPERATION_CREATE},
+      {"describe", RD_KAFKA_ACL_OPERATION_DESCRIBE},
+      {"describe_configs", RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS},
+      {"alter_configs", RD_KAFKA_ACL_OPERATION_ALTER_CONFIGS},
+      {"all", RD_KAFKA_ACL_OPERATION_ALL}};
+  std::vector<Owned<rd_kafka_AclBinding_t>> owned;
+  std::vector<rd_kafka_AclBinding_t*> bindings;
+  char errstr[512];
+  for (const AclSpec& acl : acls) {
+    auto type = kTypes.find(acl.resource_type);
+    auto operation = kOperations.find(acl.operation);
+    if (type == kTypes.end() || operation == kOperations.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(what, ": unknown resource type or operation in ", acl.resource_type,
+                                                     " ", acl.operation));
+    }
+    owned.emplace_back(rd_kafka_AclBinding_new(
+        type->second, acl.name.c_str(), acl.prefixed ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED : RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+        acl.principal.c_str(), "*", operation->second, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, errstr, sizeof errstr));
+    if (owned.back() == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": ", errstr));
+    bindings.push_back(owned.back().get());
+  }
+  Owned<rd_kafka_queue_t> queue(rd_kafka_queue_new(*rk));
+  auto options = AdminOptions(*rk, RD_KAFKA_ADMIN_OP_CREATEACLS, timeout);
+  rd_kafka_CreateAcls(*rk, bindings.data(), bindings.size(), options.get(), queue.get());
+  absl::StatusOr<Owned<rd_kafka_event_t>> event = AwaitAdminResult(queue.get(), timeout, what);
+  if (!event.ok()) return event.status();
+  size_t count = 0;
+  const rd_kafka_acl_result_t** results = rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(event->get()), &count);
+  for (size_t i = 0; i < count; ++i) {
+    if (const rd_kafka_error_t* error = rd_kafka_acl_result_error(results[i]); error != nullptr) {
+      return KafkaError(error, what);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status KafkaTestClient::DeleteTopic(std::string_view topic, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const std::string what = absl::StrCat("delete topic ", Av(topic), " on ", bootstrap_);
-  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, bootstrap_, {});
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, {});
   if (!rk.ok()) return rk.status();
   Owned<rd_kafka_DeleteTopic_t> delete_topic(rd_kafka_DeleteTopic_new(std::string(topic).c_str()));
   Owned<rd_kafka_queue_t> queue(rd_kafka_queue_new(*rk));
@@ -409,9 +525,35 @@ absl::Status KafkaTestClient::DeleteTopic(std::string_view topic, milliseconds t
       absl::StrCat(what, ": deleted, but metadata still lists it after ", timeout.count(), " ms"));
 }
 
+absl::Status KafkaTestClient::DeleteRecordsBefore(std::string_view topic, int32_t partition, int64_t before,
+                                                  milliseconds timeout) {
+  const std::string what =
+      absl::StrCat("delete records of ", Av(topic), "[", partition, "] before offset ", before, " on ", bootstrap_);
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, bootstrap_, {});
+  if (!rk.ok()) return rk.status();
+  Owned<rd_kafka_topic_partition_list_t> offsets(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(offsets.get(), std::string(topic).c_str(), partition)->offset = before;
+  Owned<rd_kafka_DeleteRecords_t> request(rd_kafka_DeleteRecords_new(offsets.get()));
+  Owned<rd_kafka_queue_t> queue(rd_kafka_queue_new(*rk));
+  auto options = AdminOptions(*rk, RD_KAFKA_ADMIN_OP_DELETERECORDS, timeout);
+  rd_kafka_DeleteRecords_t* requests[] = {request.get()};
+  rd_kafka_DeleteRecords(*rk, requests, 1, options.get(), queue.get());
+  absl::StatusOr<Owned<rd_kafka_event_t>> event = AwaitAdminResult(queue.get(), timeout, what);
+  if (!event.ok()) return event.status();
+  const rd_kafka_topic_partition_list_t* result =
+      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(event->get()));
+  if (result == nullptr || result->cnt != 1) return absl::InternalError(absl::StrCat(what, ": no result"));
+  if (result->elems[0].err) return KafkaError(result->elems[0].err, what);
+  if (result->elems[0].offset != before) {
+    return absl::InternalError(
+        absl::StrCat(what, ": the log start is now ", result->elems[0].offset, ", not ", before));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> KafkaTestClient::PartitionCount(std::string_view topic, milliseconds timeout) {
   const std::string what = absl::StrCat("partition count of ", Av(topic), " on ", bootstrap_);
-  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, bootstrap_, {});
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, {});
   if (!rk.ok()) return rk.status();
   absl::StatusOr<Owned<const rd_kafka_metadata_t>> metadata = Metadata(*rk, timeout, what);
   if (!metadata.ok()) return metadata.status();
@@ -423,7 +565,7 @@ absl::StatusOr<int> KafkaTestClient::PartitionCount(std::string_view topic, mill
 absl::StatusOr<std::map<std::string, std::string>> KafkaTestClient::TopicConfig(std::string_view topic,
                                                                                 milliseconds timeout) {
   const std::string what = absl::StrCat("describe configs of topic ", Av(topic), " on ", bootstrap_);
-  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, bootstrap_, {});
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, {});
   if (!rk.ok()) return rk.status();
   Owned<rd_kafka_ConfigResource_t> resource(
       rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, std::string(topic).c_str()));
@@ -457,7 +599,7 @@ absl::Status KafkaTestClient::Produce(std::string_view topic, int32_t partition,
   const auto deadline = Clock::now() + timeout;
   const TopicPartition tp{std::string(topic), partition};
   absl::StatusOr<rd_kafka_t*> rk =
-      LazyClient(clients_->producer, RD_KAFKA_PRODUCER, bootstrap_, ProducerProperties(), ConfigureProducer);
+      LazyClient(clients_->producer, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, ProducerProperties(), ConfigureProducer);
   if (!rk.ok()) return rk.status();
   // librdkafka would hold records for a missing topic until the deadline.
   if (absl::Status exists = CheckPartitionExists(*rk, tp, deadline, absl::StrCat("produce to ", tp.ToString()));
@@ -488,7 +630,7 @@ absl::Status KafkaTestClient::ProduceTransaction(std::string_view topic, int32_t
     properties.emplace_back("transactional.id", UniqueName("longhaul-test-txn"));
     properties.emplace_back("transaction.timeout.ms", "60000");
     absl::StatusOr<rd_kafka_t*> rk =
-        LazyClient(clients_->transactional, RD_KAFKA_PRODUCER, bootstrap_, properties, ConfigureProducer);
+        LazyClient(clients_->transactional, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, properties, ConfigureProducer);
     if (!rk.ok()) return rk.status();
     if (Owned<rd_kafka_error_t> error(rd_kafka_init_transactions(*rk, TimeoutMs(Remaining(deadline)))); error) {
       clients_->transactional.reset();
@@ -535,7 +677,7 @@ absl::StatusOr<std::vector<Record>> KafkaTestClient::ReadAll(std::string_view to
   // rd_kafka_assign fails with _UNKNOWN_GROUP without a group.id, so it gets
   // a throwaway one; nothing is ever committed to it.
   absl::StatusOr<Owned<rd_kafka_t>> consumer =
-      NewClient(RD_KAFKA_CONSUMER, bootstrap_,
+      NewClient(RD_KAFKA_CONSUMER, Endpoint{bootstrap_, properties_},
                 {{"group.id", UniqueName("longhaul-test-reader")},
                  {"isolation.level", committed ? "read_committed" : "read_uncommitted"},
                  {"enable.partition.eof", "true"},
@@ -610,7 +752,7 @@ absl::StatusOr<int64_t> KafkaTestClient::EndOffset(std::string_view topic, int32
   // ListOffsets request carries the handle's isolation.level, hence a
   // read_uncommitted consumer handle: the answer is the high watermark, not
   // the last stable offset.
-  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->offsets, RD_KAFKA_CONSUMER, bootstrap_,
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->offsets, RD_KAFKA_CONSUMER, Endpoint{bootstrap_, properties_},
                                               {{"isolation.level", "read_uncommitted"}});
   if (!rk.ok()) return rk.status();
   Owned<rd_kafka_topic_partition_list_t> partitions(rd_kafka_topic_partition_list_new(1));
@@ -634,7 +776,7 @@ absl::Status KafkaTestClient::CommitGroupOffset(std::string_view group, std::str
                                                 int64_t offset, milliseconds timeout) {
   const std::string what =
       absl::StrCat("commit offset ", offset, " for group ", Av(group), " on ", Av(topic), "[", partition, "]");
-  absl::StatusOr<Owned<rd_kafka_t>> consumer = NewGroupClient(bootstrap_, group);
+  absl::StatusOr<Owned<rd_kafka_t>> consumer = NewGroupClient(Endpoint{bootstrap_, properties_}, group);
   if (!consumer.ok()) return consumer.status();
   Owned<rd_kafka_queue_t> queue(rd_kafka_queue_new(consumer->get()));
   Owned<rd_kafka_topic_partition_list_t> offsets(rd_kafka_topic_partition_list_new(1));
@@ -660,7 +802,7 @@ absl::Status KafkaTestClient::CommitGroupOffset(std::string_view group, std::str
 absl::StatusOr<std::optional<int64_t>> KafkaTestClient::GroupOffset(std::string_view group, const TopicPartition& tp,
                                                                     milliseconds timeout) {
   const std::string what = absl::StrCat("committed offset of group ", Av(group), " on ", tp.ToString());
-  absl::StatusOr<Owned<rd_kafka_t>> consumer = NewGroupClient(bootstrap_, group);
+  absl::StatusOr<Owned<rd_kafka_t>> consumer = NewGroupClient(Endpoint{bootstrap_, properties_}, group);
   if (!consumer.ok()) return consumer.status();
   Owned<rd_kafka_topic_partition_list_t> offsets(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(offsets.get(), tp.topic.c_str(), tp.partition);

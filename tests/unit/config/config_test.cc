@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "longhaul/testing/status_matchers.h"
 
 namespace longhaul::config {
@@ -116,9 +117,12 @@ pipelines:
       interval: 5s
     offset_syncs:
       retention: 3d
+    on_source_gap: skip
+    lag_thresholds: {lagging_after: 5m, stalled_after: 20m}
 worker:
   drain_timeout: 45s
   buffer_bytes: 1GiB
+  log_level: debug
 admin:
   listen: "0.0.0.0:0"
   per_partition_metrics: false
@@ -173,9 +177,13 @@ admin:
   EXPECT_FALSE(p.groups.filter.Matches("billing-test"));
   EXPECT_EQ(p.groups.interval, 5s);
   EXPECT_EQ(p.offset_sync_retention, 72h);
+  EXPECT_EQ(p.on_source_gap, SourceGapPolicy::kSkip);
+  EXPECT_EQ(p.lagging_after, 5min);
+  EXPECT_EQ(p.stalled_after, 20min);
 
   EXPECT_EQ(config->worker.drain_timeout, 45s);
   EXPECT_EQ(config->worker.buffer_bytes, int64_t{1} << 30);
+  EXPECT_EQ(config->worker.log_level, "debug");
   EXPECT_EQ(config->admin.listen, "0.0.0.0:0");
   EXPECT_FALSE(config->admin.per_partition_metrics);
 }
@@ -201,6 +209,9 @@ TEST(ConfigParse, FillsDefaultsForOmittedKeys) {
   EXPECT_FALSE(p.groups.filter.Matches("any-group"));
   EXPECT_EQ(p.groups.interval, 10s);
   EXPECT_EQ(p.offset_sync_retention, 7 * 24h);
+  EXPECT_EQ(p.on_source_gap, SourceGapPolicy::kStop);  // losing records is never the default
+  EXPECT_EQ(p.lagging_after, 30s);
+  EXPECT_EQ(p.stalled_after, 60s);
   EXPECT_EQ(config->worker.drain_timeout, 30s);
   EXPECT_EQ(config->worker.buffer_bytes, 64 << 20);
   EXPECT_EQ(config->admin.listen, "127.0.0.1:9464");
@@ -257,6 +268,7 @@ links:
       buffer_bytes: 32MiB
       heartbeat_interval: 500ms
       dead_link_timeout: 20s
+      report_interval: 2s
     hub:
       listen: "0.0.0.0:0"
       ca_file: /etc/ca.pem
@@ -267,6 +279,13 @@ links:
         "longhaul://edge/e1": [p]
         "CN=other": ["*"]
       receive_window_bytes: 16MiB
+      identity_match: uri
+      crl_file: /etc/ca.crl.pem
+      max_sessions: 500
+      max_sessions_per_identity: 4
+      max_pending_handshakes_per_address: 2
+      max_records_per_batch: 5000
+      max_outbound_bytes: 2MiB
 pipelines:
   p:
     via: sat
@@ -283,7 +302,7 @@ TEST(ConfigParse, ReadsEveryFieldOfALink) {
   EXPECT_EQ(link.name, "sat");
   ASSERT_TRUE(link.edge.has_value());
   const LinkEdgeConfig& e = *link.edge;
-  EXPECT_EQ(e.hub, "hub.example:443");
+  EXPECT_EQ(e.hubs, std::vector<std::string>{"hub.example:443"});
   EXPECT_EQ(e.server_name, "hub.example");
   EXPECT_EQ(e.ca_file, "/etc/ca.pem");
   EXPECT_EQ(e.cert_file, "/etc/edge.pem");
@@ -296,6 +315,7 @@ TEST(ConfigParse, ReadsEveryFieldOfALink) {
   EXPECT_EQ(e.buffer_bytes, 32 << 20);
   EXPECT_EQ(e.heartbeat_interval, 500ms);
   EXPECT_EQ(e.dead_link_timeout, 20s);
+  EXPECT_EQ(e.report_interval, 2s);
   ASSERT_TRUE(link.hub.has_value());
   const LinkHubConfig& h = *link.hub;
   EXPECT_EQ(h.listen, "0.0.0.0:0");
@@ -306,6 +326,13 @@ TEST(ConfigParse, ReadsEveryFieldOfALink) {
   EXPECT_EQ(h.identities.size(), 2u);
   EXPECT_EQ(h.identities.at("CN=other"), std::vector<std::string>{"*"});
   EXPECT_EQ(h.receive_window_bytes, 16 << 20);
+  EXPECT_TRUE(h.identity_uri_only);
+  EXPECT_EQ(h.crl_file, "/etc/ca.crl.pem");
+  EXPECT_EQ(h.max_sessions, 500);
+  EXPECT_EQ(h.max_sessions_per_identity, 4);
+  EXPECT_EQ(h.max_pending_handshakes_per_address, 2);
+  EXPECT_EQ(h.max_records_per_batch, 5000);
+  EXPECT_EQ(h.max_outbound_bytes, 2 << 20);
 }
 
 TEST(ConfigParse, LinkDefaultsAndErrorsNameTheKeyWithoutEchoingTheProxySecret) {
@@ -325,6 +352,7 @@ pipelines:
   EXPECT_EQ(e.connections, 2);
   EXPECT_EQ(e.compression, "zstd");
   EXPECT_EQ(e.buffer_bytes, int64_t{256} << 20);
+  EXPECT_EQ(e.report_interval, 5s);
   EXPECT_FALSE(config->links.at("sat").hub.has_value());
 
   std::string bad(kLinked);
@@ -338,9 +366,50 @@ pipelines:
   auto lines = ErrorLines(Parse(bad, FakeEnv({{"PROXY_AUTH", "Basic c2VjcmV0"}})));
   ASSERT_EQ(lines.size(), 2u) << ::testing::PrintToString(lines);
   EXPECT_THAT(lines[0], StartsWith("pipelines.yaml:12:14: links.sat.edge.proxy: "));
-  EXPECT_THAT(lines[1], AllOf(StartsWith("pipelines.yaml:32:10: pipelines.p.via: "),
+  EXPECT_THAT(lines[1], AllOf(StartsWith("pipelines.yaml:40:10: pipelines.p.via: "),
                               HasSubstr("no link named 'sats' (known links: sat)")));
   for (const auto& line : lines) EXPECT_THAT(line, Not(HasSubstr("c2VjcmV0")));
+}
+
+std::string LinkWithEdge(std::string_view edge) {
+  return absl::StrCat(R"(clusters:
+  a: {bootstrap: "a:9092"}
+  b: {bootstrap: "b:9092"}
+links:
+  sat:
+    edge: )",
+                      std::string(edge), R"(
+pipelines:
+  p: {via: sat, source: a, target: b, topics: {include: [".*"]}}
+)");
+}
+
+TEST(ConfigParse, TakesSeveralHubsAsAListOrCommaSeparatedUnderHubOrHubs) {
+  const std::vector<std::string> want = {"hub-a.example:443", "[fd00::2]:443", "10.0.0.9:8443"};
+  for (std::string_view edge : {
+           R"({hub: ["hub-a.example:443", "[fd00::2]:443", "10.0.0.9:8443"]})",
+           R"({hubs: ["hub-a.example:443", "[fd00::2]:443", "10.0.0.9:8443"]})",
+           R"({hub: "hub-a.example:443, [fd00::2]:443,10.0.0.9:8443"})",
+           R"({hubs: "hub-a.example:443,[fd00::2]:443,10.0.0.9:8443"})",
+       }) {
+    absl::StatusOr<Config> config = Parse(LinkWithEdge(edge));
+    ASSERT_THAT(config, IsOk()) << edge;
+    EXPECT_EQ(config->links.at("sat").edge->hubs, want) << edge;
+  }
+}
+
+TEST(ConfigParse, ReportsBadHubListsNamingTheKey) {
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "a:443", hubs: ["b:443"]})"))),
+              ElementsAre(HasSubstr("links.sat.edge.hubs: give either hub or hubs (the same setting), not both")));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hubs: []})"))),
+              ElementsAre(HasSubstr("links.sat.edge.hubs: expected at least one host:port of a hub, got an empty list")));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: ["a:443", "b"]})"))),
+              ElementsAre(AllOf(HasSubstr("links.sat.edge.hub[1]: "), HasSubstr("missing :port"))));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "a:443,"})"))),
+              ElementsAre(AllOf(HasSubstr("links.sat.edge.hub: "), HasSubstr("empty address"))));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "a:443,a:443"})"))),
+              ElementsAre(HasSubstr("links.sat.edge.hub: hub address 'a:443' is listed twice")));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({ca_file: x})"))), ElementsAre(HasSubstr("hub")));
 }
 
 TEST(ConfigParse, ReportsSyntaxErrorAtYamlCppMark) {
@@ -699,6 +768,118 @@ TEST(ConfigLoad, PrefixesErrorsWithThePath) {
               ElementsAre(StartsWith(file.path() + ":1:1: pipelines: required key is missing"),
                           file.path() + ":1:11: clusters: expected a map of cluster name to "
                                         "cluster, got a list"));
+}
+
+TEST(ConfigParse, RejectsUnknownSourceGapPolicyAndOutOfRangeLagThresholds) {
+  const std::string yaml = R"(clusters:
+  a: {bootstrap: "a:9092"}
+  b: {bootstrap: "b:9092"}
+pipelines:
+  p:
+    source: a
+    target: b
+    topics: {include: [".*"]}
+    on_source_gap: ignore
+    lag_thresholds: {lagging_after: 0s, stalled: 5m}
+)";
+  EXPECT_THAT(ErrorLines(Parse(yaml)),
+              ElementsAre("pipelines.yaml:9:20: pipelines.p.on_source_gap: expected stop or skip, got \"ignore\"",
+                          "pipelines.yaml:10:37: pipelines.p.lag_thresholds.lagging_after: expected a duration "
+                          "between 1s and 1d, got \"0s\"",
+                          "pipelines.yaml:10:41: pipelines.p.lag_thresholds.stalled: unknown key (expected one of: "
+                          "lagging_after, stalled_after)"));
+}
+
+}  // namespace
+}  // namespace longhaul::config
+
+namespace longhaul::config {
+namespace {
+
+constexpr std::string_view kInsecure = R"(clusters:
+  a:
+    bootstrap: "a:9093"
+    properties:
+      security.protocol: SSL
+      enable.ssl.certificate.verification: false
+  b:
+    bootstrap: "b:9093"
+    consumer:
+      ssl.endpoint.identification.algorithm: none
+pipelines:
+  p:
+    source: a
+    target: b
+    topics: {include: [".*"]}
+)";
+
+TEST(ConfigParse, WarnsWithFileAndLineWhenCertificateChecksAreTurnedOff) {
+  absl::StatusOr<Config> config = ParseConfig(kInsecure, "insecure.yaml", [](std::string_view) { return std::nullopt; });
+  ASSERT_THAT(config, ::longhaul::testing::IsOk());
+  ASSERT_EQ(config->warnings.size(), 2u);
+  EXPECT_THAT(config->warnings[0],
+              ::testing::StartsWith("insecure.yaml:6:44: clusters.a.properties.enable.ssl.certificate.verification: "
+                                    "TLS certificate verification is off"));
+  EXPECT_THAT(config->warnings[1],
+              ::testing::StartsWith("insecure.yaml:10:46: clusters.b.consumer.ssl.endpoint.identification.algorithm:"));
+}
+
+TEST(ConfigParse, GivesNoWarningForVerifiedTls) {
+  std::string yaml(kInsecure);
+  yaml.replace(yaml.find("false"), 5, "true");
+  yaml.replace(yaml.find(": none"), 6, ": https");
+  absl::StatusOr<Config> config = ParseConfig(yaml, "ok.yaml", [](std::string_view) { return std::nullopt; });
+  ASSERT_THAT(config, ::longhaul::testing::IsOk());
+  EXPECT_THAT(config->warnings, ::testing::IsEmpty());
+}
+
+constexpr std::string_view kTopicSync = R"(clusters:
+  a: {bootstrap: "a:9092"}
+  b: {bootstrap: "b:9092"}
+pipelines:
+  defaults:
+    source: a
+    target: b
+    topics: {include: [".*"]}
+  custom:
+    source: a
+    target: b
+    topics: {include: [".*"]}
+    replication_factor: 3
+    topic_configs:
+      include: ["retention\\..*", "cleanup\\.policy"]
+      exclude: ["retention\\.bytes"]
+)";
+
+TEST(ConfigParse, TopicConfigKeysDefaultToAllButBrokerSpecificOnesAndReplicationFactorToTheBrokers) {
+  absl::StatusOr<Config> config = ParseConfig(kTopicSync, "sync.yaml", [](std::string_view) { return std::nullopt; });
+  ASSERT_THAT(config, ::longhaul::testing::IsOk());
+  const PipelineConfig& d = config->pipelines.at("defaults");
+  EXPECT_EQ(d.replication_factor, -1);
+  EXPECT_TRUE(d.topic_configs.Matches("retention.ms"));
+  EXPECT_TRUE(d.topic_configs.Matches("cleanup.policy"));
+  EXPECT_TRUE(d.topic_configs.Matches("max.message.bytes"));
+  EXPECT_FALSE(d.topic_configs.Matches("min.insync.replicas"));
+  EXPECT_FALSE(d.topic_configs.Matches("message.timestamp.type"));
+  EXPECT_FALSE(d.topic_configs.Matches("leader.replication.throttled.replicas"));
+  EXPECT_FALSE(d.topic_configs.Matches("confluent.placement.constraints"));
+  const PipelineConfig& c = config->pipelines.at("custom");
+  EXPECT_EQ(c.replication_factor, 3);
+  EXPECT_TRUE(c.topic_configs.Matches("retention.ms"));
+  EXPECT_TRUE(c.topic_configs.Matches("cleanup.policy"));
+  EXPECT_FALSE(c.topic_configs.Matches("retention.bytes"));
+  EXPECT_FALSE(c.topic_configs.Matches("max.message.bytes"));
+}
+
+TEST(ConfigParse, RejectsReplicationFactorZeroAndBadConfigKeyPatterns) {
+  std::string yaml(kTopicSync);
+  yaml.replace(yaml.find("replication_factor: 3"), 21, "replication_factor: 0");
+  yaml.replace(yaml.find("\"cleanup\\\\.policy\""), 18, "\"(\"");
+  absl::StatusOr<Config> config = ParseConfig(yaml, "bad.yaml", [](std::string_view) { return std::nullopt; });
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(),
+              ::testing::HasSubstr("bad.yaml:13:25: pipelines.custom.replication_factor: expected -1"));
+  EXPECT_THAT(config.status().message(), ::testing::HasSubstr("pipelines.custom.topic_configs.include[1]"));
 }
 
 }  // namespace

@@ -162,6 +162,8 @@ TEST(Config, EnumsPrintAsSpelledInTheFile) {
   EXPECT_EQ(ToString(Delivery::kAtLeastOnce), "at-least-once");
   EXPECT_EQ(ToString(StartPosition::kEarliest), "earliest");
   EXPECT_EQ(ToString(StartPosition::kLatest), "latest");
+  EXPECT_EQ(ToString(SourceGapPolicy::kStop), "stop");
+  EXPECT_EQ(ToString(SourceGapPolicy::kSkip), "skip");
   EXPECT_EQ(ToString(ClientRole::kProducer), "producer");
 }
 

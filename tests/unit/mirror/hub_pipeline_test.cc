@@ -536,7 +536,8 @@ TEST(HubFleet, ConnectionsOfAnInstanceShareTheIssuedGenerationAndAStaleOneIsRefu
 }
 
 TEST(HubFleet, AnEdgeThatSendsItsOldClockEpochAsGenerationIsIssuedOneInsteadOfLockedOut) {
-  auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr, /*generation_nonce=*/77);
+  auto pipeline = std::make_shared<HubPipeline>(FleetPipeline(), nullptr, /*generation_nonce=*/77,
+                                               HubPipeline::UnknownGeneration::kTreatAsNew);
   const std::string e = EdgeOnLane(0);
   Lane lane0;
   lane0.Start(pipeline, 0, {});

@@ -40,14 +40,17 @@ struct FakeLane {
 
   // Commits one transaction with `segments` per partition: one offset-sync
   // record each, then a commit marker; and a checkpoint each.
-  void Commit(const std::map<TopicPartition, std::vector<OffsetSegment>>& txn, bool sync_readable = true) {
+  // `lost`: source ranges the transaction skipped (on_source_gap: skip).
+  void Commit(const std::map<TopicPartition, std::vector<OffsetSegment>>& txn, bool sync_readable = true,
+              const std::vector<offsets::LostRange>& lost = {}) {
     for (const auto& [tp, segments] : txn) {
-      OffsetSyncRecord r{tp.topic, tp.partition, segments, 1};
+      OffsetSyncRecord r{tp.topic, tp.partition, segments, 1, lost};
       (sync_readable ? syncs : unreadable).push_back({next_sync_offset++, r});
       Checkpoint cp;
       cp.next_source_offset = segments.back().source_end();
       cp.next_target_offset = segments.back().target_end();
       cp.segments = segments;
+      cp.lost = lost;
       checkpoints.emplace_back(tp, cp);
     }
     ++next_sync_offset;  // the commit marker
@@ -164,6 +167,38 @@ TEST_F(OffsetTranslatorTest, TranslatesIntoSegmentsAndAcrossGapsOnBothSides) {
   PartitionTranslation t = TranslateOne(*Make(), orders_, 26);
   EXPECT_EQ(t.status, TranslationStatus::kExact);
   EXPECT_EQ(t.target_offset, 22);
+}
+
+TEST_F(OffsetTranslatorTest, OffsetInsideARangeLostAtTheSourceGoesOnAfterItAndSaysSo) {
+  // 0..999 copied; 1000..10999 deleted at the source before they were
+  // copied and skipped; 11000..11499 copied after the gap (target 1001..:
+  // 1000 is the first transaction's commit marker).
+  lane_.Commit({{orders_, {{0, 0, 1000}}}});
+  lane_.Commit({{orders_, {{11000, 1001, 500}}}}, /*sync_readable=*/true, {{1000, 11000}});
+  for (int64_t o = 11000; o < 11500; ++o) source_.records[orders_].push_back(o);
+  source_.end[orders_] = 11501;
+  for (bool fresh : {true, false}) {
+    // A fresh translator finds the gap in the history; a long-lived one in
+    // what it read since its previous call.
+    auto translator = Make();
+    if (!fresh) TranslateOne(*translator, orders_, 11499);
+    if (!fresh) lane_.Commit({{orders_, {{11500, 1502, 1}}}});
+    PartitionTranslation t = TranslateOne(*translator, orders_, 5000);
+    EXPECT_EQ(t.status, TranslationStatus::kSourceGap) << fresh;
+    EXPECT_EQ(t.target_offset, 1001) << "the first record copied after the gap";
+    EXPECT_NE(t.detail.find("source offsets 1000..10999 were deleted"), std::string::npos) << t.detail;
+    EXPECT_NE(t.detail.find("never sees source records 5000..10999"), std::string::npos) << t.detail;
+    t = TranslateOne(*translator, orders_, 1000);
+    EXPECT_EQ(t.status, TranslationStatus::kSourceGap);
+    EXPECT_EQ(t.target_offset, 1001);
+    // Around the gap, translation stays exact.
+    t = TranslateOne(*translator, orders_, 999);
+    EXPECT_EQ(t.status, TranslationStatus::kExact);
+    EXPECT_EQ(t.target_offset, 999);
+    t = TranslateOne(*translator, orders_, 11000);
+    EXPECT_EQ(t.status, TranslationStatus::kExact);
+    EXPECT_EQ(t.target_offset, 1001);
+  }
 }
 
 TEST_F(OffsetTranslatorTest, OffsetPastReplicatedRecordsIsTheEndOfReplicationAndSaysSo) {

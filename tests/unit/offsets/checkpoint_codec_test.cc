@@ -190,10 +190,46 @@ TEST(CheckpointCodec, RejectsEmptyValue) {
 
 TEST(CheckpointCodec, RejectsUnknownFormatVersion) {
   std::string value = Encode(Example());
-  value[0] = '\xC2';
+  value[0] = '\xC3';
   EXPECT_THAT(DecodeCheckpoint(value),
-              StatusIs(kInvalid, AllOf(HasSubstr("unsupported format version 2"),
-                                       HasSubstr("reads version 1"), HasSubstr("byte 0"))));
+              StatusIs(kInvalid, AllOf(HasSubstr("unsupported format version 3"),
+                                       HasSubstr("reads version 1 (0xC1) to 2 (0xC2)"), HasSubstr("byte 0"))));
+}
+
+// ---- Version 2: lost source ranges ----
+
+TEST(CheckpointCodec, WritesVersion2OnlyWithALostRangeAndPinsItsBytes) {
+  Checkpoint c{.next_source_offset = 11000, .next_target_offset = -1, .commit_time_ms = -1, .lane = 1,
+               .segments = {}, .lost = {{1000, 11000}}};
+  // C2, next 11000, target -1, time -1, lane 1, no segments, 1 range:
+  // first 1000, length 10000.
+  const std::string expected = "\xC2" + Uvarint(11000) + Zigzag(-1) + Zigzag(-1) + Uvarint(1) + Uvarint(0) +
+                               Uvarint(1) + Uvarint(1000) + Uvarint(10000);
+  EXPECT_EQ(Encode(c), expected);
+  EXPECT_THAT(DecodeCheckpoint(expected), IsOkAndHolds(c));
+  EXPECT_EQ(static_cast<uint8_t>(Encode(Example())[0]), 0xC1) << "no lost range: still version 1";
+}
+
+TEST(CheckpointCodec, RoundTripsSeveralLostRangesAfterSegments) {
+  Checkpoint c = Example();
+  c.next_source_offset = 5000;
+  c.lost = {{1000, 1200}, {1200, 1300}, {4000, 5000}};
+  EXPECT_THAT(DecodeCheckpoint(Encode(c)), IsOkAndHolds(c));
+}
+
+TEST(CheckpointCodec, RejectsVersion2WithoutALostRange) {
+  const std::string value = "\xC2" + Uvarint(10) + Zigzag(-1) + Zigzag(-1) + Uvarint(0) + Uvarint(0) + Uvarint(0);
+  EXPECT_THAT(DecodeCheckpoint(value),
+              StatusIs(kInvalid, AllOf(HasSubstr("lost range count is 0"), HasSubstr("byte 6"))));
+}
+
+TEST(CheckpointCodec, RejectsALostRangeBeyondTheResumePointOrEmpty) {
+  const std::string past = "\xC2" + Uvarint(10) + Zigzag(-1) + Zigzag(-1) + Uvarint(0) + Uvarint(0) + Uvarint(1) +
+                           Uvarint(5) + Uvarint(6);
+  EXPECT_THAT(DecodeCheckpoint(past), StatusIs(kInvalid, HasSubstr("after next_source_offset 10")));
+  const std::string empty = "\xC2" + Uvarint(10) + Zigzag(-1) + Zigzag(-1) + Uvarint(0) + Uvarint(0) + Uvarint(1) +
+                            Uvarint(5) + Uvarint(0);
+  EXPECT_THAT(DecodeCheckpoint(empty), StatusIs(kInvalid, AllOf(HasSubstr("lost range 0 length is 0"), HasSubstr("byte 8"))));
 }
 
 TEST(CheckpointCodec, NamesAnOffsetSyncValueGivenInstead) {

@@ -41,6 +41,20 @@ TEST(OffsetSyncCodec, EncodesTheDocumentedV1Bytes) {
   EXPECT_THAT(DecodeOffsetSync(expected), IsOkAndHolds(Example()));
 }
 
+TEST(OffsetSyncCodec, CarriesLostRangesInVersion2) {
+  OffsetSyncRecord r = Example();
+  r.segments = {{11000, 1001, 500}};
+  r.lost = {{1000, 11000}};
+  const std::string value = Encode(r);
+  EXPECT_EQ(static_cast<uint8_t>(value[0]), 0xD2);
+  EXPECT_THAT(DecodeOffsetSync(value), IsOkAndHolds(r));
+  EXPECT_EQ(static_cast<uint8_t>(Encode(Example())[0]), 0xD1);
+  // Version 2 with no range is not canonical.
+  std::string no_range = Encode(Example()) + Uvarint(0);
+  no_range[0] = '\xD2';
+  EXPECT_THAT(DecodeOffsetSync(no_range), StatusIs(kInvalid, HasSubstr("lost range count is 0")));
+}
+
 TEST(OffsetSyncCodec, SharesTheCheckpointKeyText) {
   const OffsetSyncRecord r = Example();
   EXPECT_EQ(EncodeCheckpointKey({"dc1", r.topic, r.partition}), "dc1/orders/7");

@@ -89,6 +89,13 @@ inline Checkpoint RandomCheckpoint(std::mt19937_64& rng) {
   c.next_target_offset = rng() % 3 == 0 ? -1 : target_end;
   c.commit_time_ms = rng() % 4 == 0 ? -1 : static_cast<int64_t>(rng() >> 1);
   c.lane = static_cast<int32_t>(rng() % 3 == 0 ? rng() >> 33 : rng() % 64);
+  // Sometimes a lost source range (format version 2) between the last
+  // segment and the resume point.
+  if (rng() % 4 == 0 && source_end < (int64_t{1} << 62)) {
+    const int64_t first = source_end + static_cast<int64_t>(rng() % 3);
+    c.next_source_offset = first + 1 + static_cast<int64_t>(rng() % 100'000);
+    c.lost = {{first, c.next_source_offset}};
+  }
   return c;
 }
 
@@ -100,6 +107,11 @@ inline OffsetSyncRecord RandomOffsetSync(std::mt19937_64& rng) {
   r.partition = static_cast<int32_t>(rng() % 3 == 0 ? rng() >> 33 : rng() % 100);
   r.segments = RandomSegments(rng, 40);
   r.commit_time_ms = rng() % 4 == 0 ? -1 : static_cast<int64_t>(rng() >> 1);
+  if (rng() % 4 == 0) {
+    const int64_t first = static_cast<int64_t>(rng() % 1'000'000);
+    r.lost = {{first, first + 1 + static_cast<int64_t>(rng() % 1000)}};
+    if (rng() % 2 == 0) r.lost.push_back({r.lost[0].end + static_cast<int64_t>(rng() % 10), r.lost[0].end + 2000});
+  }
   return r;
 }
 

@@ -84,7 +84,7 @@ class EdgeEngineTest : public ::testing::Test {
  protected:
   // Connects and resumes with the given points and plenty of credit.
   EdgeConnectionEngine::Inbound ConnectAndResume(std::vector<PartitionOffset> resume, uint64_t credit = 1 << 30) {
-    const std::string hello = engine_.OnConnected(clock_.Now());
+    const std::string hello = engine_.OnConnected(clock_.Now(), 0);
     EXPECT_EQ(TypeOf(DecodeFrame(hello).value()), FrameType::kHello);
     auto in = engine_.OnMessage(EncodeFrame(ResumeFrame{7, std::move(resume)}), clock_.Now());
     EXPECT_THAT(in.error, IsOk());
@@ -98,7 +98,7 @@ class EdgeEngineTest : public ::testing::Test {
 
 TEST_F(EdgeEngineTest, SaysHelloAndSendsNoDataBeforeTheResume) {
   ASSERT_THAT(engine_.Enqueue(Batch(1, kOrders, 0, 9)), IsOk());
-  const Frame hello = DecodeFrame(engine_.OnConnected(clock_.Now())).value();
+  const Frame hello = DecodeFrame(engine_.OnConnected(clock_.Now(), 0)).value();
   EXPECT_EQ(std::get<HelloFrame>(hello).edge_name, "edge-1");
   ASSERT_THAT(engine_.OnMessage(EncodeFrame(CreditFrame{1 << 20}), clock_.Now()).error, IsOk());
   // Only the first ping may go: it measures the round trip early.
@@ -248,7 +248,7 @@ TEST_F(EdgeEngineTest, DeclaresTheLinkDeadAfterTheTimeoutWithoutFrames) {
 }
 
 TEST_F(EdgeEngineTest, ReportsTheHubsErrorAndBadFrames) {
-  engine_.OnConnected(clock_.Now());
+  engine_.OnConnected(clock_.Now(), 0);
   auto in = engine_.OnMessage(EncodeFrame(ErrorFrame{absl::StatusCode::kPermissionDenied, "not yours"}), clock_.Now());
   EXPECT_THAT(in.error, StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("the hub reported: not yours")));
   std::string bad = EncodeFrame(ResumeFrame{});
@@ -259,6 +259,209 @@ TEST_F(EdgeEngineTest, ReportsTheHubsErrorAndBadFrames) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unexpected ack frame from the hub (waiting for resume)")));
   EXPECT_THAT(engine_.OnMessage(EncodeFrame(CloseFrame{"hub draining"}), clock_.Now()).error,
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("the hub closed the connection: hub draining")));
+}
+
+// ---- generations, hub errors, reports ----
+
+HelloFrame HelloOf(const std::string& bytes) { return std::get<HelloFrame>(DecodeFrame(bytes).value()); }
+
+TEST_F(EdgeEngineTest, SaysHelloWithTheGenerationItIsGivenAndReportsTheResumesGeneration) {
+  EXPECT_EQ(HelloOf(engine_.OnConnected(clock_.Now(), 0)).generation, 0u);
+  auto in = engine_.OnMessage(EncodeFrame(ResumeFrame{(uint64_t{0xabc} << 32) | 3, {}}), clock_.Now());
+  ASSERT_THAT(in.error, IsOk());
+  EXPECT_TRUE(in.resumed);
+  EXPECT_EQ(in.generation, (uint64_t{0xabc} << 32) | 3);
+  engine_.OnDisconnected(clock_.Now());
+  EXPECT_EQ(HelloOf(engine_.OnConnected(clock_.Now(), in.generation)).generation, in.generation);
+}
+
+TEST_F(EdgeEngineTest, ClassifiesTheHubsErrorsByWhatTheLinkMustDo) {
+  struct Case {
+    ErrorFrame error;
+    SessionEnd end;
+  };
+  const std::vector<Case> cases = {
+      {{absl::StatusCode::kUnavailable, "lane 3 of pipeline p is not served by this hub"}, SessionEnd::kHubUnavailable},
+      {{absl::StatusCode::kAborted, "unknown generation 99"}, SessionEnd::kUnknownGeneration},
+      {{absl::StatusCode::kFailedPrecondition, "stale generation 5: generation 6 took over"},
+       SessionEnd::kStaleGeneration},
+      {{absl::StatusCode::kFailedPrecondition, "protocol version 1, hub speaks 2"}, SessionEnd::kOther},
+      {{absl::StatusCode::kPermissionDenied, "identity may not feed pipeline"}, SessionEnd::kOther},
+  };
+  for (const Case& c : cases) {
+    EdgeConnectionEngine engine{Options()};
+    engine.OnConnected(clock_.Now(), 7);
+    auto in = engine.OnMessage(EncodeFrame(c.error), clock_.Now());
+    EXPECT_THAT(in.error, StatusIs(c.error.code, HasSubstr(c.error.message)));
+    EXPECT_EQ(in.end, c.end) << c.error.message;
+  }
+  // A close frame or a bad frame is not a hub error with a meaning.
+  engine_.OnConnected(clock_.Now(), 0);
+  EXPECT_EQ(engine_.OnMessage(EncodeFrame(CloseFrame{"draining"}), clock_.Now()).end, SessionEnd::kOther);
+}
+
+TEST(EdgeLinkPlan, KeepsTheGenerationFromTheResumeAndForgetsItOnlyWhenTheHubDoesNotKnowIt) {
+  EdgeLinkPlan plan(1);
+  EdgeLinkPlan::Dial first = plan.Next();
+  EXPECT_EQ(first.generation, 0u);
+  ASSERT_TRUE(plan.OnResumed(first, 42));
+  EXPECT_EQ(plan.Next().generation, 42u);
+  // Link lost: the redial says 42 again, after a back-off.
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kOther), EdgeLinkPlan::Retry::kBackOff);
+  EXPECT_EQ(plan.Next().generation, 42u);
+  // A hub that never issued 42: hello with 0 at once.
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kUnknownGeneration), EdgeLinkPlan::Retry::kNow);
+  EXPECT_EQ(plan.Next().generation, 0u);
+  // Refused as unknown while saying 0: not a generation problem, back off.
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kUnknownGeneration), EdgeLinkPlan::Retry::kBackOff);
+  ASSERT_TRUE(plan.OnResumed(plan.Next(), 43));
+  EXPECT_EQ(plan.generation(), 43u);
+}
+
+TEST(EdgeLinkPlan, AHubThatIssuesNoGenerationKeepsTheLinkSayingZero) {
+  EdgeLinkPlan plan(2);
+  ASSERT_TRUE(plan.OnResumed(plan.Next(), 0));
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kOther), EdgeLinkPlan::Retry::kBackOff);
+  EXPECT_EQ(plan.Next().generation, 0u);
+  EXPECT_EQ(plan.hub(), 0u);
+}
+
+TEST(EdgeLinkPlan, AnUnknownGenerationSeenLateDoesNotForgetANewerOne) {
+  EdgeLinkPlan plan(1);
+  ASSERT_TRUE(plan.OnResumed(plan.Next(), 5));
+  const EdgeLinkPlan::Dial old = plan.Next();  // a connection says hello with 5
+  ASSERT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kUnknownGeneration), EdgeLinkPlan::Retry::kNow);
+  ASSERT_TRUE(plan.OnResumed(plan.Next(), 9));  // another connection got a new one meanwhile
+  EXPECT_EQ(plan.OnSessionEnded(old, SessionEnd::kUnknownGeneration), EdgeLinkPlan::Retry::kNow);
+  EXPECT_EQ(plan.Next().generation, 9u);
+}
+
+TEST(EdgeLinkPlan, AStaleGenerationStopsTheLinkForGood) {
+  EdgeLinkPlan plan(3);
+  ASSERT_TRUE(plan.OnResumed(plan.Next(), 5));
+  const EdgeLinkPlan::Dial other = plan.Next();
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kStaleGeneration), EdgeLinkPlan::Retry::kNever);
+  EXPECT_TRUE(plan.stopped());
+  // The other connections stop too, whatever ended them, and none resumes.
+  EXPECT_EQ(plan.OnSessionEnded(other, SessionEnd::kOther), EdgeLinkPlan::Retry::kNever);
+  EXPECT_EQ(plan.OnSessionEnded(other, SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kNever);
+  EXPECT_FALSE(plan.OnResumed(other, 5));
+  EXPECT_EQ(plan.hub(), 0u);
+}
+
+TEST(EdgeLinkPlan, MovesToTheNextHubAtOnceAndBacksOffOnlyAfterAWholeRound) {
+  EdgeLinkPlan plan(3);
+  EXPECT_EQ(plan.hub(), 0u);
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kNow);
+  EXPECT_EQ(plan.hub(), 1u);
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kNow);
+  EXPECT_EQ(plan.hub(), 2u);
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kBackOff);
+  EXPECT_EQ(plan.hub(), 0u);
+  EXPECT_EQ(plan.moves(), 3u);
+  // The next round again tries each at once.
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kNow);
+  EXPECT_EQ(plan.hub(), 1u);
+  // A resume ends the round: the next failure moves at once again.
+  ASSERT_TRUE(plan.OnResumed(plan.Next(), 0));
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kNow);
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kNow);
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kBackOff);
+}
+
+TEST(EdgeLinkPlan, WithOneHubEveryFailureBacksOff) {
+  EdgeLinkPlan plan(1);
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kBackOff);
+  EXPECT_EQ(plan.OnSessionEnded(plan.Next(), SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kBackOff);
+  EXPECT_EQ(plan.hub(), 0u);
+  EXPECT_EQ(plan.moves(), 0u);
+}
+
+TEST(EdgeLinkPlan, ConnectionsMoveTogether) {
+  EdgeLinkPlan plan(2);
+  // Two connections dial hub 0; both fail. Only the first moves the link;
+  // the second follows to hub 1 at once instead of moving it further.
+  const EdgeLinkPlan::Dial a = plan.Next();
+  const EdgeLinkPlan::Dial b = plan.Next();
+  EXPECT_EQ(plan.OnSessionEnded(a, SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kNow);
+  EXPECT_EQ(plan.OnSessionEnded(b, SessionEnd::kHubUnavailable), EdgeLinkPlan::Retry::kNow);
+  EXPECT_EQ(plan.hub(), 1u);
+  EXPECT_EQ(plan.moves(), 1u);
+  // A connection that resumed on hub 0 after the move is on the wrong hub.
+  EXPECT_FALSE(plan.OnResumed(a, 0));
+  // One that ends for any reason on the old hub redials the new one now.
+  EXPECT_EQ(plan.OnSessionEnded(a, SessionEnd::kOther), EdgeLinkPlan::Retry::kNow);
+  EXPECT_TRUE(plan.OnResumed(plan.Next(), 0));
+}
+
+Frame ReportTo(const std::vector<Frame>& frames, size_t* count) {
+  Frame last;
+  *count = 0;
+  for (const Frame& f : frames) {
+    if (TypeOf(f) == FrameType::kReport) {
+      last = f;
+      ++*count;
+    }
+  }
+  return last;
+}
+
+ReportFrame SomeReport(int64_t end) {
+  ReportFrame r;
+  r.wall_ms = 1'700'000'000'000;
+  r.buffered_bytes = 100;
+  r.buffer_budget_bytes = 1000;
+  r.partitions.push_back(PartitionReport{kOrders, end, 5, 1'699'999'999'000, 0, 0});
+  return r;
+}
+
+TEST_F(EdgeEngineTest, SendsTheLatestReportAfterTheResumeAndThenEveryInterval) {
+  EdgeEngineOptions o = Options();
+  o.report_interval = milliseconds(5000);
+  EdgeConnectionEngine engine{o};
+  engine.SetReport(SomeReport(10));
+  engine.SetReport(SomeReport(11));  // latest wins
+  engine.OnConnected(clock_.Now(), 0);
+  size_t n = 0;
+  ASSERT_THAT(engine.OnTick(clock_.Now()), IsOk());
+  ReportTo(Drain(engine, clock_.Now()), &n);
+  EXPECT_EQ(n, 0u) << "no report before the resume";
+  ASSERT_THAT(engine.OnMessage(EncodeFrame(ResumeFrame{1, {}}), clock_.Now()).error, IsOk());
+  Frame sent = ReportTo(Drain(engine, clock_.Now()), &n);
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(std::get<ReportFrame>(sent), SomeReport(11));
+  engine.SetReport(SomeReport(12));
+  clock_.Advance(milliseconds(4999));
+  ASSERT_THAT(engine.OnTick(clock_.Now()), IsOk());
+  ReportTo(Drain(engine, clock_.Now()), &n);
+  EXPECT_EQ(n, 0u);
+  clock_.Advance(milliseconds(1));
+  ASSERT_THAT(engine.OnTick(clock_.Now()), IsOk());
+  sent = ReportTo(Drain(engine, clock_.Now()), &n);
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(std::get<ReportFrame>(sent), SomeReport(12));
+  EXPECT_EQ(engine.reports_sent(), 2u);
+  // Not while disconnected; at once after the next resume.
+  engine.OnDisconnected(clock_.Now());
+  clock_.Advance(milliseconds(10'000));
+  ASSERT_THAT(engine.OnTick(clock_.Now()), IsOk());
+  engine.OnConnected(clock_.Now(), 1);
+  ReportTo(Drain(engine, clock_.Now()), &n);
+  EXPECT_EQ(n, 0u);
+  ASSERT_THAT(engine.OnMessage(EncodeFrame(ResumeFrame{1, {}}), clock_.Now()).error, IsOk());
+  ReportTo(Drain(engine, clock_.Now()), &n);
+  EXPECT_EQ(n, 1u);
+}
+
+TEST_F(EdgeEngineTest, AReportSetAfterTheResumeGoesAtTheNextTick) {
+  ConnectAndResume({});
+  size_t n = 0;
+  ReportTo(Drain(engine_, clock_.Now()), &n);
+  EXPECT_EQ(n, 0u);
+  engine_.SetReport(SomeReport(3));
+  ASSERT_THAT(engine_.OnTick(clock_.Now()), IsOk());
+  ReportTo(Drain(engine_, clock_.Now()), &n);
+  EXPECT_EQ(n, 1u);
 }
 
 TEST(ConnectionOf, StripesPartitionsStablyAndEvenlyAcrossConnections) {

@@ -20,8 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::vector<std::string> Seeds(const std::string& name) {
-  fs::path root = fs::path(__FILE__).parent_path();
-  while (!root.empty() && !fs::exists(root / "transport" / "fuzz")) root = root.parent_path();
+  const fs::path root(LONGHAUL_SOURCE_DIR);
   std::vector<std::string> seeds;
   for (const auto& entry : fs::directory_iterator(root / "transport" / "fuzz" / "corpus" / name)) {
     std::ifstream in(entry.path(), std::ios::binary);

@@ -34,12 +34,16 @@ enum class StartPosition { kEarliest, kLatest };
 // every lane), or many edges (each edge's partitions kept apart and all on
 // the lane of that edge; docs/edge-and-hub.md).
 enum class Edges { kOne, kMany };
+// What a partition does when the next offset to copy is below the source's
+// log start (retention or DeleteRecords removed records not yet copied).
+enum class SourceGapPolicy { kStop, kSkip };
 
 // Spelled as in the config file: "consumer", "exactly-once", "earliest".
 std::string_view ToString(ClientRole role);
 std::string_view ToString(Delivery delivery);
 std::string_view ToString(StartPosition start);
 std::string_view ToString(Edges edges);
+std::string_view ToString(SourceGapPolicy policy);
 
 struct ClusterConfig {
   std::string name;
@@ -94,6 +98,18 @@ class TopicFilter {
   std::shared_ptr<const Compiled> compiled_;  // null: selects nothing
 };
 
+// The topic config keys that are the target cluster's own business and do
+// not travel by default (`pipelines.<p>.topic_configs.exclude`): replica
+// placement and throttles, ISR and leader election, tiered storage, and
+// message.timestamp.type (LogAppendTime on the target would overwrite the
+// create times the mirror carries). Full-match regexes.
+const std::vector<std::string>& DefaultExcludedTopicConfigs();
+
+// Which explicitly set source topic configs are copied to the target, at
+// creation and whenever they change: every key matched by `keys` (default:
+// all but DefaultExcludedTopicConfigs).
+TopicFilter DefaultTopicConfigFilter();
+
 // Consumer-group offset sync. No include pattern means no group is synced.
 struct GroupSyncConfig {
   TopicFilter filter;  // over group ids
@@ -142,10 +158,26 @@ struct PipelineConfig {
   // Where a partition with no checkpoint starts.
   StartPosition start = StartPosition::kEarliest;
   std::chrono::milliseconds discovery_interval = std::chrono::seconds(30);
+  // Copy topic configs to the target: at creation, and on every discovery
+  // when a source topic's configs changed since (AlterConfigs on the target).
   bool sync_topic_configs = true;
+  // Over config keys (topic_configs.include / exclude).
+  TopicFilter topic_configs = DefaultTopicConfigFilter();
+  // Replication factor of the target topics the pipeline creates, and of
+  // its internal topics; -1: the target broker's default.replication.factor.
+  int replication_factor = -1;
   GroupSyncConfig groups;
   // retention.ms of the offset-sync topic on the target.
   std::chrono::milliseconds offset_sync_retention = std::chrono::hours(24 * 7);
+  // Records deleted at the source before they were copied are lost. stop
+  // (the default): the partition stops in state "error" naming the range;
+  // skip: it goes on from the log start and records the gap.
+  SourceGapPolicy on_source_gap = SourceGapPolicy::kStop;
+  // Status judgement per partition: behind for longer than `lagging_after`
+  // (age of the oldest uncopied record) is "lagging"; behind with no
+  // progress for `stalled_after` is "stalled". A slow link needs more.
+  std::chrono::milliseconds lagging_after = std::chrono::seconds(30);
+  std::chrono::milliseconds stalled_after = std::chrono::seconds(60);
 
   // The target topic for `source_topic`, by `rename`. The result can be
   // longer than Kafka's 249-character limit for very long source names; the
@@ -159,6 +191,9 @@ struct WorkerConfig {
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
   // Byte budget for records in flight in the whole process.
   int64_t buffer_bytes = int64_t{64} << 20;
+  // Least severe level logged, unless --log-level says otherwise; SIGHUP
+  // applies a changed value without a restart. Empty: not set (info).
+  std::string log_level;
 };
 
 struct AdminConfig {
@@ -171,8 +206,11 @@ struct AdminConfig {
 // config file may describe both ends: the edge process reads `edge`, the hub
 // process reads `hub` (see `longhaul run --role`).
 struct LinkEdgeConfig {
-  std::string hub;  // host:port the edge dials
-  std::string server_name;  // checked against the hub certificate; default: hub's host
+  // host:port of each hub the edge may dial, in order (`hub:` or `hubs:`, a
+  // list or a comma-separated string). All connections go to one hub and
+  // move to the next when it is unreachable or does not serve the edge.
+  std::vector<std::string> hubs;
+  std::string server_name;  // checked against the hub certificate; default: the dialled hub's host
   std::string ca_file, cert_file, key_file;
   // host:port of an HTTP CONNECT proxy to dial the hub through; empty: none.
   // TLS stays end to end (the proxy sees only the tunnel).
@@ -186,6 +224,8 @@ struct LinkEdgeConfig {
   int64_t buffer_bytes = int64_t{256} << 20;
   std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(1);
   std::chrono::milliseconds dead_link_timeout = std::chrono::seconds(15);
+  // How often the edge reports its backlog (per partition) to the hub.
+  std::chrono::milliseconds report_interval = std::chrono::seconds(5);
 };
 struct LinkHubConfig {
   std::string listen;  // host:port the hub accepts edges on
@@ -194,6 +234,16 @@ struct LinkHubConfig {
   // Certificate identity (CN or URI SAN) -> pipelines it may feed ("*": all).
   std::map<std::string, std::vector<std::string>> identities;
   int64_t receive_window_bytes = int64_t{64} << 20;
+  // Match identity rules against the CN or any URI SAN ("any"), or URI SANs
+  // only ("uri": a CN is easy to get from a careless CA).
+  bool identity_uri_only = false;
+  std::string crl_file;  // optional; re-read when it changes
+  // Resource bounds for a fleet (transport/link_options.h has the reasons).
+  int64_t max_sessions = 10'000;
+  int64_t max_sessions_per_identity = 256;
+  int64_t max_pending_handshakes_per_address = 16;
+  int64_t max_records_per_batch = 250'000;
+  int64_t max_outbound_bytes = int64_t{16} << 20;
 };
 struct LinkConfig {
   std::string name;
@@ -203,6 +253,10 @@ struct LinkConfig {
 
 struct Config {
   std::string file;  // as given to LoadConfigFile / ParseConfig
+  // Valid but unwise settings, as "FILE:LINE:COL: KEY.PATH: message"
+  // (e.g. TLS certificate verification turned off). `validate` prints them,
+  // `run` logs them at start.
+  std::vector<std::string> warnings;
   std::map<std::string, LinkConfig> links;  // by name
   std::map<std::string, ClusterConfig> clusters;    // by name
   std::map<std::string, PipelineConfig> pipelines;  // by name; never empty

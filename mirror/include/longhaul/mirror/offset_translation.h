@@ -32,9 +32,16 @@ enum class TranslationStatus {
   // source still has records the history no longer maps; no target offset
   // (raise offset_syncs.retention).
   kHistoryExpired,
+  // The source offset lies in a range of source records that were deleted
+  // at the source before they were copied (on_source_gap: skip): they exist
+  // nowhere. target_offset is where the group goes on (the first record
+  // copied after the gap); it is committed by the group sync like an exact
+  // one, but the group never sees the lost records, and failover reports it.
+  kSourceGap,
 };
 
-// "exact", "replication-behind", "not-replicated", "history-expired".
+// "exact", "replication-behind", "not-replicated", "history-expired",
+// "source-gap".
 std::string_view TranslationStatusName(TranslationStatus status);
 
 struct PartitionTranslation {

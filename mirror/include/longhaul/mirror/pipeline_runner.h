@@ -37,10 +37,29 @@ struct PartitionStatus {
   // Edge only: the next source offset handed to the link (sent, maybe not
   // yet committed); replicated_offset is what the hub acknowledged.
   int64_t sent_offset = -1;
-  // ok, lagging (behind by more than the lagging threshold and not closing
-  // in), stalled (behind and no progress within the stall window).
+  // Source records deleted at the source before they were copied (counted
+  // once per process), and the newest lost range [source_gap_first,
+  // source_gap_end); -1 when none.
+  int64_t source_gap_records = 0;
+  int64_t source_gap_first = -1;
+  int64_t source_gap_end = -1;
+  // Seconds until the oldest record not yet copied is due for deletion by
+  // the source topic's retention (retention.ms, or retention.bytes at the
+  // recent write rate), whichever comes first; -1 when unknown or when the
+  // topic keeps records forever. See docs/observability.md.
+  double retention_remaining_seconds = -1;
+  // ok; lagging (the oldest uncopied record is older than the pipeline's
+  // lag_thresholds.lagging_after); stalled (behind and no progress for
+  // stalled_after); stopped (no lane of this process reads it right now);
+  // error (the partition stopped: `error` says why, e.g. a source gap with
+  // on_source_gap: stop).
   std::string state = "ok";
+  std::string error;
 };
+
+// The partition states in order of urgency (the live page sorts by it and
+// longhaul_partition_state exports it): error, stalled, lagging, stopped, ok.
+int PartitionStateRank(const std::string& state);
 
 // The long-haul link as one half of a pipeline sees it.
 struct LinkStatus {

@@ -29,6 +29,17 @@ struct CheckpointKey {
   friend bool operator==(const CheckpointKey&, const CheckpointKey&) = default;
 };
 
+// Source offsets [first, end) deleted at the source (retention, DeleteRecords)
+// before they were copied, and skipped over (on_source_gap: skip): no record
+// of them exists on the target, and offset translation says so for an offset
+// inside.
+struct LostRange {
+  int64_t first = 0;
+  int64_t end = 0;
+  int64_t length() const { return end - first; }
+  friend bool operator==(const LostRange&, const LostRange&) = default;
+};
+
 struct Checkpoint {
   // Where to resume reading the source partition.
   int64_t next_source_offset = 0;
@@ -42,6 +53,10 @@ struct Checkpoint {
   // This transaction's source-to-target segments for the partition, in
   // order; empty when the transaction only advanced past gaps.
   std::vector<OffsetSegment> segments;
+  // Source ranges this transaction skipped because they were lost (ordered,
+  // disjoint, ending at or before next_source_offset); usually empty. A
+  // checkpoint with any is written in format version 2.
+  std::vector<LostRange> lost;
   friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
 };
 

@@ -26,6 +26,9 @@ struct OffsetSyncRecord {
   std::vector<OffsetSegment> segments;
   // Wall-clock commit time as given by the writer's clock; -1 if unknown.
   int64_t commit_time_ms = -1;
+  // Source ranges this transaction skipped as lost (format version 2 when
+  // not empty); see LostRange.
+  std::vector<LostRange> lost;
   friend bool operator==(const OffsetSyncRecord&, const OffsetSyncRecord&) = default;
 };
 

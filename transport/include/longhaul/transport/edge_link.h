@@ -42,6 +42,14 @@ struct OutgoingBatch {
   int64_t last_offset = -1;
 };
 
+// Generations and hubs: the hub issues this link instance a generation in
+// its first resume; every later hello (any connection, any reconnect) says
+// it. ErrorFrame kAborted ("unknown generation", e.g. another hub instance)
+// makes the link forget it and say hello with 0 at once; kFailedPrecondition
+// "stale generation..." stops it for good (LinkState::kFailed). With several
+// hub addresses all connections dial the same hub and move together on a
+// dial or TLS failure or ErrorFrame kUnavailable (EdgeLinkOptions::hubs).
+
 // A (re)connect of one connection finished: the hub said where its
 // partitions resume.
 struct ResumeEvent {
@@ -63,7 +71,15 @@ struct AckEvent {
   std::vector<PartitionOffset> committed;
 };
 
-enum class LinkState { kDown, kUp };
+enum class LinkState {
+  kDown,
+  kUp,
+  // Stopped for good: the hub said a newer instance of this edge took over
+  // ("stale generation"). The link does not redial (that would fence the
+  // newer instance in turn); SendBatch answers Cancelled. The owner should
+  // mark its pipeline failed and Stop() the link.
+  kFailed,
+};
 
 // Callbacks run on the link's I/O thread, one at a time. They must not
 // block or call Stop(); they may call SendBatch / CanSend.
@@ -71,7 +87,8 @@ struct EdgeLinkCallbacks {
   std::function<void(const ResumeEvent&)> on_resume;
   std::function<void(const AckEvent&)> on_ack;
   // kUp when every connection has resumed; kDown when one is lost (`why`
-  // says how: refused certificate, dead link, hub error, ...).
+  // says how: refused certificate, dead link, hub error, ...); kFailed once,
+  // when the link stops for good (see LinkState).
   std::function<void(LinkState state, const absl::Status& why)> on_state;
   // The buffer has room again after CanSend returned false or SendBatch was
   // refused for lack of budget: resume paused partitions.
@@ -104,6 +121,14 @@ class EdgeLink {
   //   Cancelled           after Stop()
   // Thread-safe.
   virtual absl::StatusOr<uint64_t> SendBatch(OutgoingBatch batch) = 0;
+
+  // The edge's own view of its partitions, for the hub (the shore sees the
+  // backlog that has not reached it). Latest wins; connection 0 sends it
+  // after each of its resumes and every report_interval. The link fills
+  // buffered_bytes and buffer_budget_bytes itself. InvalidArgument for a
+  // malformed report (bad or repeated partition, a value below -1).
+  // Thread-safe.
+  virtual absl::Status SetReport(ReportFrame report) = 0;
 
   // Bytes retained (queued and unacknowledged).
   virtual uint64_t BufferedBytes() = 0;

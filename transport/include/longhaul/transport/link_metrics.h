@@ -67,6 +67,11 @@ struct EdgeLinkMetrics {
   double window_wait_seconds = 0;
   RttHistogram rtt;
   std::string last_error;             // why the last connection failed or dropped
+  std::string hub;                    // "host:port" of the hub the link dials or streams to
+  uint64_t hub_moves = 0;             // times the link moved to the next hub address
+  uint64_t generation = 0;            // issued by the hub; 0 before the first resume
+  bool failed = false;                // stopped for good (stale generation)
+  uint64_t reports_sent = 0;          // report frames sent
   std::vector<EdgeConnectionMetrics> connections;
 
   // bytes_uncompressed / bytes_compressed, 1 when nothing was sent.

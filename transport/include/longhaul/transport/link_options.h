@@ -53,13 +53,31 @@ struct ProxyOptions {
   std::string authorization;
 };
 
+// Most hub addresses one edge link lists.
+inline constexpr size_t kMaxHubAddresses = 64;
+
+// One hub the edge may dial: host name or address (IPv6 without brackets)
+// and port.
+struct HubAddress {
+  std::string host;
+  uint16_t port = 0;
+  // "host:port", "[v6]:port".
+  std::string ToString() const;
+  friend bool operator==(const HubAddress&, const HubAddress&) = default;
+};
+
 struct EdgeLinkOptions {
-  // The hub: host name or address, port, WebSocket path.
-  std::string hub_host;
-  uint16_t hub_port = 0;
+  // The hubs, in order. Every connection of the link goes to the same hub
+  // (a hub serves the edge's lane as a whole). The link starts with the
+  // first; when a hub cannot be dialled, fails the TLS handshake or answers
+  // "not served here" (ErrorFrame kUnavailable), all connections move to the
+  // next at once, and back off only after a whole round without a resume.
+  // A load-balanced name is a one-element list.
+  std::vector<HubAddress> hubs;
+  // The WebSocket path, the same on every hub.
   std::string hub_path = "/longhaul/v1";
   // Name checked against the hub certificate (DNS or IP SAN) and sent as
-  // SNI; empty means hub_host.
+  // SNI; empty means the host of the hub being dialled.
   std::string server_name;
   TlsFiles tls;
   std::optional<ProxyOptions> proxy;
@@ -67,9 +85,9 @@ struct EdgeLinkOptions {
   std::string pipeline;
   int32_t lane = -1;  // -1: every lane of the pipeline
   std::string edge_name;
-  // Fencing epoch; 0 means "now" in wall-clock milliseconds, so a restarted
-  // edge outranks its predecessor.
-  uint64_t epoch = 0;
+  // No fencing setting: the hub issues this link instance a generation in
+  // its first resume, and the link says hello with it on every connection
+  // and reconnect (transport/README.md, "Generations").
 
   // Parallel TCP connections; partitions are striped over them by a stable
   // hash, so one partition always travels on the same connection.
@@ -90,6 +108,9 @@ struct EdgeLinkOptions {
   std::chrono::milliseconds connect_timeout{15'000};
   std::chrono::milliseconds reconnect_initial{200};
   std::chrono::milliseconds reconnect_max{30'000};
+  // How often connection 0 sends the latest SetReport() to the hub (it also
+  // sends it right after each of its resumes).
+  std::chrono::milliseconds report_interval{5'000};
 
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
   // Tried with TCP_CONGESTION on each socket; silently left to the kernel's

@@ -18,6 +18,18 @@ namespace longhaul::testing {
 inline constexpr char kSourceBootstrapEnv[] = "LONGHAUL_TEST_SOURCE_BOOTSTRAP";
 inline constexpr char kTargetBootstrapEnv[] = "LONGHAUL_TEST_TARGET_BOOTSTRAP";
 
+// How the clusters of one Start are secured (scripts/kafka-cluster's
+// --security, --scram-user and --authorizer).
+struct ClusterSecurity {
+  // "plaintext", "ssl" (TLS, client certificates required) or "sasl_ssl"
+  // (TLS plus SCRAM-SHA-512). Each cluster gets its own test CA.
+  std::string protocol = "plaintext";
+  // SCRAM users besides admin, as "NAME=PASSWORD" (sasl_ssl only).
+  std::vector<std::string> scram_users;
+  // StandardAuthorizer, no access without an ACL; admin is a super user.
+  bool authorizer = false;
+};
+
 class KafkaClusters {
  public:
   // Starts one cluster per name (in parallel) in a fresh temporary directory
@@ -25,7 +37,7 @@ class KafkaClusters {
   // with the script's output (which includes the broker log tail) and
   // returns nullptr. If this process dies without running the destructor,
   // the script's watcher removes the clusters.
-  static std::unique_ptr<KafkaClusters> Start(std::vector<std::string> names);
+  static std::unique_ptr<KafkaClusters> Start(std::vector<std::string> names, ClusterSecurity security = {});
 
   // Stops every broker (SIGKILL after a bounded wait) and deletes the
   // directory, so a failing test still cleans up.
@@ -47,6 +59,19 @@ class KafkaClusters {
 
   // The directory holding DIR/NAME/{server.properties,data,log/server.log}.
   const std::string& dir() const { return dir_; }
+
+  // The librdkafka properties a client of a secured cluster needs, as the
+  // super user admin (security.protocol, ssl.ca.location, and the admin's
+  // certificate or SASL user and password); empty for a PLAINTEXT cluster.
+  std::map<std::string, std::string> ClientProperties(std::string_view name) const;
+  // The cluster's test PKI (scripts/make-test-certs): ca.pem, rogue-ca.pem,
+  // kafka-admin.pem/.key, kafka-client.pem/.key (CN=longhaul). Empty for a
+  // PLAINTEXT cluster.
+  std::string CertsDir(std::string_view name) const;
+  // Runs Kafka's ACL tool (kafka-acls) against a secured cluster as its
+  // super user, with `args` such as {"--add", "--allow-principal", "User:x",
+  // "--operation", "Write", "--transactional-id", "x."}.
+  absl::Status Acls(std::string_view name, std::vector<std::string> args);
 
   // The shared pair for tests that do not stop brokers: the addresses in
   // LONGHAUL_TEST_SOURCE_BOOTSTRAP / LONGHAUL_TEST_TARGET_BOOTSTRAP (set by

@@ -22,14 +22,27 @@ namespace longhaul::testing {
 
 enum class Isolation { kReadCommitted, kReadUncommitted };
 
+// One ALLOW ACL, spelled as Kafka's tools spell it.
+struct AclSpec {
+  // "topic", "group" or "cluster" (librdkafka 2.0 cannot name transactional
+  // ids: KafkaClusters::Acls runs Kafka's own tool for those).
+  std::string resource_type;
+  std::string name;           // "kafka-cluster" for the cluster
+  bool prefixed = false;      // pattern type PREFIXED, else LITERAL
+  std::string principal;      // "User:limited"
+  std::string operation;      // "read", "write", "create", "describe", "describe_configs", "alter_configs", "all"
+};
+
 inline constexpr std::chrono::milliseconds kKafkaTestTimeout{30'000};
 
 // Not thread-safe: use one per thread. Every call is bounded by its timeout
 // and returns a Status naming the topic (and partition) on failure.
 class KafkaTestClient {
  public:
-  // Connects lazily; nothing is sent until the first call.
-  explicit KafkaTestClient(std::string bootstrap);
+  // Connects lazily; nothing is sent until the first call. `properties` are
+  // librdkafka settings for every client it makes: the cluster's security
+  // (KafkaClusters::ClientProperties for a secured test cluster).
+  explicit KafkaTestClient(std::string bootstrap, std::map<std::string, std::string> properties = {});
   ~KafkaTestClient();
   KafkaTestClient(const KafkaTestClient&) = delete;
   KafkaTestClient& operator=(const KafkaTestClient&) = delete;
@@ -44,6 +57,10 @@ class KafkaTestClient {
   // Deletes `topic` and waits until metadata no longer lists it.
   absl::Status DeleteTopic(std::string_view topic,
                            std::chrono::milliseconds timeout = kKafkaTestTimeout);
+  // Moves the partition's log start to `before` (Kafka's DeleteRecords, as
+  // retention would): records below it are gone for every reader.
+  absl::Status DeleteRecordsBefore(std::string_view topic, int32_t partition, int64_t before,
+                                   std::chrono::milliseconds timeout = kKafkaTestTimeout);
   // NotFound when the topic does not exist.
   absl::StatusOr<int> PartitionCount(std::string_view topic,
                                      std::chrono::milliseconds timeout = kKafkaTestTimeout);
@@ -51,6 +68,15 @@ class KafkaTestClient {
   // DYNAMIC_TOPIC_CONFIG); broker defaults are left out.
   absl::StatusOr<std::map<std::string, std::string>> TopicConfig(
       std::string_view topic, std::chrono::milliseconds timeout = kKafkaTestTimeout);
+
+  // Adds partitions to `topic` until it has `total`, then waits until the
+  // metadata shows them.
+  absl::Status GrowPartitions(std::string_view topic, int total, std::chrono::milliseconds timeout = kKafkaTestTimeout);
+  // Replaces the topic's explicitly set configs with `configs` (AlterConfigs).
+  absl::Status SetTopicConfig(std::string_view topic, const std::map<std::string, std::string>& configs,
+                              std::chrono::milliseconds timeout = kKafkaTestTimeout);
+  // Creates ALLOW ACLs (host "*"); needs a principal allowed to ALTER the cluster.
+  absl::Status CreateAcls(const std::vector<AclSpec>& acls, std::chrono::milliseconds timeout = kKafkaTestTimeout);
 
   // Writes `records` in order with an idempotent producer and waits until all
   // are acknowledged. Record::offset is ignored; timestamp_ms is kept as the
@@ -93,6 +119,7 @@ class KafkaTestClient {
   struct Clients;  // librdkafka handles, created on first use
 
   std::string bootstrap_;
+  std::map<std::string, std::string> properties_;
   std::unique_ptr<Clients> clients_;
 };
 
