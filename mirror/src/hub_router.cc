@@ -444,8 +444,17 @@ std::optional<transport::HubMetrics> HubRouter::Metrics() const {
 }
 
 std::map<std::pair<std::string, std::string>, uint64_t> HubRouter::Refusals() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return refusals_;
+  std::map<std::pair<std::string, std::string>, uint64_t> out;
+  std::map<std::string, std::shared_ptr<HubPipeline>> pipelines;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    out = refusals_;
+    pipelines = pipelines_;
+  }
+  for (const auto& [name, p] : pipelines) {
+    for (const auto& [reason, n] : p->Refusals()) out[{name, reason}] += n;
+  }
+  return out;
 }
 
 void HubRouter::CountRefusal(const std::string& pipeline, const std::string& reason) {
@@ -456,20 +465,6 @@ void HubRouter::CountRefusal(const std::string& pipeline, const std::string& rea
 std::string HubRouter::address() const {
   std::lock_guard<std::mutex> lock(mu_);
   return server_ ? server_->address() : std::string();
-}
-
-std::map<std::pair<std::string, std::string>, uint64_t> HubRouter::Refusals() const {
-  std::map<std::pair<std::string, std::string>, uint64_t> out;
-  if (auto m = Metrics()) out = m->refusals;
-  std::map<std::string, std::shared_ptr<HubPipeline>> pipelines;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    pipelines = pipelines_;
-  }
-  for (const auto& [name, p] : pipelines) {
-    for (const auto& [reason, n] : p->Refusals()) out[{name, reason}] += n;
-  }
-  return out;
 }
 
 std::shared_ptr<HubPipeline> HubRouter::Find(const std::string& pipeline) const {

@@ -150,14 +150,13 @@ class HubRouter final : public transport::HubSessionHandler {
   // The server, for metrics (set after it started; null before and after).
   void SetServer(transport::HubServer* server);
   std::optional<transport::HubMetrics> Metrics() const;
-  // Sessions closed by a pipeline of this link, by (pipeline, reason): a
-  // batch it may not write, a stale or unknown generation.
+  // Hellos refused and sessions closed by the pipelines of this link, by
+  // (pipeline, reason): a batch it may not write, a stale or unknown
+  // generation, an edge whose lane runs elsewhere (HubPipeline::Refusals
+  // and CountRefusal). The server's own refusals are in Metrics().
   std::map<std::pair<std::string, std::string>, uint64_t> Refusals() const;
   void CountRefusal(const std::string& pipeline, const std::string& reason);
   std::string address() const;
-  // Refusals by (pipeline, reason): the transport's (TLS, frames, bounds)
-  // and the pipelines' (authorisation, contiguity, generations).
-  std::map<std::pair<std::string, std::string>, uint64_t> Refusals() const;
 
   void OnHello(std::shared_ptr<transport::HubSession> session) override;
   void OnData(transport::HubSession& session, transport::ReceivedBatch batch) override;

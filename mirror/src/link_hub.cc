@@ -128,20 +128,9 @@ class LinkHubImpl final : public LinkHub {
                       "Edge connections refused or sessions closed by the hub, by pipeline and reason (tls, "
                       "protocol, bad_frame, identity, handshakes, sessions, hub, credit, batch_size, records, "
                       "offsets, partitions, outbound_queue, and the pipeline's own: topic, internal_topic, "
-                      "partition_cap, topic_cap, overlap, generation).",
+                      "partition_cap, topic_cap, offsets, overlap, gap, identity, stale_generation, "
+                      "unknown_generation, not_served).",
                       {{"link", link}, {"pipeline", key.first}, {"reason", key.second}}, static_cast<double>(n));
-    }
-    for (const auto& [key, n] : router_->Refusals()) {
-      sink.AddCounter(
-          "longhaul_link_refused_total",
-          "Edge connections, hellos and sessions refused or closed for what the edge did, by pipeline (\"\" before "
-          "a hello named one the certificate may feed) and reason. Transport reasons: tls, protocol, bad_frame, "
-          "identity, handshakes, sessions, hub (the pipeline refused the hello or did not answer in time), credit, "
-          "batch_size, records, offsets, partitions, outbound_queue. Pipeline reasons: topic (outside the topic "
-          "filter), internal_topic ('__'), partition_cap, topic_cap, offsets (not a sane range), overlap and gap "
-          "(a batch that does not continue its partition), identity (no usable edge name), stale_generation, "
-          "unknown_generation, not_served (the edge's lane runs on another hub).",
-          {{"link", link}, {"pipeline", key.first}, {"reason", key.second}}, static_cast<double>(n));
     }
     sink.AddCounter("longhaul_link_hub_bad_frames_total", "Sessions closed for a malformed frame.", {{"link", link}},
                     static_cast<double>(m->bad_frames));

@@ -521,7 +521,7 @@ class LanePipelineRunner final : public PipelineRunner {
                   {{"pipeline", pipeline_.name}, {"topic", target_topic}});
         }
         if (pipeline_.sync_topic_configs && side_->KnowsTopicConfigs()) {
-          absl::Status synced = SyncTopicConfigs(topic, target_topic);
+          absl::Status synced = SyncTopicConfigs(need.config_source, target_topic);
           if (s.ok()) s = synced;
         }
       }
@@ -543,7 +543,8 @@ class LanePipelineRunner final : public PipelineRunner {
     directory_.Publish(ready);
     // Retention of each source topic, for the time left before uncopied
     // records are deleted. Best effort: the metric is left out when unknown.
-    for (const auto& [topic, _] : *source_topics) {
+    for (const auto& [source_topic, _] : *source_topics) {
+      const std::string& topic = source_topic.topic;
       auto retention = side_->Retention(topic, kAdminTimeout);
       if (!retention.ok()) {
         LogDebug("source topic retention unknown", {{"pipeline", pipeline_.name}, {"topic", topic},
