@@ -522,7 +522,7 @@ std::vector<Record> JsonRecords(int count, uint64_t seed) {
                            R"(","qty":)", rng() % 5 + 1, R"(,"price_cents":)", rng() % 100000,
                            R"(}],"currency":"EUR","ts":"2026-11-28T12:)", rng() % 60, R"(:00Z","source":"pos"})");
     r.headers = {{"content-type", "application/json"}};
-    r.timestamp_ms = NowMillis() + i;  // real time: a fixed instant would age past retention
+    r.timestamp_ms = now_ms + i;
     out.push_back(std::move(r));
   }
   return out;

@@ -529,7 +529,7 @@ absl::Status KafkaTestClient::DeleteRecordsBefore(std::string_view topic, int32_
                                                   milliseconds timeout) {
   const std::string what =
       absl::StrCat("delete records of ", Av(topic), "[", partition, "] before offset ", before, " on ", bootstrap_);
-  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, bootstrap_, {});
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, {});
   if (!rk.ok()) return rk.status();
   Owned<rd_kafka_topic_partition_list_t> offsets(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(offsets.get(), std::string(topic).c_str(), partition)->offset = before;
