@@ -465,6 +465,7 @@ TEST_F(LinkMirror, ThreeHubsShareAnEdgesManyPipelineAndAHubKill9LosesAndDuplicat
   for (int port : ports) {
     LinkSpec h = spec;
     h.hub_port = port;
+    h.dial_port = port;  // unused by a hub, but the link's edge section must be valid
     hub_configs.push_back(WriteLinkConfig(source_bootstrap_, target_bootstrap_, h, absl::StrCat("hub", port)));
     hubs.push_back(StartRole(hub_configs.back(), "hub"));
     ASSERT_TRUE(hubs.back());
