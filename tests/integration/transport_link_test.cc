@@ -1403,6 +1403,34 @@ TEST(TransportLink, AHubThatDoesNotServeTheEdgeSendsItToTheNextHubOnItsList) {
   EXPECT_EQ(serving.hellos(), options.connections);
 }
 
+TEST(TransportLink, WhenEveryHubRefusesTheWholeLinkBacksOffInsteadOfSpinning) {
+  // Two hubs that both send the edge on, an edge with several connections:
+  // one round of moves, then every connection waits out the back-off. (A move
+  // by one connection used to wake the others, which moved again at once:
+  // hundreds of thousands of moves a minute.)
+  TestWriter first_writer, second_writer;
+  first_writer.SetRefusal(absl::UnavailableError("lane 1 of pipeline orders-pipeline is not served by this hub"));
+  second_writer.SetRefusal(absl::UnavailableError("lane 1 of pipeline orders-pipeline is not served by this hub"));
+  auto first = HubServer::Start(HubOptions(), &first_writer);
+  ASSERT_THAT(first, IsOk());
+  auto second = HubServer::Start(HubOptions(), &second_writer);
+  ASSERT_THAT(second, IsOk());
+  EdgeLinkOptions options = EdgeOptions((*first)->port());
+  options.hubs.push_back(Loopback((*second)->port()));
+  options.connections = 3;
+  options.reconnect_initial = milliseconds(2'000);
+  options.reconnect_max = milliseconds(2'000);
+  auto edge = EdgeLink::Start(options, {});
+  ASSERT_THAT(edge, IsOk());
+  std::this_thread::sleep_for(seconds(5));  // about two back-off periods
+  const EdgeLinkMetrics m = (*edge)->Metrics();
+  (*edge)->Stop();
+  // A round is 2 moves; within 5 s at most 3 rounds start (at 0, 2, 4 s).
+  EXPECT_GE(m.hub_moves, 2u);
+  EXPECT_LE(m.hub_moves, 8u) << "the link spun through the hub list";
+  EXPECT_LE(first_writer.hellos() + second_writer.hellos(), 3 * 3 * 2) << "connections redialled without backing off";
+}
+
 TEST(TransportLink, SkipsADeadHubAddress) {
   Source source;
   source.partitions = 4;

@@ -69,6 +69,8 @@ for f in /usr/bin/longhaul /usr/lib/systemd/system/longhaul@.service /usr/share/
          /usr/share/doc/longhaul/examples/longhaul.yaml /usr/share/bash-completion/completions/longhaul; do
   grep -qx "$f" "$work/deb-files" || fail "the .deb lacks $f"
 done
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/longhaul@.service | grep -q '^ExecStart=/usr/bin/longhaul run' ||
+# Read the whole unit first: `grep -q` stopping early would SIGPIPE tar under pipefail.
+packaged_unit=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/longhaul@.service)
+grep -q '^ExecStart=/usr/bin/longhaul run' <<<"$packaged_unit" ||
   fail "the packaged unit does not run /usr/bin/longhaul"
 echo "PASSED: install tree, systemd unit and .deb"

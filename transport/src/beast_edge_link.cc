@@ -343,6 +343,19 @@ class BeastEdgeLink final : public EdgeLink {
 
   asio::awaitable<void> RunConnection(std::shared_ptr<EdgeConnection> c) {
     while (!stopping_ && !failed_) {  // failed_: stopped for good, never redial
+      // After a whole round of hubs failed, the link (every connection) waits
+      // out the back-off: a move by one connection must not wake the others
+      // into an immediate redial, or N connections spin through the list.
+      SteadyTime hold_until;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        hold_until = round_hold_until_;
+      }
+      if (const SteadyTime now = clock_->Now(); now < hold_until) {
+        c->retry.expires_after(hold_until - now);
+        co_await c->retry.async_wait(kNoThrow);
+        continue;
+      }
       absl::Status status = co_await RunSession(c);
       bool link_was_up = false;
       EdgeLinkPlan::Retry retry = EdgeLinkPlan::Retry::kBackOff;
@@ -411,6 +424,10 @@ class BeastEdgeLink final : public EdgeLink {
       }
       if (retry == EdgeLinkPlan::Retry::kNow) continue;
       const auto delay = c->backoff.Next();
+      if (moved) {  // a whole round failed: the link holds every connection back
+        std::lock_guard<std::mutex> lock(mu_);
+        round_hold_until_ = std::max(round_hold_until_, clock_->Now() + delay);
+      }
       LogWarn(was_up ? "edge link: connection lost, redialling" : "edge link: cannot connect to the hub, retrying",
               {{"connection", c->index},
                {"hub", options_.hubs[hub].ToString()},
@@ -698,6 +715,8 @@ class BeastEdgeLink final : public EdgeLink {
   uint64_t buffered_ = 0;
   bool refused_ = false;
   int connections_up_ = 0;
+  // Set when a whole round of hubs failed: no connection dials before it (mu_).
+  SteadyTime round_hold_until_{};
   uint64_t connects_ = 0;
   uint64_t reconnects_ = 0;
   uint64_t disconnects_ = 0;
