@@ -511,8 +511,9 @@ std::vector<Record> JsonRecords(int count, uint64_t seed) {
   const char* kinds[] = {"order_created", "order_paid", "order_shipped", "order_cancelled"};
   const char* cities[] = {"Hamburg", "Rotterdam", "Singapore", "Valparaiso", "Antwerp"};
   std::vector<Record> out;
-  // Real time: a fixed instant would age past the broker's retention.
-  const int64_t now_ms =
+  // The process's start time: a fixed instant would age past the broker's
+  // retention; fixed per process so the same records can be made again.
+  static const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (int i = 0; i < count; ++i) {
     Record r;

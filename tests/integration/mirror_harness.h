@@ -35,10 +35,11 @@ inline std::vector<Record> VariedRecords(int count, uint64_t seed, int big_every
   std::mt19937_64 rng(seed);
   std::vector<Record> out;
   out.reserve(count);
-  // The real clock: a fixed instant ages past a test topic's retention.ms
-  // (1 day) and the broker deletes the records mid-test. Records are
-  // interleaved, so every segment holds current records and stays.
-  const int64_t now_ms =
+  // The clock when the test process started: a fixed instant ages past a
+  // test topic's retention.ms (1 day) and the broker deletes the records
+  // mid-test. Fixed per process, so a test can make the same records again
+  // to compare. Records are interleaved, so every segment holds current ones.
+  static const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (int i = 0; i < count; ++i) {
     Record r;
