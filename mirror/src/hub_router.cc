@@ -225,6 +225,11 @@ void HubPipeline::RefuseLocked(const SessionEntry& entry, const std::string& rea
 bool HubPipeline::AuthoriseLocked(const std::string& edge, const transport::ReceivedBatch& b, std::string* reason,
                                   std::string* why) {
   const TopicPartition& tp = b.partition;
+  if (!IsLegalTopicName(tp.topic)) {
+    *reason = "topic";
+    *why = absl::StrCat("topic '", tp.topic, "' is not a legal Kafka topic name (1 to 249 of A-Z a-z 0-9 . _ -)");
+    return false;
+  }
   if (IsInternalTopic(tp.topic)) {
     *reason = "internal_topic";
     *why = absl::StrCat("topic '", tp.topic, "' is internal ('__'); no edge may write it");

@@ -6,6 +6,16 @@ namespace longhaul::mirror {
 
 bool IsInternalTopic(const std::string& topic) { return topic.rfind("__", 0) == 0; }
 
+bool IsLegalTopicName(const std::string& topic) {
+  if (topic.empty() || topic.size() > 249 || topic == "." || topic == "..") return false;
+  for (char c : topic) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 bool MirrorsTopic(const config::PipelineConfig& pipeline, const std::string& topic) {
   return !IsInternalTopic(topic) && pipeline.topics.Matches(topic);
 }

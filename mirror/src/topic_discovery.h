@@ -17,6 +17,10 @@ namespace longhaul::mirror {
 // Kafka's own). The hub applies it to every batch an edge sends.
 bool MirrorsTopic(const config::PipelineConfig& pipeline, const std::string& topic);
 bool IsInternalTopic(const std::string& topic);
+// Kafka's rule for topic names: 1..249 of [A-Za-z0-9._-], not "." or "..".
+// A hub checks names that arrive from edges with it before it creates or
+// keys anything by them.
+bool IsLegalTopicName(const std::string& topic);
 
 // The topics of `all` (name -> partition count) that `pipeline` mirrors
 // (MirrorsTopic).

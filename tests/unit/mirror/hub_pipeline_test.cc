@@ -380,6 +380,10 @@ TEST(HubFleet, RefusesABatchOutsideWhatTheEdgeMayWriteClosingOnlyThatEdge) {
   };
   std::vector<Case> cases = {
       {"topic", Batch(1, {"secret", 0}, 0, 0, {0})},
+      // Selected by "u.*" but not legal Kafka names: '/' would also break the
+      // checkpoint key, which may not contain it.
+      {"topic", Batch(1, {"u/../x", 0}, 0, 0, {0})},
+      {"topic", Batch(1, {"u x", 0}, 0, 0, {0})},
       {"internal_topic", Batch(1, {"__longhaul.q.checkpoints", 0}, 0, 0, {0})},
       {"partition_cap", Batch(1, {"t", 8}, 0, 0, {0})},
       {"partition_cap", Batch(1, {"t", 2147483647}, 0, 0, {0})},
