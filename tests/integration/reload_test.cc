@@ -80,8 +80,9 @@ TEST(ConfigReload, WiderTopicFilterMirrorsTheNewTopicExactlyOnceWithoutRestartin
     // The old topic keeps being written through the reload.
     BackgroundProducer during(source.bootstrap(), old_topic, 2, 50, milliseconds(100), 1000);
     std::this_thread::sleep_for(milliseconds(500));
-    std::ofstream(config) << Edit(ReadFile(config), "include: \\[\"" + old_topic + "\"\\]",
-                                  "include: [\"" + old_topic + "\", \"" + new_topic + "\"]");
+    const std::string wider = Edit(ReadFile(config), "include: \\[\"" + old_topic + "\"\\]",
+                                   "include: [\"" + old_topic + "\", \"" + new_topic + "\"]");
+    std::ofstream(config) << wider;
     worker->Kill(SIGHUP);
     ASSERT_TRUE(WaitFor([&] { return Reloads(port, "applied") == 1; }, seconds(30), milliseconds(200)))
         << worker->Describe();
