@@ -214,12 +214,10 @@ void ReloadConfig(const config::Config& started, Running& running, const CommonO
       failures.push_back(std::string(s.message()));
     }
   }
-  {
-    std::lock_guard<std::mutex> lock(running.mu);
-    for (const std::string& name : plan.apply_live) {
-      for (Half& h : running.halves) {
-        if (h.pipeline == name) h.runner->ApplyLive(fresh->pipelines.at(name));
-      }
+  // Only this thread changes the list of halves: reading it needs no lock.
+  for (const std::string& name : plan.apply_live) {
+    for (Half& h : running.halves) {
+      if (h.pipeline == name) h.runner->ApplyLive(fresh->pipelines.at(name));
     }
   }
 
@@ -249,11 +247,14 @@ void ReloadConfig(const config::Config& started, Running& running, const CommonO
   old.clear();
   std::vector<std::string> starting = plan.restart;
   starting.insert(starting.end(), plan.start.begin(), plan.start.end());
+  // What runs from now on. A pipeline that could not be started is left
+  // out, so the next reload sees it as added and tries again.
+  auto now_applied = std::make_shared<config::Config>(*fresh);
   for (const std::string& name : starting) {
-    if (!fresh->pipelines.count(name)) continue;  // a restart that removed it (cannot happen: removed is separate)
     auto halves = CreateHalves(*fresh, name, opts.role, registry);
     if (!halves.ok()) {
       failures.push_back(absl::StrCat("pipeline '", name, "' not started: ", halves.status().message()));
+      now_applied->pipelines.erase(name);
       continue;
     }
     for (Half& h : *halves) {
@@ -265,7 +266,7 @@ void ReloadConfig(const config::Config& started, Running& running, const CommonO
   }
   {
     std::lock_guard<std::mutex> lock(running.mu);
-    running.config = fresh;
+    running.config = std::move(now_applied);
   }
 
   m.restart_pending->Set(plan.needs_process_restart.empty() ? 0 : 1);
