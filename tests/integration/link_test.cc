@@ -738,7 +738,8 @@ TEST_F(LinkMirror, EdgeWithSkipGoesOnFromTheLogStartAndCountsTheGapExactly) {
 // filter first, then the edge; the new topic arrives exactly once, and so
 // does everything written to the old topic meanwhile, with no process and
 // no hub lane restarted. Narrowed at the edge, the edge's reader starts
-// again without the dropped topic and the old topic goes on exactly once.
+// again without the dropped topic and the old topic goes on exactly once;
+// a changed edge link setting restarts the edge half, exactly once too.
 TEST_F(LinkMirror, EdgeAndHubTakeANewTopicFilterOnSighupExactlyOnce) {
   const std::string old_topic = UniqueName("lreload-old");
   const std::string new_topic = UniqueName("lreload-new");
@@ -816,6 +817,27 @@ TEST_F(LinkMirror, EdgeAndHubTakeANewTopicFilterOnSighupExactlyOnce) {
                       milliseconds(500)))
       << edge_status();
   for (int p = 0; p < 2; ++p) ASSERT_TRUE(source_->Produce(old_topic, p, VariedRecords(100, 700 + p)).ok());
+  ExpectExactlyOnce(*source_, *target_, old_topic, "l." + old_topic, 2, seconds(90), edge.get());
+
+  // An edge link setting: the edge half drains and starts again, resuming
+  // from the hub's committed offsets, while records keep arriving.
+  {
+    std::ifstream in(edge_config);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    in.close();
+    const size_t at = text.find("connections: 2");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 14, "connections: 1");
+    BackgroundProducer during(source_bootstrap_, old_topic, 2, 50, milliseconds(100), 8000);
+    std::this_thread::sleep_for(milliseconds(300));
+    std::ofstream(edge_config) << text;
+    edge->Kill(SIGHUP);
+    ASSERT_TRUE(reloaded(edge_admin, 3)) << edge->Describe();
+    std::this_thread::sleep_for(milliseconds(1000));
+    during.Stop();
+    EXPECT_EQ(during.errors(), 0);
+  }
+  EXPECT_THAT(edge->Output(), ::testing::HasSubstr("pipeline settings changed: draining it to start it again"));
   ExpectExactlyOnce(*source_, *target_, old_topic, "l." + old_topic, 2, seconds(90), edge.get());
 
   edge->Kill(SIGTERM);

@@ -1,12 +1,14 @@
 // SIGHUP against real brokers: a wider topic filter mirrors a new topic in
 // the running process, every record exactly once (also the old topics'
-// records written while the reload runs), with no lane restarted; a changed
+// records written while the reload runs), and a new group list syncs a
+// group, with no lane restarted; a changed
 // incompatible setting drains and restarts only its own pipeline, seen in
 // longhaul_lane_starts_total of both pipelines. The invalid-file case is in
 // operations_test.cc.
 #include <signal.h>
 
 #include <fstream>
+#include <optional>
 #include <regex>
 
 #include "admin_http.h"
@@ -48,7 +50,7 @@ std::string Edit(const std::string& text, const std::string& pattern, const std:
   return out;
 }
 
-TEST(ConfigReload, WiderTopicFilterMirrorsTheNewTopicExactlyOnceWithoutRestartingALane) {
+TEST(ConfigReload, WiderTopicFilterAndNewGroupListApplyLiveExactlyOnceWithoutRestartingALane) {
   KafkaTestClient source(KafkaClusters::SharedSourceBootstrap());
   KafkaTestClient target(KafkaClusters::SharedTargetBootstrap());
   const std::string old_topic = UniqueName("reload-old");
@@ -75,13 +77,18 @@ TEST(ConfigReload, WiderTopicFilterMirrorsTheNewTopicExactlyOnceWithoutRestartin
       << LaneStarts(port, spec.name) << "; " << worker->Describe();
   EXPECT_EQ(target.PartitionCount(new_topic, seconds(5)).status().code(), absl::StatusCode::kNotFound)
       << "the new topic was mirrored before the reload";
+  // A consumer group on the source that no group list selects yet.
+  const std::string group = UniqueName("reload-group");
+  ASSERT_TRUE(source.CommitGroupOffset(group, old_topic, 0, 120).ok());
 
   {
     // The old topic keeps being written through the reload.
     BackgroundProducer during(source.bootstrap(), old_topic, 2, 50, milliseconds(100), 1000);
     std::this_thread::sleep_for(milliseconds(500));
-    const std::string wider = Edit(ReadFile(config), "include: \\[\"" + old_topic + "\"\\]",
-                                   "include: [\"" + old_topic + "\", \"" + new_topic + "\"]");
+    std::string wider = Edit(ReadFile(config), "include: \\[\"" + old_topic + "\"\\]",
+                             "include: [\"" + old_topic + "\", \"" + new_topic + "\"]");
+    wider = Edit(wider, "    delivery: (\\S+)\n",
+                 "    delivery: $1\n    groups:\n      include: [\"" + group + "\"]\n      interval: 1s\n");
     std::ofstream(config) << wider;
     worker->Kill(SIGHUP);
     ASSERT_TRUE(WaitFor([&] { return Reloads(port, "applied") == 1; }, seconds(30), milliseconds(200)))
@@ -99,6 +106,34 @@ TEST(ConfigReload, WiderTopicFilterMirrorsTheNewTopicExactlyOnceWithoutRestartin
   EXPECT_EQ(LaneStarts(port, spec.name), spec.lanes) << worker->Describe();
   EXPECT_EQ(Reloads(port, "rejected"), 0);
   EXPECT_THAT(worker->Output(), ::testing::HasSubstr("pipelines." + spec.name + ".topics"));
+  // The group list is live too: the group's offset reaches the target,
+  // translated to the target offset of the same record.
+  std::optional<int64_t> translated;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto got = target.GroupOffset(group, TopicPartition{old_topic, 0}, seconds(5));
+        if (got.ok()) translated = *got;
+        return translated.has_value();
+      },
+      seconds(60), milliseconds(500)))
+      << worker->Describe();
+  if (translated) {
+    auto source_records = source.ReadAll(old_topic, 0);
+    auto target_records = target.ReadAll(old_topic, 0);
+    ASSERT_TRUE(source_records.ok() && target_records.ok());
+    const Record* at_source = nullptr;
+    const Record* at_target = nullptr;
+    for (const Record& r : *source_records) {
+      if (r.offset == 120) at_source = &r;
+    }
+    for (const Record& r : *target_records) {
+      if (r.offset == *translated) at_target = &r;
+    }
+    ASSERT_NE(at_source, nullptr);
+    ASSERT_NE(at_target, nullptr) << "translated offset " << *translated << " holds no record";
+    EXPECT_EQ(at_source->key, at_target->key);
+    EXPECT_EQ(at_source->value, at_target->value);
+  }
   worker->Kill(SIGTERM);
   EXPECT_EQ(worker->WaitForExit(seconds(40)), 0) << worker->Describe();
   ExpectExactlyOnce(source, target, old_topic, old_topic, 2, seconds(30), worker.get());
