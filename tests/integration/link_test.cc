@@ -739,7 +739,8 @@ TEST_F(LinkMirror, EdgeWithSkipGoesOnFromTheLogStartAndCountsTheGapExactly) {
 // does everything written to the old topic meanwhile, with no process and
 // no hub lane restarted. Narrowed at the edge, the edge's reader starts
 // again without the dropped topic and the old topic goes on exactly once;
-// a changed edge link setting restarts the edge half, exactly once too.
+// a changed edge link setting restarts the edge half, exactly once too;
+// identity rules reloaded on the hub refuse the edge's next hello.
 TEST_F(LinkMirror, EdgeAndHubTakeANewTopicFilterOnSighupExactlyOnce) {
   const std::string old_topic = UniqueName("lreload-old");
   const std::string new_topic = UniqueName("lreload-new");
@@ -766,6 +767,18 @@ TEST_F(LinkMirror, EdgeAndHubTakeANewTopicFilterOnSighupExactlyOnce) {
   auto metric = [](int port, const std::string& name, const std::string& label) {
     auto reply = HttpGet(port, "/metrics");
     return reply.ok() ? MetricValue(reply->body, name, label) : -1.0;
+  };
+  // Summed over every series with `label` (a family split by pipeline).
+  auto metric_sum = [](int port, const std::string& name, const std::string& label) {
+    auto reply = HttpGet(port, "/metrics");
+    if (!reply.ok()) return -1.0;
+    double sum = 0;
+    for (absl::string_view line : absl::StrSplit(reply->body, '\n')) {
+      if (!absl::StartsWith(line, name + "{") || !absl::StrContains(line, label)) continue;
+      double v = 0;
+      if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
+    }
+    return sum;
   };
   auto reloaded = [&](int port, int times) {
     return WaitFor([&] { return metric(port, "longhaul_config_reloads_total", "result=\"applied\"") == times; },
@@ -839,6 +852,35 @@ TEST_F(LinkMirror, EdgeAndHubTakeANewTopicFilterOnSighupExactlyOnce) {
   }
   EXPECT_THAT(edge->Output(), ::testing::HasSubstr("pipeline settings changed: draining it to start it again"));
   ExpectExactlyOnce(*source_, *target_, old_topic, "l." + old_topic, 2, seconds(90), edge.get());
+
+  // Identity rules on the hub take effect on its SIGHUP: once edge-1 may no
+  // longer feed the pipeline, the edge's next hellos are refused.
+  {
+    std::ifstream in(hub_config);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    in.close();
+    const std::string rule = "\"longhaul://edge/edge-1\": [\"" + spec.pipeline + "\"]";
+    const size_t at = text.find(rule);
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, rule.size(), "\"longhaul://edge/edge-2\": [\"" + spec.pipeline + "\"]");
+    std::ofstream(hub_config) << text;
+  }
+  const double identity_refusals_before =
+      metric_sum(hub_admin, "longhaul_link_refused_total", "reason=\"identity\"");
+  hub->Kill(SIGHUP);
+  ASSERT_TRUE(reloaded(hub_admin, 2)) << hub->Describe();
+  EXPECT_THAT(hub->Output(), ::testing::HasSubstr("hub server: identity rules replaced"));
+  edge->Kill(SIGKILL);  // its next process says hello again
+  EXPECT_TRUE(edge->WaitForExit(seconds(30)).has_value());
+  edge = StartRole(edge_config, "edge");
+  ASSERT_NE(edge, nullptr);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return metric_sum(hub_admin, "longhaul_link_refused_total", "reason=\"identity\"") >
+               identity_refusals_before;
+      },
+      seconds(60), milliseconds(200)))
+      << hub->Describe();
 
   edge->Kill(SIGTERM);
   EXPECT_EQ(edge->WaitForExit(seconds(30)), 0) << edge->Describe();
