@@ -1,10 +1,11 @@
 // SIGHUP against real brokers: a wider topic filter mirrors a new topic in
 // the running process, every record exactly once (also the old topics'
 // records written while the reload runs), and a new group list syncs a
-// group, with no lane restarted; a changed
-// incompatible setting drains and restarts only its own pipeline, seen in
-// longhaul_lane_starts_total of both pipelines. The invalid-file case is in
-// operations_test.cc.
+// group, with no lane restarted; a changed incompatible setting drains and
+// restarts only its own pipeline, seen in longhaul_lane_starts_total of
+// both pipelines; removed and added pipelines stop and start. The
+// invalid-file case is in operations_test.cc; the edge and hub case in
+// link_test.cc.
 #include <signal.h>
 
 #include <fstream>
@@ -139,7 +140,7 @@ TEST(ConfigReload, WiderTopicFilterAndNewGroupListApplyLiveExactlyOnceWithoutRes
   ExpectExactlyOnce(source, target, old_topic, old_topic, 2, seconds(30), worker.get());
 }
 
-TEST(ConfigReload, IncompatibleChangeRestartsOnlyItsPipeline) {
+TEST(ConfigReload, IncompatibleChangeRestartsOnlyItsPipelineAndPipelinesComeAndGo) {
   KafkaTestClient source(KafkaClusters::SharedSourceBootstrap());
   KafkaTestClient target(KafkaClusters::SharedTargetBootstrap());
   const std::string changed_topic = UniqueName("reload-changed");
@@ -190,6 +191,29 @@ TEST(ConfigReload, IncompatibleChangeRestartsOnlyItsPipeline) {
   EXPECT_EQ(LaneStarts(port, kept), kLanes) << worker->Describe();
   EXPECT_EQ(LaneStarts(port, changed), 2 * kLanes) << worker->Describe();
   EXPECT_THAT(worker->Output(), ::testing::HasSubstr("pipelines." + changed + ".commit_interval"));
+
+  // A pipeline removed from the file drains and leaves the status; one
+  // added starts; the pipeline left alone is not restarted.
+  const std::string added_topic = UniqueName("reload-added");
+  const std::string added = UniqueName("reload-added");
+  ASSERT_TRUE(source.CreateTopic(added_topic, 2).ok());
+  for (int p = 0; p < 2; ++p) ASSERT_TRUE(source.Produce(added_topic, p, VariedRecords(100, 60 + p)).ok());
+  std::string swapped = ReadFile(config);
+  const std::string old_section = pipeline(kept, kept_topic);
+  const size_t at = swapped.find(old_section);
+  ASSERT_NE(at, std::string::npos);
+  swapped.replace(at, old_section.size(), pipeline(added, added_topic));
+  std::ofstream(config) << swapped;
+  worker->Kill(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return Reloads(port, "applied") == 2; }, seconds(60), milliseconds(200)))
+      << worker->Describe();
+  ExpectExactlyOnce(source, target, added_topic, added_topic, 2, seconds(90), worker.get());
+  auto status = HttpGet(port, "/api/v1/status");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_THAT(status->body, ::testing::HasSubstr("\"name\":\"" + added + "\""));
+  EXPECT_THAT(status->body, ::testing::Not(::testing::HasSubstr("\"name\":\"" + kept + "\"")));
+  EXPECT_THAT(worker->Output(), ::testing::HasSubstr("pipeline removed from the config: draining it"));
+  EXPECT_EQ(LaneStarts(port, changed), 2 * kLanes) << worker->Describe();
   worker->Kill(SIGTERM);
   EXPECT_EQ(worker->WaitForExit(seconds(40)), 0) << worker->Describe();
 }
