@@ -25,6 +25,7 @@
 #include "longhaul/transport/record_codec.h"
 #include "partition_metrics.h"
 #include "pipeline_state.h"
+#include "priority_classes.h"
 #include "source_gap.h"
 #include "topic_discovery.h"
 
@@ -98,6 +99,13 @@ absl::StatusOr<transport::EdgeLinkOptions> EdgeLinkOptionsFor(const config::Link
   o.dead_link_timeout = e.dead_link_timeout;
   o.report_interval = e.report_interval;
   o.reconnect_max = std::chrono::milliseconds(10'000);
+  absl::StatusOr<LinkClasses> classes = LinkClassesFor(e.priorities);
+  if (!classes.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge.priorities: ", classes.status().message()));
+  }
+  o.classes = std::move(classes->classes);
+  o.class_of = std::move(classes->class_of);
+  o.rate_limit_bits_per_second = static_cast<uint64_t>(e.rate_limit_bits_per_second);
   if (absl::Status s = transport::ValidateEdgeLinkOptions(o); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge: ", s.message()));
   }
@@ -146,6 +154,7 @@ class EdgeRunner final : public PipelineRunner {
         source_(config_.Cluster(pipeline_.source)),
         names_(pipeline_),
         options_(std::move(options)),
+        batching_(EdgeBatchingFor(options_)),
         collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })),
         live_(std::make_shared<const config::PipelineConfig>(pipeline_)) {}
 
@@ -1011,6 +1020,31 @@ class EdgeRunner final : public PipelineRunner {
             static_cast<double>(m.window_waits));
     counter("longhaul_link_source_pauses_total", "Times the edge paused the source because the link buffer was full.",
             static_cast<double>(pauses_.load()));
+    gauge("longhaul_link_rate_limit_bits_per_second", "links.<l>.edge.rate_limit (0: no cap).",
+          static_cast<double>(m.rate_limit_bits_per_second));
+    // Per traffic class (links.<l>.edge.priorities): what waits at the edge
+    // and for how long, what went, and the records not yet committed.
+    std::vector<double> class_lag(m.classes.size(), 0);
+    if (!m.classes.empty()) {
+      for (const auto& ps : st.partitions) {
+        size_t cls = options_.class_of ? options_.class_of(ps.topic) : 0;
+        class_lag[std::min(cls, class_lag.size() - 1)] += static_cast<double>(ps.lag_records);
+      }
+    }
+    for (size_t i = 0; i < m.classes.size(); ++i) {
+      const transport::EdgeClassMetrics& c = m.classes[i];
+      const std::vector<metrics::Label> labels = {{"link", link}, {"pipeline", p}, {"role", "edge"}, {"class", c.name}};
+      sink.AddGauge("longhaul_link_class_queued_bytes", "Data frames of the class waiting at the edge to be sent.",
+                    labels, static_cast<double>(c.queued_bytes));
+      sink.AddGauge("longhaul_link_class_queue_delay_seconds",
+                    "How long the class's oldest waiting data frame has waited at the edge (0: none waits).", labels,
+                    c.oldest_queued_seconds);
+      sink.AddCounter("longhaul_link_class_wire_bytes_total", "Data frame bytes of the class written, resends included.",
+                      labels, static_cast<double>(c.bytes_sent));
+      sink.AddGauge("longhaul_link_class_lag_records",
+                    "Source records of the class's topics not yet committed on the target, seen from the edge.", labels,
+                    class_lag[i]);
+    }
   }
 
   config::Config config_;
