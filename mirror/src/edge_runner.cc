@@ -678,7 +678,6 @@ class EdgeRunner final : public PipelineRunner {
   absl::Status OnRecord(const SourceRecordView& r) {
     Part* p = FindPart(r);
     if (p == nullptr || !p->assigned || (p->pos >= 0 && r.offset < p->pos)) {
-      if (r.headers) rd_kafka_headers_destroy(r.headers);
       return absl::OkStatus();  // not ours, or read again from before a seek
     }
     Record rec;
@@ -686,19 +685,7 @@ class EdgeRunner final : public PipelineRunner {
     rec.timestamp_ms = r.timestamp_ms;
     if (r.key) rec.key.emplace(static_cast<const char*>(r.key), r.key_len);
     if (r.value) rec.value.emplace(static_cast<const char*>(r.value), r.value_len);
-    if (r.headers) {
-      size_t i = 0;
-      const char* name;
-      const void* value;
-      size_t size;
-      while (rd_kafka_header_get_all(r.headers, i++, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        RecordHeader h;
-        h.name = name;
-        if (value) h.value.emplace(static_cast<const char*>(value), size);
-        rec.headers.push_back(std::move(h));
-      }
-      rd_kafka_headers_destroy(r.headers);
-    }
+    rec.headers = r.headers.ToVector();
     if (p->open.empty()) {
       p->opened_at = SystemClock::Instance().Now();
       ++open_count_;
