@@ -17,13 +17,6 @@
 
 namespace longhaul::mirror {
 
-// How the edge cuts batches: a partition's batch is handed to the link once
-// it holds this many encoded bytes, or this long after its first record.
-struct EdgeBatching {
-  uint64_t max_bytes = uint64_t{1} << 20;
-  std::chrono::milliseconds max_delay{50};
-};
-
 // The EdgeLink options of `link` (its edge section) for `pipeline`: the hub
 // address split into host and port, TLS files, connections, compression,
 // buffer budget, heartbeats. InvalidArgument names the key that is wrong.

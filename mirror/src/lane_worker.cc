@@ -466,7 +466,7 @@ void LaneWorker::Run() {
     session.Close();
     auto delay = backoff.Next();
     for (auto until = ctx_.clock->Now() + delay; ctx_.clock->Now() < until && !stop_.load();) {
-      std::this_thread::sleep_for(milliseconds(50));
+      ctx_.clock->SleepFor(milliseconds(50));
     }
   }
   LogInfo("lane stopped", {{"pipeline", ctx_.pipeline->name}, {"lane", lane_}});

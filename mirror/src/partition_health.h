@@ -30,19 +30,29 @@ struct HealthThresholds {
   std::chrono::milliseconds stalled_after{0};
 };
 
-struct PartitionHealth {
-  int64_t lag_records = 0;
-  double lag_seconds = 0;
+struct PartitionLag {
+  int64_t records = 0;
+  double seconds = 0;
+};
+
+// Records behind (source end - replicated) and the age of the oldest
+// record not yet committed (or, with none read yet, the time since the
+// partition was last caught up).
+PartitionLag MeasureLag(const PartitionProgressReading& progress, int64_t now_ms);
+
+struct PartitionVerdict {
   // ok, lagging, stalled, stopped or error (PartitionStatus::state).
   std::string state = "ok";
   std::string error;
 };
 
-// `running`: a lane of this process reads the partition now. The states, by
-// precedence: error (stopped by a gap, while running), stopped (nobody here
-// replicates it), stalled (behind and no progress for stalled_after),
-// lagging (the oldest uncopied record is older than lagging_after), ok.
-PartitionHealth JudgePartitionHealth(const PartitionProgressReading& progress, bool running, int64_t now_ms,
-                                     const HealthThresholds& thresholds);
+// The state for a partition `lag` behind (MeasureLag's, or a fuller one: a
+// hub adds the backlog its edges report). `running`: a lane of this process
+// reads the partition now. By precedence: error (stopped by a gap, while
+// running), stopped (nobody here replicates it), stalled (behind and no
+// progress for stalled_after), lagging (the oldest uncopied record is older
+// than lagging_after), ok.
+PartitionVerdict JudgePartitionState(const PartitionProgressReading& progress, const PartitionLag& lag, bool running,
+                                     int64_t now_ms, const HealthThresholds& thresholds);
 
 }  // namespace longhaul::mirror

@@ -156,7 +156,7 @@ class LanePipelineRunner final : public PipelineRunner {
 
   ~LanePipelineRunner() override {
     collector_.Reset();
-    Stop(SystemClock::Instance().Now());
+    Stop(clock_->Now());
   }
 
   void Start() override {
@@ -195,7 +195,7 @@ class LanePipelineRunner final : public PipelineRunner {
     {
       std::lock_guard<std::mutex> lock(mu_);
       orphaned = orphaned_lanes_;
-      int64_t wall = SystemClock::Instance().WallMillis();
+      int64_t wall = clock_->WallMillis();
       for (const auto& [lane, worker] : lanes_) {
         owned.insert(lane);
         std::string e = worker->LastError();
@@ -207,7 +207,7 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     st.lanes_owned.assign(owned.begin(), owned.end());
     side_->AddStatus(&st);
-    int64_t now_ms = SystemClock::Instance().WallMillis();
+    int64_t now_ms = clock_->WallMillis();
     for (const auto& [mp, progress] : const_cast<PartitionDirectory&>(directory_).AllWithProgress()) {
       const bool running = owned.count(mp.lane) > 0;
       if (!running && !orphaned.count(mp.lane)) continue;
@@ -226,16 +226,20 @@ class LanePipelineRunner final : public PipelineRunner {
       const PartitionProgress::Gap gap = progress->gap();
       reading.gap_stopped = gap.stopped;
       reading.gap_error = gap.error;
-      const PartitionHealth health = JudgePartitionHealth(
-          reading, running, now_ms, HealthThresholds{pipeline_.lagging_after, pipeline_.stalled_after});
       ps.source_end_offset = reading.source_end_offset;
       ps.replicated_offset = reading.replicated_offset;
       ps.records_total = progress->records_total.load();
       ps.bytes_total = progress->bytes_total.load();
-      ps.lag_records = health.lag_records;
-      ps.lag_seconds = health.lag_seconds;
-      ps.state = health.state;
-      ps.error = health.error;
+      const PartitionLag lag = MeasureLag(reading, now_ms);
+      ps.lag_records = lag.records;
+      ps.lag_seconds = lag.seconds;
+      // Status judgement, in the spirit of Burrow, with the pipeline's
+      // thresholds (lag_thresholds).
+      const PartitionVerdict verdict =
+          JudgePartitionState(reading, PartitionLag{ps.lag_records, ps.lag_seconds}, running, now_ms,
+                              HealthThresholds{pipeline_.lagging_after, pipeline_.stalled_after});
+      ps.state = verdict.state;
+      ps.error = verdict.error;
       ps.source_gap_records = progress->source_gap_records_total.load();
       ps.source_gap_first = gap.first;
       ps.source_gap_end = gap.end;
@@ -349,9 +353,9 @@ class LanePipelineRunner final : public PipelineRunner {
   // target reachability probe every couple of seconds for /readyz.
   void DiscoveryLoop() {
     Backoff backoff(milliseconds(1000), pipeline_.discovery_interval);
-    SteadyTime next_discovery = SystemClock::Instance().Now();
+    SteadyTime next_discovery = clock_->Now();
     while (!stopping()) {
-      SteadyTime now = SystemClock::Instance().Now();
+      SteadyTime now = clock_->Now();
       if (TakeDiscoveryRequest()) next_discovery = std::min(next_discovery, now);
       if (now >= next_discovery) {
         absl::Status s = DiscoverOnce();
@@ -363,10 +367,10 @@ class LanePipelineRunner final : public PipelineRunner {
           metrics_.Error(ErrorReason::kDiscovery);
           LogWarn("topic discovery failed; will retry",
                   {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
-          next_discovery = SystemClock::Instance().Now() + backoff.Next();
+          next_discovery = clock_->Now() + backoff.Next();
         } else {
           backoff.Reset();
-          next_discovery = SystemClock::Instance().Now() + pipeline_.discovery_interval;
+          next_discovery = clock_->Now() + pipeline_.discovery_interval;
         }
       } else if (target_admin_) {
         target_reachable_.store(target_admin_->Reachable(milliseconds(2000)));
@@ -374,7 +378,7 @@ class LanePipelineRunner final : public PipelineRunner {
       RefreshOrphanedLanes();
       if (WaitOrStop(std::min<milliseconds>(
               milliseconds(2000),
-              std::chrono::duration_cast<milliseconds>(next_discovery - SystemClock::Instance().Now())))) {
+              std::chrono::duration_cast<milliseconds>(next_discovery - clock_->Now())))) {
         break;
       }
     }
@@ -401,7 +405,7 @@ class LanePipelineRunner final : public PipelineRunner {
     for (const auto& [tp, _] : wanted) tps.push_back(tp);
     auto ends = side_->EndOffsets(tps, milliseconds(2000));
     if (!ends.ok()) return;  // the source is down too; the last values stay
-    const int64_t now_ms = SystemClock::Instance().WallMillis();
+    const int64_t now_ms = clock_->WallMillis();
     for (const auto& [tp, progress] : wanted) {
       auto it = ends->find(tp);
       if (it == ends->end()) continue;
@@ -583,7 +587,7 @@ class LanePipelineRunner final : public PipelineRunner {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
       for (int lane : lanes) {
-        LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, &SystemClock::Instance(), &metrics_,
+        LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, clock_, &metrics_,
                         [this](int lane) { return side_->MakeRecordSource(lane); }};
         auto worker = std::make_unique<LaneWorker>(ctx, lane);
         worker->Start();
@@ -593,8 +597,8 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
       bool lost = rd_kafka_assignment_lost(rk);
-      SteadyTime deadline = lost ? SystemClock::Instance().Now()
-                                 : SystemClock::Instance().Now() + config_.worker.drain_timeout;
+      SteadyTime deadline = lost ? clock_->Now()
+                                 : clock_->Now() + config_.worker.drain_timeout;
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) deadline = std::min(deadline, stop_deadline_);
@@ -695,6 +699,8 @@ class LanePipelineRunner final : public PipelineRunner {
   }
 
   config::Config config_;
+  // Every time read of the runner and its lanes.
+  Clock* const clock_ = &SystemClock::Instance();
   const config::PipelineConfig& pipeline_;
   const config::ClusterConfig& source_;
   const config::ClusterConfig& target_;

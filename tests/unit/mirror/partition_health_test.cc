@@ -21,8 +21,21 @@ PartitionProgressReading Behind(int64_t lag) {
   return p;
 }
 
+// Lag and state together, as the runner computes them.
+struct Health {
+  int64_t lag_records;
+  double lag_seconds;
+  std::string state;
+  std::string error;
+};
+Health JudgePartitionHealth(const PartitionProgressReading& p, bool running, int64_t now, const HealthThresholds& t) {
+  const PartitionLag lag = MeasureLag(p, now);
+  const PartitionVerdict v = JudgePartitionState(p, lag, running, now, t);
+  return Health{lag.records, lag.seconds, v.state, v.error};
+}
+
 TEST(PartitionHealth, IsOkWhenCaughtUp) {
-  PartitionHealth h = JudgePartitionHealth(Behind(0), /*running=*/true, kNow, kThresholds);
+  Health h = JudgePartitionHealth(Behind(0), /*running=*/true, kNow, kThresholds);
   EXPECT_EQ(h.state, "ok");
   EXPECT_EQ(h.lag_records, 0);
   EXPECT_EQ(h.lag_seconds, 0);
@@ -31,7 +44,7 @@ TEST(PartitionHealth, IsOkWhenCaughtUp) {
 TEST(PartitionHealth, LagInSecondsIsTheAgeOfTheOldestUncommittedRecord) {
   PartitionProgressReading p = Behind(10);
   p.oldest_pending_timestamp_ms = kNow - 12'500;
-  PartitionHealth h = JudgePartitionHealth(p, true, kNow, kThresholds);
+  Health h = JudgePartitionHealth(p, true, kNow, kThresholds);
   EXPECT_EQ(h.lag_records, 10);
   EXPECT_DOUBLE_EQ(h.lag_seconds, 12.5);
   EXPECT_EQ(h.state, "ok");
@@ -40,7 +53,7 @@ TEST(PartitionHealth, LagInSecondsIsTheAgeOfTheOldestUncommittedRecord) {
 TEST(PartitionHealth, WithNothingReadYetLagCountsFromWhenItWasLastCaughtUp) {
   PartitionProgressReading p = Behind(10);
   p.caught_up_at_ms = kNow - 40'000;
-  PartitionHealth h = JudgePartitionHealth(p, true, kNow, kThresholds);
+  Health h = JudgePartitionHealth(p, true, kNow, kThresholds);
   EXPECT_DOUBLE_EQ(h.lag_seconds, 40);
   EXPECT_EQ(h.state, "lagging");
 }
@@ -67,7 +80,7 @@ TEST(PartitionHealth, StalledWhenBehindAndNoProgressForStalledAfter) {
 TEST(PartitionHealth, UnknownOffsetsMeanNoLag) {
   PartitionProgressReading p;
   p.replicated_offset = 5;
-  PartitionHealth h = JudgePartitionHealth(p, true, kNow, kThresholds);
+  Health h = JudgePartitionHealth(p, true, kNow, kThresholds);
   EXPECT_EQ(h.lag_records, 0);
   EXPECT_EQ(h.state, "ok");
 }
@@ -75,7 +88,7 @@ TEST(PartitionHealth, UnknownOffsetsMeanNoLag) {
 TEST(PartitionHealth, StoppedWhenNoLaneHereReadsIt) {
   PartitionProgressReading p = Behind(10);
   p.advanced_at_ms = kNow - 600'000;
-  PartitionHealth h = JudgePartitionHealth(p, /*running=*/false, kNow, kThresholds);
+  Health h = JudgePartitionHealth(p, /*running=*/false, kNow, kThresholds);
   EXPECT_EQ(h.state, "stopped");
   EXPECT_EQ(h.lag_records, 10);  // lag keeps showing while nobody replicates it
 }
@@ -84,12 +97,20 @@ TEST(PartitionHealth, ErrorNamesTheGapThatStoppedThePartition) {
   PartitionProgressReading p = Behind(10);
   p.gap_stopped = true;
   p.gap_error = "orders[0]: offsets 5-9 deleted at the source before they were copied";
-  PartitionHealth h = JudgePartitionHealth(p, true, kNow, kThresholds);
+  Health h = JudgePartitionHealth(p, true, kNow, kThresholds);
   EXPECT_EQ(h.state, "error");
   EXPECT_EQ(h.error, p.gap_error);
   // A partition this process does not run is "stopped", whatever stopped it elsewhere.
   EXPECT_EQ(JudgePartitionHealth(p, false, kNow, kThresholds).state, "stopped");
   EXPECT_EQ(JudgePartitionHealth(p, false, kNow, kThresholds).error, "");
+}
+
+TEST(PartitionHealth, AFullerLagFromElsewhereDecidesTheState) {
+  // A hub adds the backlog its edges report: the partition may be caught up
+  // here and still lag end to end.
+  PartitionProgressReading p = Behind(0);
+  EXPECT_EQ(JudgePartitionState(p, PartitionLag{500, 45}, true, kNow, kThresholds).state, "lagging");
+  EXPECT_EQ(JudgePartitionState(p, PartitionLag{0, 0}, true, kNow, kThresholds).state, "ok");
 }
 
 }  // namespace
