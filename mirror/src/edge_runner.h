@@ -17,6 +17,21 @@
 
 namespace longhaul::mirror {
 
+// How the edge cuts batches: a partition's batch is handed to the link once
+// it holds this many encoded bytes, or this long after its first record.
+struct EdgeBatching {
+  uint64_t max_bytes = uint64_t{1} << 20;
+  std::chrono::milliseconds max_delay{50};
+};
+
+// How the edge batches for this link. A frame on the wire cannot be
+// overtaken, so on a link with traffic classes or a rate cap (a thin link)
+// batches are kept small: 64 KiB, and at most 100 ms of the capped rate
+// (not under 16 KiB). At 2 Mbit/s a 1 MiB batch would hold an alarm behind
+// it for 4 s; 64 KiB holds it for a quarter of a second, and the frame
+// overhead stays under 0.1 %.
+EdgeBatching EdgeBatchingFor(const transport::EdgeLinkOptions& options);
+
 // The EdgeLink options of `link` (its edge section) for `pipeline`: the hub
 // address split into host and port, TLS files, connections, compression,
 // buffer budget, heartbeats. InvalidArgument names the key that is wrong.
