@@ -17,6 +17,7 @@
 #include "group_sync.h"
 #include "lane_worker.h"
 #include "mirror_metrics.h"
+#include "partition_health.h"
 #include "partition_metrics.h"
 #include "longhaul/base/backoff.h"
 #include "longhaul/base/logging.h"
@@ -25,6 +26,7 @@
 #include "pipeline_state.h"
 #include "source_gap.h"
 #include "source_side.h"
+#include "target_plan.h"
 #include "topic_discovery.h"
 
 namespace longhaul::mirror {
@@ -173,7 +175,7 @@ class LanePipelineRunner final : public PipelineRunner {
 
   ~LanePipelineRunner() override {
     collector_.Reset();
-    Stop(SystemClock::Instance().Now());
+    Stop(clock_->Now());
   }
 
   void Start() override {
@@ -238,7 +240,7 @@ class LanePipelineRunner final : public PipelineRunner {
     {
       std::lock_guard<std::mutex> lock(mu_);
       orphaned = orphaned_lanes_;
-      int64_t wall = SystemClock::Instance().WallMillis();
+      int64_t wall = clock_->WallMillis();
       for (const auto& [lane, worker] : lanes_) {
         owned.insert(lane);
         std::string e = worker->LastError();
@@ -251,7 +253,7 @@ class LanePipelineRunner final : public PipelineRunner {
     st.lanes_owned.assign(owned.begin(), owned.end());
     side_->AddStatus(&st);
     const std::shared_ptr<const config::PipelineConfig> live = Live();
-    int64_t now_ms = SystemClock::Instance().WallMillis();
+    int64_t now_ms = clock_->WallMillis();
     for (const auto& [mp, progress] : const_cast<PartitionDirectory&>(directory_).AllWithProgress()) {
       const bool running = owned.count(mp.lane) > 0;
       if (!running && !orphaned.count(mp.lane)) continue;
@@ -261,36 +263,32 @@ class LanePipelineRunner final : public PipelineRunner {
       ps.partition = mp.source.partition;
       ps.target_topic = mp.target_topic;
       ps.lane = mp.lane;
-      ps.source_end_offset = progress->source_end_offset.load();
-      ps.replicated_offset = progress->replicated_offset.load();
+      PartitionProgressReading reading;
+      reading.source_end_offset = progress->source_end_offset.load();
+      reading.replicated_offset = progress->replicated_offset.load();
+      reading.oldest_pending_timestamp_ms = progress->oldest_pending_timestamp_ms.load();
+      reading.caught_up_at_ms = progress->caught_up_at_ms.load();
+      reading.advanced_at_ms = progress->advanced_at_ms.load();
+      const PartitionProgress::Gap gap = progress->gap();
+      reading.gap_stopped = gap.stopped;
+      reading.gap_error = gap.error;
+      ps.source_end_offset = reading.source_end_offset;
+      ps.replicated_offset = reading.replicated_offset;
       ps.records_total = progress->records_total.load();
       ps.bytes_total = progress->bytes_total.load();
-      if (ps.source_end_offset >= 0 && ps.replicated_offset >= 0) {
-        ps.lag_records = std::max<int64_t>(0, ps.source_end_offset - ps.replicated_offset);
-      }
-      if (ps.lag_records > 0) {
-        int64_t since = progress->oldest_pending_timestamp_ms.load();
-        if (since <= 0) since = progress->caught_up_at_ms.load();
-        if (since > 0) ps.lag_seconds = std::max<double>(0, (now_ms - since) / 1000.0);
-        // Status judgement, in the spirit of Burrow, with the pipeline's
-        // thresholds (lag_thresholds).
-        int64_t advanced = progress->advanced_at_ms.load();
-        if (advanced > 0 && now_ms - advanced > live->stalled_after.count()) {
-          ps.state = "stalled";
-        } else if (ps.lag_seconds * 1000 > static_cast<double>(live->lagging_after.count())) {
-          ps.state = "lagging";
-        }
-      }
-      // Burrow's "stopped": nobody is replicating the partition right now.
-      if (!running) ps.state = "stopped";
-      const PartitionProgress::Gap gap = progress->gap();
+      const PartitionLag lag = MeasureLag(reading, now_ms);
+      ps.lag_records = lag.records;
+      ps.lag_seconds = lag.seconds;
+      // Status judgement, in the spirit of Burrow, with the pipeline's
+      // thresholds (lag_thresholds, as last reloaded).
+      const PartitionVerdict verdict =
+          JudgePartitionState(reading, PartitionLag{ps.lag_records, ps.lag_seconds}, running, now_ms,
+                              HealthThresholds{live->lagging_after, live->stalled_after});
+      ps.state = verdict.state;
+      ps.error = verdict.error;
       ps.source_gap_records = progress->source_gap_records_total.load();
       ps.source_gap_first = gap.first;
       ps.source_gap_end = gap.end;
-      if (gap.stopped && running) {
-        ps.state = "error";
-        ps.error = gap.error;
-      }
       if (!ps.error.empty() && st.last_error.empty()) st.last_error = ps.error;
       ps.retention_remaining_seconds = RetentionRemaining(ps, now_ms);
       st.partitions.push_back(std::move(ps));
@@ -407,9 +405,9 @@ class LanePipelineRunner final : public PipelineRunner {
   // target reachability probe every couple of seconds for /readyz.
   void DiscoveryLoop() {
     Backoff backoff(milliseconds(1000), pipeline_.discovery_interval);
-    SteadyTime next_discovery = SystemClock::Instance().Now();
+    SteadyTime next_discovery = clock_->Now();
     while (!stopping()) {
-      SteadyTime now = SystemClock::Instance().Now();
+      SteadyTime now = clock_->Now();
       if (TakeDiscoveryRequest()) next_discovery = std::min(next_discovery, now);
       if (now >= next_discovery) {
         absl::Status s = DiscoverOnce();
@@ -421,10 +419,10 @@ class LanePipelineRunner final : public PipelineRunner {
           metrics_.Error(ErrorReason::kDiscovery);
           LogWarn("topic discovery failed; will retry",
                   {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
-          next_discovery = SystemClock::Instance().Now() + backoff.Next();
+          next_discovery = clock_->Now() + backoff.Next();
         } else {
           backoff.Reset();
-          next_discovery = SystemClock::Instance().Now() + Live()->discovery_interval;
+          next_discovery = clock_->Now() + Live()->discovery_interval;
         }
       } else if (target_admin_) {
         target_reachable_.store(target_admin_->Reachable(milliseconds(2000)));
@@ -432,7 +430,7 @@ class LanePipelineRunner final : public PipelineRunner {
       RefreshOrphanedLanes();
       if (WaitOrStop(std::min<milliseconds>(
               milliseconds(2000),
-              std::chrono::duration_cast<milliseconds>(next_discovery - SystemClock::Instance().Now())))) {
+              std::chrono::duration_cast<milliseconds>(next_discovery - clock_->Now())))) {
         break;
       }
     }
@@ -459,7 +457,7 @@ class LanePipelineRunner final : public PipelineRunner {
     for (const auto& [tp, _] : wanted) tps.push_back(tp);
     auto ends = side_->EndOffsets(tps, milliseconds(2000));
     if (!ends.ok()) return;  // the source is down too; the last values stay
-    const int64_t now_ms = SystemClock::Instance().WallMillis();
+    const int64_t now_ms = clock_->WallMillis();
     for (const auto& [tp, progress] : wanted) {
       auto it = ends->find(tp);
       if (it == ends->end()) continue;
@@ -519,27 +517,17 @@ class LanePipelineRunner final : public PipelineRunner {
     if (!source_topics.ok()) return source_topics.status();
     const bool sync_topic_configs = Live()->sync_topic_configs;
 
-    // Several source topics can map onto one target topic (the topics of
-    // many edges without {edge} in rename): it needs the most partitions
-    // any of them has.
-    struct TargetNeed {
-      std::string config_source;  // a source topic to take configs from
-      int partitions = 0;
-      int ready = 0;  // partitions that exist on the target
-    };
-    std::map<std::string, TargetNeed> targets;
-    for (const auto& [st, partitions] : *source_topics) {
-      TargetNeed& need = targets[pipeline_.TargetTopic(st.topic, st.origin)];
-      if (need.config_source.empty()) need.config_source = st.topic;
-      need.partitions = std::max(need.partitions, partitions);
-    }
+    std::map<std::string, TargetTopicNeed> targets = PlanTargetTopics(pipeline_, *source_topics);
+    std::map<std::string, int> ready_by_target;
     absl::Status first_error;
-    for (auto& [target_topic, need] : targets) {
+    for (const auto& [target_topic, need] : targets) {
       const int partitions = need.partitions;
       int target_partitions = 0;
       if (auto t = target_topics->find(target_topic); t != target_topics->end()) target_partitions = t->second;
       absl::Status s;
-      if (target_partitions == 0) {
+      const TargetTopicAction action =
+          DecideTargetTopic(target_partitions, partitions, side_->KnowsPartitionCounts());
+      if (action == TargetTopicAction::kCreate) {
         Properties configs;
         if (sync_topic_configs) {
           auto synced = side_->TopicConfigs(need.config_source, kAdminTimeout);
@@ -561,7 +549,7 @@ class LanePipelineRunner final : public PipelineRunner {
           target_partitions = partitions;
         }
       } else {
-        if (target_partitions < partitions) {
+        if (action == TargetTopicAction::kGrow) {
           s = target_admin_->GrowPartitions(target_topic, partitions, kAdminTimeout);
           if (s.ok()) {
             LogInfo("added partitions to target topic", {{"pipeline", pipeline_.name}, {"topic", target_topic},
@@ -569,7 +557,7 @@ class LanePipelineRunner final : public PipelineRunner {
             metrics_.partitions_added->Increment();
             target_partitions = partitions;
           }
-        } else if (target_partitions > partitions && side_->KnowsPartitionCounts()) {
+        } else if (action == TargetTopicAction::kTargetHasMore) {
           LogWarn("target topic has more partitions than the source; extra partitions stay empty",
                   {{"pipeline", pipeline_.name}, {"topic", target_topic}});
         }
@@ -579,20 +567,9 @@ class LanePipelineRunner final : public PipelineRunner {
         }
       }
       if (!s.ok() && first_error.ok()) first_error = s;
-      need.ready = std::min(partitions, target_partitions);
+      ready_by_target[target_topic] = std::min(partitions, target_partitions);
     }
-    std::vector<MirroredPartition> ready;
-    for (const auto& [st, partitions] : *source_topics) {
-      std::string target_topic = pipeline_.TargetTopic(st.topic, st.origin);
-      const int n = std::min(partitions, targets[target_topic].ready);
-      for (int p = 0; p < n; ++p) {
-        // Edge affinity: every partition of one edge on that edge's lane
-        // (docs/architecture.md); otherwise spread by topic and partition.
-        const int lane = static_cast<int>(st.origin.empty() ? offsets::LaneOf(st.topic, p, pipeline_.lanes)
-                                                            : offsets::LaneOfEdge(st.origin, pipeline_.lanes));
-        ready.push_back(MirroredPartition{TopicPartition{st.topic, p, st.origin}, target_topic, lane});
-      }
-    }
+    std::vector<MirroredPartition> ready = ReadyPartitions(pipeline_, *source_topics, ready_by_target);
     directory_.Publish(ready);
     // Retention of each source topic, for the time left before uncopied
     // records are deleted. Best effort: the metric is left out when unknown.
@@ -663,7 +640,7 @@ class LanePipelineRunner final : public PipelineRunner {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
       for (int lane : lanes) {
-        LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, &SystemClock::Instance(), &metrics_,
+        LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, clock_, &metrics_,
                         [this](int lane) { return side_->MakeRecordSource(lane); }};
         auto worker = std::make_unique<LaneWorker>(ctx, lane);
         worker->Start();
@@ -674,8 +651,8 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
       bool lost = rd_kafka_assignment_lost(rk);
-      SteadyTime deadline = lost ? SystemClock::Instance().Now()
-                                 : SystemClock::Instance().Now() + config_.worker.drain_timeout;
+      SteadyTime deadline = lost ? clock_->Now()
+                                 : clock_->Now() + config_.worker.drain_timeout;
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) deadline = std::min(deadline, stop_deadline_);
@@ -776,6 +753,8 @@ class LanePipelineRunner final : public PipelineRunner {
   }
 
   config::Config config_;
+  // Every time read of the runner and its lanes.
+  Clock* const clock_ = &SystemClock::Instance();
   const config::PipelineConfig& pipeline_;
   const config::ClusterConfig& source_;
   const config::ClusterConfig& target_;

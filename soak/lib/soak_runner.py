@@ -77,7 +77,7 @@ class Role:
 class Topology:
     """Where each piece runs. Direct mode: one worker on the hub side reads
     the source across the link. Link mode: an edge next to the source and a
-    hub next to the target, joined by Longhaul's link (issue 5). Workers
+    hub next to the target, joined by Longhaul's link (docs/edge-and-hub.md). Workers
     start in list order and stop in reverse (the hub before the edge dials
     it; the edge drains before the hub)."""
     mode: str

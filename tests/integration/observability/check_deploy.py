@@ -248,7 +248,7 @@ def check_dashboard(path, checker):
                 exprs.append(expr)
 
     walk(dash.get("panels", []))
-    # What the dashboard is for (issue 4): these must be on it.
+    # What the dashboard is for (docs/observability.md#dashboard-and-alerts): these must be on it.
     text = "\n".join(exprs)
     for needed in ("longhaul_lag_records", "longhaul_lag_seconds", "longhaul_records_replicated_total",
                    "longhaul_checkpoint_age_seconds", "longhaul_errors_total"):
@@ -304,7 +304,7 @@ def check_alerts(path, checker):
                         if label not in carried:
                             p.append(f"{where}: annotation uses $labels.{label}, which the result does not carry")
             rules.append((name, str(rule.get("expr", ""))))
-    # What the rules are for (issue 4): these must be covered.
+    # What the rules are for (docs/observability.md#dashboard-and-alerts): these must be covered.
     def has(pattern):
         return any(re.search(pattern, expr, re.S) for _, expr in rules)
     if not has(r"longhaul_lag_seconds.*>.*and.*(deriv|delta|increase)\(longhaul_lag_seconds"):
