@@ -23,6 +23,7 @@
 #include "longhaul/offsets/lane.h"
 #include "pipeline_state.h"
 #include "source_gap.h"
+#include "edge_backlog.h"
 #include "source_side.h"
 #include "topic_discovery.h"
 
@@ -205,6 +206,8 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     st.lanes_owned.assign(owned.begin(), owned.end());
     side_->AddStatus(&st);
+    // A hub knows the edges' backlog from their reports: lag is end to end.
+    const ReportedBacklogIndex reported(st.edges);
     int64_t now_ms = SystemClock::Instance().WallMillis();
     for (const auto& [mp, progress] : const_cast<PartitionDirectory&>(directory_).AllWithProgress()) {
       const bool running = owned.count(mp.lane) > 0;
@@ -226,6 +229,9 @@ class LanePipelineRunner final : public PipelineRunner {
         int64_t since = progress->oldest_pending_timestamp_ms.load();
         if (since <= 0) since = progress->caught_up_at_ms.load();
         if (since > 0) ps.lag_seconds = std::max<double>(0, (now_ms - since) / 1000.0);
+      }
+      reported.Apply(&ps);
+      if (ps.lag_records > 0) {
         // Status judgement, in the spirit of Burrow, with the pipeline's
         // thresholds (lag_thresholds).
         int64_t advanced = progress->advanced_at_ms.load();
@@ -313,7 +319,7 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     for (const auto& [key, r] : rows) {
       const auto& [edge, topic, partition] = key;
-      std::vector<metrics::Label> labels = {{"pipeline", p}, {"topic", topic}};
+      std::vector<metrics::Label> labels = {{"pipeline", p}, {"role", st.role}, {"topic", topic}};
       if (config_.admin.per_partition_metrics) labels.push_back({"partition", partition});
       // A pipeline fed by many edges has one series per edge.
       if (pipeline_.edges == config::Edges::kMany) labels.push_back({"edge", edge});
