@@ -22,6 +22,7 @@
 #include "longhaul/mirror/pipeline_runner.h"
 #include "longhaul/mirror/offset_translation.h"
 #include "build_info.h"
+#include "certificate_metrics.h"
 #include "config_reload.h"
 #include "service_notify.h"
 #include "status_json.h"
@@ -217,6 +218,7 @@ int RunCommand(const CommonOptions& opts) {
       runners.push_back(std::move(*runner));
     }
   }
+  metrics::CollectorHandle certificate_expiry = AddCertificateExpiryMetrics(registry, *config, run_edges, run_hubs);
   if (runners.empty()) {
     return fail(absl::InvalidArgumentError(absl::StrCat(
         opts.config_file, ": nothing to run in this role (no pipeline with via for --role edge|hub)")));

@@ -162,7 +162,7 @@ class LanePipelineRunner final : public PipelineRunner {
     discovery_thread_ = std::thread([this] { DiscoveryLoop(); });
     membership_thread_ = std::thread([this] { MembershipLoop(); });
     if (pipeline_.groups.enabled() && side_->CanSyncGroups()) {
-      group_sync_ = std::make_unique<GroupSyncLoop>(pipeline_, source_, target_);
+      group_sync_ = std::make_unique<GroupSyncLoop>(pipeline_, source_, target_, &metrics_);
     }
   }
 
