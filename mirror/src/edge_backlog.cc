@@ -128,23 +128,29 @@ std::vector<EdgeStatus> EdgeBacklog::Views(int64_t now_ms,
       b.end_offset = r.end_offset;
       b.log_start_offset = r.log_start_offset;
       b.lost_records = r.lost_records;
-      // The hub's committed offset is the truth and newer than the
-      // report; the edge's word stands in until the hub has one.
+      // Connected: the hub's committed offset is the truth and newer than
+      // the report (the edge's word stands in until the hub has one). Away:
+      // the backlog is the one the edge last reported; what its source
+      // wrote since cannot cross a cut link.
       const int64_t at_hub = committed(r.partition);
-      b.committed_offset = std::max(at_hub, r.committed_offset);
+      b.committed_offset = e.connected ? std::max(at_hub, r.committed_offset) : r.committed_offset;
+      auto age = [&](int64_t since_ms) { return std::max<double>(0, static_cast<double>(now_ms - since_ms) / 1000.0); };
       if (b.end_offset >= 0 && b.committed_offset >= 0) {
         b.lag_records = std::max<int64_t>(0, b.end_offset - b.committed_offset);
-        if (b.lag_records == 0) {
-          b.lag_seconds = 0;
-        } else if (r.oldest_unsent_timestamp_ms >= 0) {
+        if (b.lag_records > 0 && r.oldest_unsent_timestamp_ms >= 0) {
           // The record's create time against the hub's clock: a skewed
           // edge clock cannot make it negative.
-          b.lag_seconds = std::max<double>(0, static_cast<double>(now_ms - r.oldest_unsent_timestamp_ms) / 1000.0);
-        } else if (p.behind_since_ms >= 0) {
-          b.lag_seconds = std::max<double>(0, static_cast<double>(now_ms - p.behind_since_ms) / 1000.0);
+          b.lag_seconds = age(r.oldest_unsent_timestamp_ms);
+        } else if (b.lag_records > 0 && p.behind_since_ms >= 0) {
+          b.lag_seconds = age(p.behind_since_ms);
+        } else {
+          b.lag_seconds = 0;
         }
         v.backlog_records += b.lag_records;
       }
+      // Away, the hub last heard of the partition at the report: whatever
+      // the source wrote since is waiting at least that long.
+      if (!e.connected && e.last_report_ms >= 0) b.lag_seconds = std::max(b.lag_seconds, age(e.last_report_ms));
       v.lag_seconds = std::max(v.lag_seconds, b.lag_seconds);
       v.lost_records += b.lost_records;
       v.partitions.push_back(std::move(b));
@@ -172,7 +178,9 @@ void ReportedBacklogIndex::Apply(PartitionStatus* ps) const {
   if (ps->source_end_offset >= 0 && ps->replicated_offset >= 0) {
     ps->lag_records = std::max<int64_t>(ps->lag_records, ps->source_end_offset - ps->replicated_offset);
   }
-  if (ps->lag_records > 0 && r.lag_seconds > ps->lag_seconds) ps->lag_seconds = r.lag_seconds;
+  // An edge away keeps the backlog it last reported (EdgeBacklog::Views).
+  ps->lag_records = std::max(ps->lag_records, r.lag_records);
+  if (r.lag_seconds > ps->lag_seconds) ps->lag_seconds = r.lag_seconds;
 }
 
 }  // namespace longhaul::mirror

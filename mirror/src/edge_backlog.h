@@ -1,9 +1,10 @@
 // What a hub knows of each edge's backlog: the last report (ReportFrame)
 // every edge sent, whether the edge is connected now and since when, and
 // from those the end-to-end lag per edge and partition, records and
-// seconds. While an edge is away its last report stays, and the lag in
-// seconds keeps growing from it: the oldest record the edge had not sent
-// only gets older. Pure (no Kafka, no clock: callers pass the wall time);
+// seconds. While an edge is away its last reported backlog stays, and the
+// lag in seconds keeps growing from the report: the oldest record the edge
+// had not sent only gets older, and anything its source wrote since the
+// report has waited at least since then. Pure (no Kafka, no clock: callers pass the wall time);
 // reports are peer input and are validated here, never asserted on.
 // Not thread-safe: the HubPipeline calls it under its own lock.
 #pragma once

@@ -760,7 +760,7 @@ std::string LivePage(int admin_port, const std::string& shot, const std::vector<
   args.insert(args.end(), expect.begin(), expect.end());
   auto browser = ChildProcess::Spawn("/usr/bin/python3", args);
   if (!browser.ok()) return absl::StrCat("FAILED to start: ", browser.status().ToString());
-  const int rc = (*browser)->WaitForExit(seconds(150));
+  const std::optional<int> rc = (*browser)->WaitForExit(seconds(150));
   return absl::StrCat(rc == 0 ? "" : "FAILED ", (*browser)->Output());
 }
 
@@ -857,6 +857,18 @@ TEST_F(LinkMirror, ALinkCutForAMinuteShowsTheEdgeDisconnectedAtTheHubWithItsBack
   EXPECT_EQ(EdgeSeries(hub_metrics, "longhaul_link_edge_backlog_records", spec.pipeline), backlog)
       << "the last known backlog stays (nothing newer can cross a cut link)";
   EXPECT_EQ(MetricValue(edge_metrics, "longhaul_link_up", "role=\"edge\""), 0) << edge_metrics;
+  // The hub's own partitions are not "ok" with lag 0 either: they carry the
+  // backlog the edge last reported, and its age.
+  EXPECT_GT(MetricValue(hub_metrics, "longhaul_lag_records",
+                        absl::StrCat("pipeline=\"", spec.pipeline, "\",role=\"hub\"")), 0) << hub_metrics;
+  int ok_partitions = 0;
+  for (absl::string_view line : absl::StrSplit(hub_metrics, '\n')) {
+    if (absl::StartsWith(line, "longhaul_partition_state{") && absl::StrContains(line, spec.pipeline) &&
+        absl::StrContains(line, "state=\"ok\"") && absl::EndsWith(line, " 1")) {
+      ++ok_partitions;
+    }
+  }
+  EXPECT_EQ(ok_partitions, 0) << "a partition of the away edge is shown ok\n" << hub_metrics;
 
   // The deploy/ dashboard and alert rules use only link families an edge
   // and a hub really export (the direct ones: observability_test).

@@ -105,6 +105,25 @@ TEST(EdgeBacklog, ADisconnectedEdgeKeepsItsLastBacklogAndItsLagInSecondsKeepsGro
   EXPECT_DOUBLE_EQ(back.lag_seconds, 0.0);
 }
 
+TEST(EdgeBacklog, AwayTheBacklogIsTheOneLastReportedAndAgesFromTheReportEvenWhenNothingWasWaiting) {
+  EdgeBacklog backlog(Limits());
+  backlog.SetConnected("e", "e", true, kT0);
+  ASSERT_TRUE(backlog
+                  .Accept("e", "e", Report({Part("t", 0, 500, 400, kT0 - 2'000), Part("t", 1, 80, 80, -1)}), kT0,
+                          AnyTopic)
+                  .ok());
+  // The hub commits what was in flight (up to 500) after the link broke.
+  auto committed = [](const TopicPartition& tp) -> int64_t { return tp.partition == 0 ? 500 : 80; };
+  EXPECT_EQ(backlog.Views(kT0 + 1'000, committed).at(0).backlog_records, 0) << "connected: the hub's commits count";
+  backlog.SetConnected("e", "e", false, kT0 + 2'000);
+  const EdgeStatus away = backlog.Views(kT0 + 30'000, committed).at(0);
+  EXPECT_EQ(away.backlog_records, 100) << "away: what the edge last reported";
+  EXPECT_DOUBLE_EQ(away.partitions.at(0).lag_seconds, 32.0);
+  EXPECT_EQ(away.partitions.at(1).lag_records, 0);
+  EXPECT_DOUBLE_EQ(away.partitions.at(1).lag_seconds, 30.0)
+      << "caught up at the report, but anything written since has waited since then";
+}
+
 TEST(EdgeBacklog, BehindWithNothingReadYetCountsFromTheFirstReportThatShowedIt) {
   EdgeBacklog backlog(Limits());
   ASSERT_TRUE(backlog.Accept("e", "e", Report({Part("t", 0, 100, 10, -1)}), kT0, AnyTopic).ok());
@@ -191,6 +210,22 @@ TEST(ReportedBacklogIndex, MakesAHubPartitionsLagEndToEnd) {
   other.lag_seconds = 0;
   index.Apply(&other);
   EXPECT_EQ(other.lag_records, 0) << "another edge's partition of the same name is not touched";
+}
+
+TEST(ReportedBacklogIndex, AHubPartitionOfAnEdgeAwayKeepsTheReportedBacklogAfterTheInFlightRecordsCommitted) {
+  EdgeBacklog backlog(Limits());
+  backlog.SetConnected("ship-1", "", true, kT0);
+  ASSERT_TRUE(backlog.Accept("ship-1", "", Report({Part("t", 0, 500, 300, kT0 - 20'000)}), kT0, AnyTopic).ok());
+  backlog.SetConnected("ship-1", "", false, kT0 + 1'000);
+  const std::vector<EdgeStatus> edges = backlog.Views(kT0 + 60'000, [](const TopicPartition&) { return int64_t{500}; });
+  PartitionStatus ps;  // the hub committed everything the edge had sent
+  ps.topic = "t";
+  ps.partition = 0;
+  ps.source_end_offset = 500;
+  ps.replicated_offset = 500;
+  ReportedBacklogIndex(edges).Apply(&ps);
+  EXPECT_EQ(ps.lag_records, 200);
+  EXPECT_DOUBLE_EQ(ps.lag_seconds, 80.0);
 }
 
 // ---- wired into the hub's pipeline ----
