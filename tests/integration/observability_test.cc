@@ -381,7 +381,8 @@ TEST(Observability, MetricsFollowTheTextFormatAndDeployFilesUseOnlyExportedNames
   EXPECT_EQ(reasons, (std::set<std::string>{"checkpoint_read", "discovery", "fenced", "lane_group", "source_read",
                                             "target_write", "transaction_abort"}));
   for (const Sample* lag : s.Find("longhaul_lag_records", here)) {
-    EXPECT_EQ(lag->labels.size(), 3u) << "pipeline, topic, partition";
+    EXPECT_EQ(lag->labels.size(), 4u) << "pipeline, role, topic, partition";
+    EXPECT_EQ(lag->labels.at("role"), "direct");
   }
 
   // The dashboard and the alert rules against what this process exports.
