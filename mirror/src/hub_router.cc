@@ -141,6 +141,7 @@ void HubPipeline::OnHello(std::shared_ptr<transport::HubSession> session) {
     if (streaming) EndEdgeLocked(edge, absl::FailedPreconditionError(absl::StrCat(
                             "stale generation: a newer instance of edge '", edge, "' took over pipeline '", name(),
                             "'")));
+    for (const std::string& n : fenced_names) NoteConnectedLocked(n, edge);
   }
   if (many()) {
     const int lane = static_cast<int>(offsets::LaneOfEdge(edge, config_.lanes));
@@ -153,8 +154,7 @@ void HubPipeline::OnHello(std::shared_ptr<transport::HubSession> session) {
     }
   }
   sessions_[session->id()] = SessionEntry{session, edge, display, answer.generation, false};
-  fenced_names.insert(display);
-  for (const std::string& n : fenced_names) NoteConnectedLocked(n, edge);
+  NoteConnectedLocked(display, edge);
   waiting_.insert(edge);
   TryAcceptLocked(edge);
   if (!sessions_[session->id()].accepted) {
