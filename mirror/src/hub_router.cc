@@ -615,7 +615,8 @@ class HubSourceSide final : public SourceSide {
                   {{"link", link}, {"pipeline", p}, {"role", "hub"}}, pipeline_->StreamingSessions());
     // Each edge as the hub knows it (its sessions and its last report).
     for (const EdgeStatus& e : pipeline_->Edges()) {
-      const std::initializer_list<metrics::Label> labels = {{"link", link}, {"pipeline", p}, {"edge", e.name}};
+      const std::initializer_list<metrics::Label> labels = {
+          {"link", link}, {"pipeline", p}, {"role", "hub"}, {"edge", e.name}};
       sink.AddGauge("longhaul_link_edge_connected", "1 while the edge has a session with this hub, else 0.", labels,
                     e.connected ? 1 : 0);
       if (!e.connected) {
@@ -637,11 +638,9 @@ class HubSourceSide final : public SourceSide {
                     labels, e.lag_seconds);
       // The same families as the edge's own (role="edge"), here as the
       // edge last reported them.
-      const std::initializer_list<metrics::Label> role_labels = {
-          {"link", link}, {"pipeline", p}, {"role", "hub"}, {"edge", e.name}};
-      sink.AddGauge("longhaul_link_buffered_bytes", "Bytes the edge holds until the hub acknowledges them.",
-                    role_labels, static_cast<double>(e.buffered_bytes));
-      sink.AddGauge("longhaul_link_buffer_budget_bytes", "links.<l>.edge.buffer_bytes.", role_labels,
+      sink.AddGauge("longhaul_link_buffered_bytes", "Bytes the edge holds until the hub acknowledges them.", labels,
+                    static_cast<double>(e.buffered_bytes));
+      sink.AddGauge("longhaul_link_buffer_budget_bytes", "links.<l>.edge.buffer_bytes.", labels,
                     static_cast<double>(e.buffer_budget_bytes));
     }
   }

@@ -142,7 +142,8 @@ class LinkHubImpl final : public LinkHub {
                       "offsets, partitions, outbound_queue, and the pipeline's own: topic, internal_topic, "
                       "partition_cap, topic_cap, offsets, overlap, gap, identity, stale_generation, "
                       "unknown_generation, not_served).",
-                      {{"link", link}, {"pipeline", key.first}, {"reason", key.second}}, static_cast<double>(n));
+                      {{"link", link}, {"pipeline", key.first}, {"role", "hub"}, {"reason", key.second}},
+                      static_cast<double>(n));
     }
   }
 

@@ -747,7 +747,7 @@ TEST_F(LinkMirror, EdgeWithSkipGoesOnFromTheLogStartAndCountsTheGapExactly) {
 
 // The edge's view of itself as the hub's /metrics exports it.
 double EdgeSeries(const std::string& metrics, const std::string& name, const std::string& pipeline) {
-  return MetricValue(metrics, name, absl::StrCat("pipeline=\"", pipeline, "\",edge=\"edge-1\""));
+  return MetricValue(metrics, name, absl::StrCat("pipeline=\"", pipeline, "\",role=\"hub\",edge=\"edge-1\""));
 }
 
 // Runs the live page check in headless Chromium (tests/browser/live_page.py)
