@@ -648,7 +648,7 @@ class ConfigParser {
                                       "identities", "receive_window_bytes", "identity_match", "crl_file",
                                       "max_sessions", "max_sessions_per_identity",
                                       "max_pending_handshakes_per_address", "max_records_per_batch",
-                                      "max_outbound_bytes"});
+                                      "max_outbound_bytes", "forget_edges_after"});
     if (auto f = r_.Require(s, field, "listen", "host:port to accept edges on")) {
       if (auto text = r_.Scalar(*f, "host:port to accept edges on")) {
         if (absl::Status valid = CheckHostPort(text->value, /*allow_port_zero=*/true); !valid.ok()) {
@@ -696,6 +696,9 @@ class ConfigParser {
     }
     if (const Field* f = s.Get("max_outbound_bytes")) {
       if (auto v = r_.ByteSize(*f, kMiB, kGiB)) h.max_outbound_bytes = *v;
+    }
+    if (const Field* f = s.Get("forget_edges_after")) {
+      if (auto v = r_.Duration(*f, std::chrono::minutes(1), 365 * kDay)) h.forget_edges_after = *v;
     }
     return h;
   }

@@ -697,7 +697,13 @@ class EdgeRunner final : public PipelineRunner {
       else if (!p.sealed.empty()) oldest = p.sealed.front().oldest_timestamp_ms;
       else if (!p.open.empty()) oldest = p.open.front().timestamp_ms;
       r.oldest_unsent_timestamp_ms = std::max<int64_t>(oldest, -1);
-      r.lost_records = 0;  // retention gaps: not counted at the edge yet
+      {
+        // Records the source deleted before the edge read them (source
+        // gaps, counted once): the hub shows them with the edge.
+        std::lock_guard<std::mutex> lock(snapshot_mu_);
+        auto g = gaps_.find(tp);
+        r.lost_records = g == gaps_.end() ? 0 : g->second.records;
+      }
       report.partitions.push_back(std::move(r));
     }
     if (absl::Status s = link_->SetReport(std::move(report)); !s.ok()) {
@@ -709,17 +715,19 @@ class EdgeRunner final : public PipelineRunner {
     PipelineStatus st = Status();
     const std::string& p = st.name;
     for (const auto& ps : st.partitions) {
-      std::vector<metrics::Label> labels = {{"pipeline", p}, {"topic", ps.topic}};
+      std::vector<metrics::Label> labels = {{"pipeline", p}, {"role", "edge"}, {"topic", ps.topic}};
       if (config_.admin.per_partition_metrics) labels.push_back({"partition", std::to_string(ps.partition)});
-      // Own names: in one process with --role all, the hub half reports
-      // longhaul_replicated_offset etc. for the same partitions.
-      sink.AddGauge("longhaul_edge_source_end_offset", "End offset (read_committed) of the source partition, as the "
-                    "edge last saw it.", labels, static_cast<double>(std::max<int64_t>(ps.source_end_offset, 0)));
-      sink.AddGauge("longhaul_edge_committed_offset",
-                    "Next source offset the hub acknowledged as committed on the target.", labels,
+      // The families every role exports, role="edge": with --role all the
+      // hub half exports the same partitions with role="hub".
+      sink.AddGauge("longhaul_source_end_offset", "End offset (read_committed) of the source partition.", labels,
+                    static_cast<double>(std::max<int64_t>(ps.source_end_offset, 0)));
+      sink.AddGauge("longhaul_replicated_offset", "Next source offset committed on the target.", labels,
                     static_cast<double>(std::max<int64_t>(ps.replicated_offset, 0)));
-      sink.AddGauge("longhaul_edge_lag_records", "Source records not yet committed on the target, seen from the edge.",
-                    labels, static_cast<double>(ps.lag_records));
+      sink.AddGauge("longhaul_lag_records", "Source records not yet committed on the target.", labels,
+                    static_cast<double>(ps.lag_records));
+      sink.AddGauge("longhaul_lag_seconds",
+                    "Age of the oldest source record not yet committed on the target (see docs/observability.md).",
+                    labels, ps.lag_seconds);
       sink.AddGauge("longhaul_link_sent_offset", "Next source offset the edge handed to the link.", labels,
                     static_cast<double>(std::max<int64_t>(ps.sent_offset, 0)));
     }

@@ -23,6 +23,7 @@
 #include "longhaul/base/logging.h"
 #include "longhaul/config/config_diff.h"
 #include "longhaul/offsets/lane.h"
+#include "edge_backlog.h"
 #include "pipeline_state.h"
 #include "source_gap.h"
 #include "source_side.h"
@@ -182,7 +183,7 @@ class LanePipelineRunner final : public PipelineRunner {
     discovery_thread_ = std::thread([this] { DiscoveryLoop(); });
     membership_thread_ = std::thread([this] { MembershipLoop(); });
     if (pipeline_.groups.enabled() && side_->CanSyncGroups()) {
-      group_sync_ = std::make_unique<GroupSyncLoop>(pipeline_, source_, target_);
+      group_sync_ = std::make_unique<GroupSyncLoop>(pipeline_, source_, target_, &metrics_);
     }
   }
 
@@ -252,6 +253,8 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     st.lanes_owned.assign(owned.begin(), owned.end());
     side_->AddStatus(&st);
+    // A hub knows the edges' backlog from their reports: lag is end to end.
+    const ReportedBacklogIndex reported(st.edges);
     const std::shared_ptr<const config::PipelineConfig> live = Live();
     int64_t now_ms = clock_->WallMillis();
     for (const auto& [mp, progress] : const_cast<PartitionDirectory&>(directory_).AllWithProgress()) {
@@ -279,6 +282,8 @@ class LanePipelineRunner final : public PipelineRunner {
       const PartitionLag lag = MeasureLag(reading, now_ms);
       ps.lag_records = lag.records;
       ps.lag_seconds = lag.seconds;
+      // A hub knows the edges' backlog from their reports: lag is end to end.
+      reported.Apply(&ps);
       // Status judgement, in the spirit of Burrow, with the pipeline's
       // thresholds (lag_thresholds, as last reloaded).
       const PartitionVerdict verdict =
@@ -357,7 +362,7 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     for (const auto& [key, r] : rows) {
       const auto& [edge, topic, partition] = key;
-      std::vector<metrics::Label> labels = {{"pipeline", p}, {"topic", topic}};
+      std::vector<metrics::Label> labels = {{"pipeline", p}, {"role", st.role}, {"topic", topic}};
       if (config_.admin.per_partition_metrics) labels.push_back({"partition", partition});
       // A pipeline fed by many edges has one series per edge.
       if (pipeline_.edges == config::Edges::kMany) labels.push_back({"edge", edge});

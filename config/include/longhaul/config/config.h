@@ -261,6 +261,9 @@ struct LinkHubConfig {
   int64_t max_pending_handshakes_per_address = 16;
   int64_t max_records_per_batch = 250'000;
   int64_t max_outbound_bytes = int64_t{16} << 20;
+  // An edge with no session for this long is forgotten with its last
+  // report (its backlog and "disconnected since" are no longer shown).
+  std::chrono::milliseconds forget_edges_after = std::chrono::hours(24 * 7);
 };
 struct LinkConfig {
   std::string name;
