@@ -289,26 +289,61 @@ absl::Status KafkaAdmin::AlterTopicConfigs(const std::string& topic, const Prope
 }
 
 absl::Status KafkaAdmin::GrowPartitions(const std::string& topic, int total, std::chrono::milliseconds timeout) {
-  std::string what = absl::StrCat(what_, ": growing topic '", topic, "' to ", total, " partitions");
+  auto results = GrowPartitions(std::map<std::string, int>{{topic, total}}, timeout);
+  if (!results.ok()) return results.status();
+  return results->at(topic);
+}
+
+absl::StatusOr<std::map<std::string, absl::Status>> KafkaAdmin::GrowPartitions(
+    const std::map<std::string, int>& totals, std::chrono::milliseconds timeout) {
+  std::map<std::string, absl::Status> out;
+  if (totals.empty()) return out;
+  auto what_of = [&](const std::string& topic, int total) {
+    return absl::StrCat(what_, ": growing topic '", topic, "' to ", total, " partitions");
+  };
+  const std::string what =
+      totals.size() == 1 ? what_of(totals.begin()->first, totals.begin()->second)
+                         : absl::StrCat(what_, ": growing ", totals.size(), " topics");
   char errstr[512];
-  rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(topic.c_str(), total, errstr, sizeof errstr);
-  if (np == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": ", errstr));
+  std::vector<rd_kafka_NewPartitions_t*> nps;
+  absl::Status bad;
+  for (const auto& [topic, total] : totals) {
+    rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(topic.c_str(), total, errstr, sizeof errstr);
+    if (np == nullptr) {
+      bad = absl::InvalidArgumentError(absl::StrCat(what_of(topic, total), ": ", errstr));
+      break;
+    }
+    nps.push_back(np);
+  }
+  if (!bad.ok()) {
+    for (auto* np : nps) rd_kafka_NewPartitions_destroy(np);
+    return bad;
+  }
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
   auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout);
-  rd_kafka_CreatePartitions(rk_.get(), &np, 1, opts.get(), q.get());
-  rd_kafka_NewPartitions_destroy(np);
+  rd_kafka_CreatePartitions(rk_.get(), nps.data(), nps.size(), opts.get(), q.get());
+  for (auto* np : nps) rd_kafka_NewPartitions_destroy(np);
   auto ev = AwaitAdminResult(q.get(), timeout, what);
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_topic_result_t** rs =
       rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev->get()), &n);
   for (size_t i = 0; i < n; ++i) {
-    rd_kafka_resp_err_t err = rd_kafka_topic_result_error(rs[i]);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    const std::string topic = rd_kafka_topic_result_name(rs[i]);
+    auto it = totals.find(topic);
+    if (it == totals.end()) continue;
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(rs[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out[topic] = absl::OkStatus();
+      continue;
+    }
     const char* msg = rd_kafka_topic_result_error_string(rs[i]);
-    return KafkaStatus(err, absl::StrCat(what, msg ? absl::StrCat(": ", msg) : ""));
+    out[topic] = KafkaStatus(err, absl::StrCat(what_of(topic, it->second), msg ? absl::StrCat(": ", msg) : ""));
   }
-  return absl::OkStatus();
+  for (const auto& [topic, total] : totals) {
+    out.try_emplace(topic, absl::UnknownError(absl::StrCat(what_of(topic, total), ": no result for the topic in the answer")));
+  }
+  return out;
 }
 
 }  // namespace longhaul::mirror

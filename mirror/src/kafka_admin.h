@@ -81,6 +81,10 @@ class KafkaAdmin {
     return AlterTopicConfigs(topic, configs, timeout, /*validate_only=*/true);
   }
   absl::Status GrowPartitions(const std::string& topic, int total, std::chrono::milliseconds timeout);
+  // Several topics (name -> partitions wanted in all) in one request; per
+  // topic OK or its error, as CreateTopics.
+  absl::StatusOr<std::map<std::string, absl::Status>> GrowPartitions(const std::map<std::string, int>& totals,
+                                                                     std::chrono::milliseconds timeout);
 
   // The read_committed end offset (last stable offset) of each partition, in
   // one ListOffsets request per leader. Partitions whose leader did not answer

@@ -1,5 +1,6 @@
 #include "longhaul/mirror/pipeline_runner.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -453,35 +454,77 @@ class LanePipelineRunner final : public PipelineRunner {
                                       kAdminTimeout, pipeline_.replication_factor);
   }
 
-  // Every target topic missing on the target, in one CreateTopics request:
-  // a hub that meets hundreds of new edges (a topic each with {edge} in
-  // rename) spent a minute creating them one round trip at a time (~10 a
-  // second here) while their partitions waited. Those created are entered
-  // in `target_topics`; the others are left missing, and the caller tries
-  // them again one by one (and reports their errors).
+  // Creates the target topics that are missing and grows those with too
+  // few partitions, each kind in one request, then waits (up to
+  // kAdminTimeout) until the target's topic listing shows the result, and
+  // puts that listing in `target_topics`. A hub meeting hundreds of new
+  // edges (a topic each with {edge} in rename) took a minute creating them
+  // one round trip at a time (~10 a second here) while their partitions
+  // waited. Publishing a partition only once the listing shows it keeps
+  // the next rounds from acting on a listing that predates the change
+  // (growing a grown topic failed with INVALID_PARTITIONS and withdrew its
+  // partitions), and a lane's producer from asking a broker that does not
+  // know it yet. What fails here is left to the one-by-one path, which
+  // reports it.
   template <class Needs>
-  void CreateMissingTargetTopics(const Needs& targets, std::map<std::string, int>* target_topics) {
+  void PrepareTargetTopics(const Needs& targets, std::map<std::string, int>* target_topics) {
     std::vector<KafkaAdmin::NewTopic> missing;
+    std::map<std::string, int> grow;
     for (const auto& [target_topic, need] : targets) {
-      if (target_topics->count(target_topic)) continue;
+      auto listed = target_topics->find(target_topic);
+      if (listed != target_topics->end()) {
+        if (listed->second < need.partitions) grow[target_topic] = need.partitions;
+        continue;
+      }
       KafkaAdmin::NewTopic t{target_topic, need.partitions, {}};
       if (pipeline_.sync_topic_configs) {
         auto synced = side_->TopicConfigs(need.config_source, kAdminTimeout);
-        if (!synced.ok()) continue;  // the one-by-one path reports it
+        if (!synced.ok()) continue;
         t.configs = std::move(*synced);
       }
       missing.push_back(std::move(t));
     }
-    if (missing.size() < 2) return;  // the one-by-one path does it as well
-    auto created = target_admin_->CreateTopics(missing, kAdminTimeout, pipeline_.replication_factor);
-    if (!created.ok()) return;
-    for (const auto& t : missing) {
-      if (auto it = created->find(t.topic); it == created->end() || !it->second.ok()) continue;
-      LogInfo("created target topic", {{"pipeline", pipeline_.name}, {"topic", t.topic},
-                                       {"partitions", t.partitions},
-                                       {"configs", static_cast<unsigned long>(t.configs.size())}});
-      metrics_.topics_created->Increment();
-      (*target_topics)[t.topic] = t.partitions;
+    if (missing.size() + grow.size() < 2) return;  // the one-by-one path is as quick
+    std::map<std::string, int> changed;  // topic -> partitions it has now
+    if (auto created = target_admin_->CreateTopics(missing, kAdminTimeout, pipeline_.replication_factor);
+        created.ok()) {
+      for (const auto& t : missing) {
+        if (auto it = created->find(t.topic); it == created->end() || !it->second.ok()) continue;
+        LogInfo("created target topic", {{"pipeline", pipeline_.name}, {"topic", t.topic},
+                                         {"partitions", t.partitions},
+                                         {"configs", static_cast<unsigned long>(t.configs.size())}});
+        metrics_.topics_created->Increment();
+        changed[t.topic] = t.partitions;
+      }
+    }
+    if (auto grown = target_admin_->GrowPartitions(grow, kAdminTimeout); grown.ok()) {
+      for (const auto& [topic, total] : grow) {
+        if (auto it = grown->find(topic); it == grown->end() || !it->second.ok()) continue;
+        LogInfo("added partitions to target topic", {{"pipeline", pipeline_.name}, {"topic", topic},
+                                                     {"from", (*target_topics)[topic]}, {"partitions", total}});
+        metrics_.partitions_added->Increment();
+        changed[topic] = total;
+      }
+    }
+    if (changed.empty()) return;
+    const SteadyTime give_up = SystemClock::Instance().Now() + kAdminTimeout;
+    for (;;) {
+      auto listing = target_admin_->Topics(kAdminTimeout);
+      if (listing.ok()) {
+        const bool all_listed = std::all_of(changed.begin(), changed.end(), [&](const auto& c) {
+          auto it = listing->find(c.first);
+          return it != listing->end() && it->second >= c.second;
+        });
+        *target_topics = std::move(*listing);
+        if (all_listed) return;
+      }
+      if (SystemClock::Instance().Now() >= give_up) {
+        LogWarn("target topics created or grown are not listed yet; their partitions wait for the next round",
+                {{"pipeline", pipeline_.name}, {"topics", static_cast<unsigned long>(changed.size())}});
+        return;
+      }
+      std::unique_lock<std::mutex> lock(mu_);
+      if (wake_.wait_for(lock, milliseconds(200), [&] { return stopping_; })) return;
     }
   }
 
@@ -512,7 +555,7 @@ class LanePipelineRunner final : public PipelineRunner {
       if (need.config_source.empty()) need.config_source = st.topic;
       need.partitions = std::max(need.partitions, partitions);
     }
-    CreateMissingTargetTopics(targets, &*target_topics);
+    PrepareTargetTopics(targets, &*target_topics);
     absl::Status first_error;
     for (auto& [target_topic, need] : targets) {
       const int partitions = need.partitions;
