@@ -467,11 +467,28 @@ class LanePipelineRunner final : public PipelineRunner {
   // the topics still unlisted and keeps the listed count of those whose
   // growth is unlisted; `target_topics` becomes the latest listing. What
   // fails is left to the caller's one-by-one path, which reports it.
+  //
+  // Never withdraws a partition: a topic once listed with N partitions
+  // counts as having them even when a later listing leaves it out (the
+  // listing skips topics whose metadata has an error, e.g. while a broker
+  // under load moves leaders); withdrawing a published partition would
+  // make its lane drop it mid-transaction.
   template <class Needs>
   void PrepareTargetTopics(Needs& targets, std::map<std::string, int>* target_topics) {
     constexpr milliseconds kListedWait{3'000};
     constexpr std::chrono::minutes kUnlistedGiveUp{2};
     const SteadyTime now = SystemClock::Instance().Now();
+    auto remember_listing = [&] {
+      for (const auto& [topic, n] : *target_topics) {
+        int& seen = ever_listed_[topic];
+        seen = std::max(seen, n);
+      }
+      for (const auto& [topic, n] : ever_listed_) {
+        int& listed = (*target_topics)[topic];
+        listed = std::max(listed, n);
+      }
+    };
+    remember_listing();
     for (auto it = unlisted_.begin(); it != unlisted_.end();) {
       auto listed = target_topics->find(it->first);
       const bool done = listed != target_topics->end() && listed->second >= it->second.partitions;
@@ -537,7 +554,10 @@ class LanePipelineRunner final : public PipelineRunner {
         if (wake_.wait_for(lock, milliseconds(200), [&] { return stopping_; })) return;
       }
       auto listing = target_admin_->Topics(kAdminTimeout);
-      if (listing.ok()) *target_topics = std::move(*listing);
+      if (listing.ok()) {
+        *target_topics = std::move(*listing);
+        remember_listing();
+      }
     }
     if (unlisted_.empty()) return;
     for (const auto& [topic, u] : unlisted_) {
@@ -852,6 +872,8 @@ class LanePipelineRunner final : public PipelineRunner {
     SteadyTime since{};
   };
   std::map<std::string, Unlisted> unlisted_;
+  // The most partitions each target topic was ever listed with (same thread).
+  std::map<std::string, int> ever_listed_;
   std::string discovery_error_;
   std::map<int, std::unique_ptr<LaneWorker>> lanes_;
   // Lanes lost during a target outage, still reported (see RefreshOrphanedLanes).
