@@ -18,12 +18,14 @@
 #include "kafka_record_source.h"
 #include "longhaul/base/backoff.h"
 #include "longhaul/base/logging.h"
+#include "longhaul/config/config_diff.h"
 #include "longhaul/mirror/pipeline_runner.h"
 #include "longhaul/offsets/lane.h"
 #include "longhaul/transport/edge_link.h"
 #include "longhaul/transport/record_codec.h"
 #include "partition_metrics.h"
 #include "pipeline_state.h"
+#include "priority_classes.h"
 #include "source_gap.h"
 #include "topic_discovery.h"
 
@@ -97,6 +99,13 @@ absl::StatusOr<transport::EdgeLinkOptions> EdgeLinkOptionsFor(const config::Link
   o.dead_link_timeout = e.dead_link_timeout;
   o.report_interval = e.report_interval;
   o.reconnect_max = std::chrono::milliseconds(10'000);
+  absl::StatusOr<LinkClasses> classes = LinkClassesFor(e.priorities);
+  if (!classes.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge.priorities: ", classes.status().message()));
+  }
+  o.classes = std::move(classes->classes);
+  o.class_of = std::move(classes->class_of);
+  o.rate_limit_bits_per_second = static_cast<uint64_t>(e.rate_limit_bits_per_second);
   if (absl::Status s = transport::ValidateEdgeLinkOptions(o); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge: ", s.message()));
   }
@@ -145,7 +154,9 @@ class EdgeRunner final : public PipelineRunner {
         source_(config_.Cluster(pipeline_.source)),
         names_(pipeline_),
         options_(std::move(options)),
-        collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })) {}
+        batching_(EdgeBatchingFor(options_)),
+        collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })),
+        live_(std::make_shared<const config::PipelineConfig>(pipeline_)) {}
 
   ~EdgeRunner() override {
     collector_.Reset();
@@ -166,6 +177,16 @@ class EdgeRunner final : public PipelineRunner {
     wake_.notify_all();
     if (discovery_thread_.joinable()) discovery_thread_.join();
     if (reader_thread_.joinable()) reader_thread_.join();
+  }
+
+  void ApplyLive(const config::PipelineConfig& fresh) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      live_ = std::make_shared<const config::PipelineConfig>(config::WithLiveSettings(*live_, fresh));
+      discovery_requested_ = true;  // the new filter now, not after discovery_interval
+    }
+    wake_.notify_all();
+    LogInfo("edge: pipeline took over reloaded settings", {{"pipeline", pipeline_.name}});
   }
 
   PipelineStatus Status() const override {
@@ -266,6 +287,17 @@ class EdgeRunner final : public PipelineRunner {
     wake_.wait_for(lock, d, [&] { return stopping_; });
     return stopping_;
   }
+  // Discovery's wait: also ends when a reload asks for a discovery now.
+  bool WaitForDiscoveryOrStop(milliseconds d) {
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait_for(lock, d, [&] { return stopping_ || discovery_requested_; });
+    discovery_requested_ = false;
+    return stopping_;
+  }
+  std::shared_ptr<const config::PipelineConfig> Live() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return live_;
+  }
   void SetError(const std::string& e) {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     snapshot_.last_error = e;
@@ -289,7 +321,7 @@ class EdgeRunner final : public PipelineRunner {
         if (topics.ok()) {
           std::set<TopicPartition> found;
           std::map<std::string, TopicRetention> retention;
-          for (const auto& [topic, partitions] : SelectTopics(pipeline_, *topics)) {
+          for (const auto& [topic, partitions] : SelectTopics(*Live(), *topics)) {
             for (int p = 0; p < partitions; ++p) found.insert(TopicPartition{topic, p});
             // For the time left before retention deletes what was not sent.
             if (auto configs = admin->EffectiveTopicConfigs(topic, kAdminTimeout); configs.ok()) {
@@ -309,7 +341,7 @@ class EdgeRunner final : public PipelineRunner {
           s = topics.status();
         }
       }
-      milliseconds next = pipeline_.discovery_interval;
+      milliseconds next = Live()->discovery_interval;
       if (!s.ok()) {
         LogWarn("edge: topic discovery failed; will retry",
                 {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
@@ -318,7 +350,7 @@ class EdgeRunner final : public PipelineRunner {
       } else {
         backoff.Reset();
       }
-      if (WaitOrStop(next)) break;
+      if (WaitForDiscoveryOrStop(next)) break;
     }
   }
 
@@ -424,7 +456,7 @@ class EdgeRunner final : public PipelineRunner {
     while (!stopping()) {
       if (superseded_) return superseded_status_;
       if (auto s = ProcessEvents(&assignment_dirty); !s.ok()) return s;
-      ApplyDiscovery(&assignment_dirty);
+      if (auto s = ApplyDiscovery(&assignment_dirty); !s.ok()) return s;
       if (assignment_dirty) {
         if (auto s = Reassign(); !s.ok()) return s;
         assignment_dirty = false;
@@ -615,17 +647,27 @@ class EdgeRunner final : public PipelineRunner {
     if (p.assigned) *assignment_dirty = true;
   }
 
-  void ApplyDiscovery(bool* assignment_dirty) {
+  absl::Status ApplyDiscovery(bool* assignment_dirty) {
     std::set<TopicPartition> discovered;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (discovered_version_ != applied_discovery_) {
         discovered = discovered_;
         applied_discovery_ = discovered_version_;
+        for (auto& [tp, p] : parts_) {
+          // A reloaded topic filter no longer selects it: a fresh reader
+          // (from the hub's resume points) leaves it out; what was sent of
+          // it is committed or resent as after any restart.
+          if (p.discovered && !discovered.count(tp)) {
+            return absl::AbortedError(absl::StrCat(
+                "the topic filter no longer selects ", tp.ToString(),
+                " (config reload): the reader starts again without it"));
+          }
+        }
         for (const auto& tp : discovered) PartOf(tp).discovered = true;
       }
     }
-    if (!link_ready_) return;
+    if (!link_ready_) return absl::OkStatus();
     for (auto& [tp, p] : parts_) {
       if (!p.discovered || p.assigned || p.stopped) continue;
       if (!p.start_known) {
@@ -645,6 +687,7 @@ class EdgeRunner final : public PipelineRunner {
       p.assigned = true;
       *assignment_dirty = true;
     }
+    return absl::OkStatus();
   }
 
   std::vector<TopicPartition> AssignedPartitions() const {
@@ -977,6 +1020,31 @@ class EdgeRunner final : public PipelineRunner {
             static_cast<double>(m.window_waits));
     counter("longhaul_link_source_pauses_total", "Times the edge paused the source because the link buffer was full.",
             static_cast<double>(pauses_.load()));
+    gauge("longhaul_link_rate_limit_bits_per_second", "links.<l>.edge.rate_limit (0: no cap).",
+          static_cast<double>(m.rate_limit_bits_per_second));
+    // Per traffic class (links.<l>.edge.priorities): what waits at the edge
+    // and for how long, what went, and the records not yet committed.
+    std::vector<double> class_lag(m.classes.size(), 0);
+    if (!m.classes.empty()) {
+      for (const auto& ps : st.partitions) {
+        size_t cls = options_.class_of ? options_.class_of(ps.topic) : 0;
+        class_lag[std::min(cls, class_lag.size() - 1)] += static_cast<double>(ps.lag_records);
+      }
+    }
+    for (size_t i = 0; i < m.classes.size(); ++i) {
+      const transport::EdgeClassMetrics& c = m.classes[i];
+      const std::vector<metrics::Label> labels = {{"link", link}, {"pipeline", p}, {"role", "edge"}, {"class", c.name}};
+      sink.AddGauge("longhaul_link_class_queued_bytes", "Data frames of the class waiting at the edge to be sent.",
+                    labels, static_cast<double>(c.queued_bytes));
+      sink.AddGauge("longhaul_link_class_queue_delay_seconds",
+                    "How long the class's oldest waiting data frame has waited at the edge (0: none waits).", labels,
+                    c.oldest_queued_seconds);
+      sink.AddCounter("longhaul_link_class_wire_bytes_total", "Data frame bytes of the class written, resends included.",
+                      labels, static_cast<double>(c.bytes_sent));
+      sink.AddGauge("longhaul_link_class_lag_records",
+                    "Source records of the class's topics not yet committed on the target, seen from the edge.", labels,
+                    class_lag[i]);
+    }
   }
 
   config::Config config_;
@@ -991,6 +1059,10 @@ class EdgeRunner final : public PipelineRunner {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool discovery_requested_ = false;  // a reload asks for a discovery now
+  // pipeline_ with the live settings of the last reload (topic filter,
+  // discovery interval); under mu_.
+  std::shared_ptr<const config::PipelineConfig> live_;
   SteadyTime stop_deadline_{};
   std::set<TopicPartition> discovered_;
   uint64_t discovered_version_ = 0;
