@@ -1,5 +1,6 @@
 #include "longhaul/mirror/pipeline_runner.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -508,6 +509,126 @@ class LanePipelineRunner final : public PipelineRunner {
                                       kAdminTimeout, pipeline_.replication_factor);
   }
 
+  // Creates the target topics that are missing and grows those with too
+  // few partitions, each kind in one request. A hub meeting hundreds of
+  // new edges (a topic each with {edge} in rename) took a minute creating
+  // them one round trip at a time (~10 a second here) while their
+  // partitions waited. A partition is published only once the target's
+  // topic listing shows it (up to kListedWait here, else in a later round,
+  // which is requested): acting on a listing that predates a change made a
+  // grown topic be grown again (INVALID_PARTITIONS, and its partitions
+  // withdrawn for the round), and a lane's producer that asked a broker not
+  // yet aware of a grown partition failed its delivery. `targets` loses
+  // the topics still unlisted and keeps the listed count of those whose
+  // growth is unlisted; `target_topics` becomes the latest listing. What
+  // fails is left to the caller's one-by-one path, which reports it.
+  //
+  // Never withdraws a partition: a topic once listed with N partitions
+  // counts as having them even when a later listing leaves it out (the
+  // listing skips topics whose metadata has an error, e.g. while a broker
+  // under load moves leaders); withdrawing a published partition would
+  // make its lane drop it mid-transaction.
+  template <class Needs>
+  void PrepareTargetTopics(Needs& targets, std::map<std::string, int>* target_topics) {
+    constexpr milliseconds kListedWait{3'000};
+    constexpr std::chrono::minutes kUnlistedGiveUp{2};
+    const SteadyTime now = SystemClock::Instance().Now();
+    auto remember_listing = [&] {
+      for (const auto& [topic, n] : *target_topics) {
+        int& seen = ever_listed_[topic];
+        seen = std::max(seen, n);
+      }
+      for (const auto& [topic, n] : ever_listed_) {
+        int& listed = (*target_topics)[topic];
+        listed = std::max(listed, n);
+      }
+    };
+    remember_listing();
+    for (auto it = unlisted_.begin(); it != unlisted_.end();) {
+      auto listed = target_topics->find(it->first);
+      const bool done = listed != target_topics->end() && listed->second >= it->second.partitions;
+      if (!done && now - it->second.since > kUnlistedGiveUp) {
+        LogWarn("target topic created or grown is still not listed as such; going on without waiting",
+                {{"pipeline", pipeline_.name}, {"topic", it->first}, {"partitions", it->second.partitions}});
+      }
+      it = done || now - it->second.since > kUnlistedGiveUp ? unlisted_.erase(it) : std::next(it);
+    }
+    std::vector<KafkaAdmin::NewTopic> missing;
+    std::map<std::string, int> grow;
+    for (const auto& [target_topic, need] : targets) {
+      if (unlisted_.count(target_topic)) continue;
+      auto listed = target_topics->find(target_topic);
+      if (listed != target_topics->end()) {
+        if (listed->second < need.partitions) grow[target_topic] = need.partitions;
+        continue;
+      }
+      KafkaAdmin::NewTopic t{target_topic, need.partitions, {}};
+      if (pipeline_.sync_topic_configs) {
+        auto synced = side_->TopicConfigs(need.config_source, kAdminTimeout);
+        if (!synced.ok()) continue;
+        t.configs = std::move(*synced);
+      }
+      missing.push_back(std::move(t));
+    }
+    if (!missing.empty()) {
+      if (auto created = target_admin_->CreateTopics(missing, kAdminTimeout, pipeline_.replication_factor);
+          created.ok()) {
+        for (const auto& t : missing) {
+          if (auto it = created->find(t.topic); it == created->end() || !it->second.ok()) continue;
+          LogInfo("created target topic", {{"pipeline", pipeline_.name}, {"topic", t.topic},
+                                           {"partitions", t.partitions},
+                                           {"configs", static_cast<unsigned long>(t.configs.size())}});
+          metrics_.topics_created->Increment();
+          unlisted_[t.topic] = Unlisted{t.partitions, now};
+        }
+      }
+    }
+    if (!grow.empty()) {
+      if (auto grown = target_admin_->GrowPartitions(grow, kAdminTimeout); grown.ok()) {
+        for (const auto& [topic, total] : grow) {
+          if (auto it = grown->find(topic); it == grown->end() || !it->second.ok()) continue;
+          LogInfo("added partitions to target topic", {{"pipeline", pipeline_.name}, {"topic", topic},
+                                                       {"from", (*target_topics)[topic]}, {"partitions", total}});
+          metrics_.partitions_added->Increment();
+          unlisted_[topic] = Unlisted{total, now};
+        }
+      }
+    }
+    auto all_listed = [&] {
+      for (auto it = unlisted_.begin(); it != unlisted_.end();) {
+        auto listed = target_topics->find(it->first);
+        it = listed != target_topics->end() && listed->second >= it->second.partitions ? unlisted_.erase(it)
+                                                                                        : std::next(it);
+      }
+      return unlisted_.empty();
+    };
+    const SteadyTime give_up = SystemClock::Instance().Now() + kListedWait;
+    while (!all_listed() && SystemClock::Instance().Now() < give_up) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (wake_.wait_for(lock, milliseconds(200), [&] { return stopping_; })) return;
+      }
+      auto listing = target_admin_->Topics(kAdminTimeout);
+      if (listing.ok()) {
+        *target_topics = std::move(*listing);
+        remember_listing();
+      }
+    }
+    if (unlisted_.empty()) return;
+    for (const auto& [topic, u] : unlisted_) {
+      auto need = targets.find(topic);
+      if (need == targets.end()) continue;
+      auto listed = target_topics->find(topic);
+      if (listed == target_topics->end()) {
+        targets.erase(need);  // not published before either
+      } else {
+        need->second.partitions = std::min(need->second.partitions, listed->second);
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    discovery_requested_ = true;  // look again soon
+  }
+
   absl::Status DiscoverOnce() {
     if (auto s = EnsureAdmins(); !s.ok()) return s;
     auto target_topics = target_admin_->Topics(kAdminTimeout);
@@ -524,6 +645,7 @@ class LanePipelineRunner final : public PipelineRunner {
 
     std::map<std::string, TargetTopicNeed> targets = PlanTargetTopics(pipeline_, *source_topics);
     std::map<std::string, int> ready_by_target;
+    PrepareTargetTopics(targets, &*target_topics);
     absl::Status first_error;
     for (const auto& [target_topic, need] : targets) {
       const int partitions = need.partitions;
@@ -784,6 +906,15 @@ class LanePipelineRunner final : public PipelineRunner {
   bool stopping_ = false;
   bool discovery_requested_ = false;
   SteadyTime stop_deadline_{};
+  // Target topics this runner created or grew that the listing does not
+  // show as such yet (discovery thread only; PrepareTargetTopics).
+  struct Unlisted {
+    int partitions = 0;
+    SteadyTime since{};
+  };
+  std::map<std::string, Unlisted> unlisted_;
+  // The most partitions each target topic was ever listed with (same thread).
+  std::map<std::string, int> ever_listed_;
   std::string discovery_error_;
   std::map<int, std::unique_ptr<LaneWorker>> lanes_;
   // Lanes lost during a target outage, still reported (see RefreshOrphanedLanes).
