@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "longhaul/base/host_port.h"
 #include "longhaul/transport/record_codec.h"
 
 namespace longhaul::transport {
@@ -58,13 +59,7 @@ inline constexpr size_t kMaxHubAddresses = 64;
 
 // One hub the edge may dial: host name or address (IPv6 without brackets)
 // and port.
-struct HubAddress {
-  std::string host;
-  uint16_t port = 0;
-  // "host:port", "[v6]:port".
-  std::string ToString() const;
-  friend bool operator==(const HubAddress&, const HubAddress&) = default;
-};
+using HubAddress = ::longhaul::HostPort;
 
 struct EdgeLinkOptions {
   // The hubs, in order. Every connection of the link goes to the same hub
