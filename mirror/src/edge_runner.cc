@@ -19,6 +19,7 @@
 #include "longhaul/base/backoff.h"
 #include "longhaul/base/host_port.h"
 #include "longhaul/base/logging.h"
+#include "longhaul/config/config_diff.h"
 #include "longhaul/mirror/pipeline_runner.h"
 #include "longhaul/offsets/lane.h"
 #include "longhaul/transport/edge_link.h"
@@ -128,7 +129,8 @@ class EdgeRunner final : public PipelineRunner {
         source_(config_.Cluster(pipeline_.source)),
         names_(pipeline_),
         options_(std::move(options)),
-        collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })) {}
+        collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })),
+        live_(std::make_shared<const config::PipelineConfig>(pipeline_)) {}
 
   ~EdgeRunner() override {
     collector_.Reset();
@@ -149,6 +151,16 @@ class EdgeRunner final : public PipelineRunner {
     wake_.notify_all();
     if (discovery_thread_.joinable()) discovery_thread_.join();
     if (reader_thread_.joinable()) reader_thread_.join();
+  }
+
+  void ApplyLive(const config::PipelineConfig& fresh) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      live_ = std::make_shared<const config::PipelineConfig>(config::WithLiveSettings(*live_, fresh));
+      discovery_requested_ = true;  // the new filter now, not after discovery_interval
+    }
+    wake_.notify_all();
+    LogInfo("edge: pipeline took over reloaded settings", {{"pipeline", pipeline_.name}});
   }
 
   PipelineStatus Status() const override {
@@ -249,6 +261,17 @@ class EdgeRunner final : public PipelineRunner {
     wake_.wait_for(lock, d, [&] { return stopping_; });
     return stopping_;
   }
+  // Discovery's wait: also ends when a reload asks for a discovery now.
+  bool WaitForDiscoveryOrStop(milliseconds d) {
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait_for(lock, d, [&] { return stopping_ || discovery_requested_; });
+    discovery_requested_ = false;
+    return stopping_;
+  }
+  std::shared_ptr<const config::PipelineConfig> Live() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return live_;
+  }
   void SetError(const std::string& e) {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     snapshot_.last_error = e;
@@ -272,7 +295,7 @@ class EdgeRunner final : public PipelineRunner {
         if (topics.ok()) {
           std::set<TopicPartition> found;
           std::map<std::string, TopicRetention> retention;
-          for (const auto& [topic, partitions] : SelectTopics(pipeline_, *topics)) {
+          for (const auto& [topic, partitions] : SelectTopics(*Live(), *topics)) {
             for (int p = 0; p < partitions; ++p) found.insert(TopicPartition{topic, p});
             // For the time left before retention deletes what was not sent.
             if (auto configs = admin->EffectiveTopicConfigs(topic, kAdminTimeout); configs.ok()) {
@@ -292,7 +315,7 @@ class EdgeRunner final : public PipelineRunner {
           s = topics.status();
         }
       }
-      milliseconds next = pipeline_.discovery_interval;
+      milliseconds next = Live()->discovery_interval;
       if (!s.ok()) {
         LogWarn("edge: topic discovery failed; will retry",
                 {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
@@ -301,7 +324,7 @@ class EdgeRunner final : public PipelineRunner {
       } else {
         backoff.Reset();
       }
-      if (WaitOrStop(next)) break;
+      if (WaitForDiscoveryOrStop(next)) break;
     }
   }
 
@@ -407,7 +430,7 @@ class EdgeRunner final : public PipelineRunner {
     while (!stopping()) {
       if (superseded_) return superseded_status_;
       if (auto s = ProcessEvents(&assignment_dirty); !s.ok()) return s;
-      ApplyDiscovery(&assignment_dirty);
+      if (auto s = ApplyDiscovery(&assignment_dirty); !s.ok()) return s;
       if (assignment_dirty) {
         if (auto s = Reassign(); !s.ok()) return s;
         assignment_dirty = false;
@@ -598,17 +621,27 @@ class EdgeRunner final : public PipelineRunner {
     if (p.assigned) *assignment_dirty = true;
   }
 
-  void ApplyDiscovery(bool* assignment_dirty) {
+  absl::Status ApplyDiscovery(bool* assignment_dirty) {
     std::set<TopicPartition> discovered;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (discovered_version_ != applied_discovery_) {
         discovered = discovered_;
         applied_discovery_ = discovered_version_;
+        for (auto& [tp, p] : parts_) {
+          // A reloaded topic filter no longer selects it: a fresh reader
+          // (from the hub's resume points) leaves it out; what was sent of
+          // it is committed or resent as after any restart.
+          if (p.discovered && !discovered.count(tp)) {
+            return absl::AbortedError(absl::StrCat(
+                "the topic filter no longer selects ", tp.ToString(),
+                " (config reload): the reader starts again without it"));
+          }
+        }
         for (const auto& tp : discovered) PartOf(tp).discovered = true;
       }
     }
-    if (!link_ready_) return;
+    if (!link_ready_) return absl::OkStatus();
     for (auto& [tp, p] : parts_) {
       if (!p.discovered || p.assigned || p.stopped) continue;
       if (!p.start_known) {
@@ -628,6 +661,7 @@ class EdgeRunner final : public PipelineRunner {
       p.assigned = true;
       *assignment_dirty = true;
     }
+    return absl::OkStatus();
   }
 
   std::vector<TopicPartition> AssignedPartitions() const {
@@ -974,6 +1008,10 @@ class EdgeRunner final : public PipelineRunner {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool discovery_requested_ = false;  // a reload asks for a discovery now
+  // pipeline_ with the live settings of the last reload (topic filter,
+  // discovery interval); under mu_.
+  std::shared_ptr<const config::PipelineConfig> live_;
   SteadyTime stop_deadline_{};
   std::set<TopicPartition> discovered_;
   uint64_t discovered_version_ = 0;

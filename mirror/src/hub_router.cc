@@ -263,6 +263,13 @@ bool HubPipeline::AuthoriseLocked(const std::string& edge, const transport::Rece
   return true;
 }
 
+void HubPipeline::ApplyLive(const config::PipelineConfig& fresh) {
+  std::lock_guard<std::mutex> lock(mu_);
+  config_.topics = fresh.topics;
+  config_.max_partitions = fresh.max_partitions;
+  config_.max_topics = fresh.max_topics;
+}
+
 bool HubPipeline::LearnLocked(const TopicPartition& tp) {
   edges_[tp.origin].topics.insert(tp.topic);
   int& n = known_[SourceTopic{tp.topic, tp.origin}];
@@ -509,6 +516,7 @@ class HubSourceSide final : public SourceSide {
       : pipeline_(std::move(pipeline)), router_(router) {}
 
   absl::StatusOr<std::map<SourceTopic, int>> Topics(std::chrono::milliseconds) override { return pipeline_->Topics(); }
+  void ApplyLive(const config::PipelineConfig& live) override { pipeline_->ApplyLive(live); }
   // Topic configs are not synced in link mode: the hub cannot see the source.
   absl::StatusOr<Properties> TopicConfigs(const std::string&, std::chrono::milliseconds) override {
     return Properties{};

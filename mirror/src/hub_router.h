@@ -81,6 +81,9 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
 
   // ---- for the runner (SourceSide) ----
   std::map<SourceTopic, int> Topics() const;
+  // Config reload: the topic filter and the caps (max_partitions,
+  // max_topics) of `fresh` apply to the batches that follow.
+  void ApplyLive(const config::PipelineConfig& fresh);
   void SetDiscoveryTrigger(std::function<void()> trigger);
   void Stopping();
   // Sessions streaming for this pipeline.
@@ -120,7 +123,9 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
   bool LearnLocked(const TopicPartition& tp);
   void RaiseCommittedLocked(const TopicPartition& tp, int64_t next);
 
-  const config::PipelineConfig config_;
+  // Live keys (topics, max_partitions, max_topics) change under mu_ on a
+  // reload; the others are fixed.
+  config::PipelineConfig config_;
   HubRouter* const router_;
   const UnknownGeneration unknown_generation_;
 

@@ -98,6 +98,16 @@ class LinkHubImpl final : public LinkHub {
 
   std::string address() const override { return server_ ? server_->address() : std::string(); }
 
+  absl::Status UpdateIdentities(const std::map<std::string, std::vector<std::string>>& identities) override {
+    if (!server_) return absl::FailedPreconditionError(absl::StrCat("links.", link_.name, ".hub: not started"));
+    std::vector<transport::IdentityRule> rules;
+    for (const auto& [identity, pipelines] : identities) rules.push_back({identity, pipelines});
+    if (absl::Status s = server_->UpdateIdentities(std::move(rules)); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("links.", link_.name, ".hub.identities: ", s.message()));
+    }
+    return absl::OkStatus();
+  }
+
  private:
   // Link-wide counters (all pipelines of the link).
   void Collect(metrics::CollectorSink& sink) const {

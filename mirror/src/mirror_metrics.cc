@@ -48,6 +48,12 @@ PipelineMetrics PipelineMetrics::Register(metrics::Registry* registry, const std
   m.topics_created = &sync.WithLabels({pipeline, "topic_created"});
   m.partitions_added = &sync.WithLabels({pipeline, "partitions_added"});
   m.topic_configs_altered = &sync.WithLabels({pipeline, "configs_altered"});
+  m.lane_starts = &registry
+                       ->AddCounter("longhaul_lane_starts_total",
+                                    "Lane workers this process started, one per lane taken (at start, after a "
+                                    "rebalance, when a config reload restarts the pipeline).",
+                                    {"pipeline"})
+                       .WithLabels({pipeline});
   auto& errors = registry->AddCounter("longhaul_errors_total", "Errors by reason (a closed set).",
                                       {"pipeline", "reason"});
   for (int i = 0; i < kErrorReasonCount; ++i) {

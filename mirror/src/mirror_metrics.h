@@ -25,6 +25,10 @@ struct PipelineMetrics {
   metrics::Counter* topics_created = nullptr;
   metrics::Counter* partitions_added = nullptr;
   metrics::Counter* topic_configs_altered = nullptr;
+  // Lane workers started on taking a lane: a lane's restart shows here
+  // (longhaul_lane_starts_total), e.g. when a config reload restarts its
+  // pipeline, or does not.
+  metrics::Counter* lane_starts = nullptr;
   std::array<metrics::Counter*, kErrorReasonCount> errors{};
 
   void Error(ErrorReason r) const { errors[static_cast<int>(r)]->Increment(); }

@@ -20,6 +20,7 @@
 #include "partition_metrics.h"
 #include "longhaul/base/backoff.h"
 #include "longhaul/base/logging.h"
+#include "longhaul/config/config_diff.h"
 #include "longhaul/offsets/lane.h"
 #include "pipeline_state.h"
 #include "source_gap.h"
@@ -36,7 +37,10 @@ constexpr milliseconds kAdminTimeout{10'000};
 class KafkaSourceSide final : public SourceSide {
  public:
   KafkaSourceSide(const config::Config& config, const config::PipelineConfig& pipeline)
-      : pipeline_(pipeline), source_(config.Cluster(pipeline.source)), names_(pipeline_) {
+      : pipeline_(pipeline),
+        live_(std::make_shared<const config::PipelineConfig>(pipeline)),
+        source_(config.Cluster(pipeline.source)),
+        names_(pipeline_) {
     // The process byte budget, split across lanes; each lane's consumer
     // prefetch is sized so a backlog of any size stays within it, counting
     // librdkafka's per-record overhead, not only payload (consumer_budget.h).
@@ -57,7 +61,7 @@ class KafkaSourceSide final : public SourceSide {
     auto all = admin_->Topics(timeout);
     if (!all.ok()) return all.status();
     std::map<SourceTopic, int> out;
-    for (const auto& [topic, partitions] : SelectTopics(pipeline_, *all)) out.emplace(SourceTopic{topic, ""}, partitions);
+    for (const auto& [topic, partitions] : SelectTopics(*Live(), *all)) out.emplace(SourceTopic{topic, ""}, partitions);
     return out;
   }
 
@@ -65,7 +69,12 @@ class KafkaSourceSide final : public SourceSide {
     if (auto s = EnsureAdmin(); !s.ok()) return s;
     auto explicit_configs = admin_->ExplicitTopicConfigs(topic, timeout);
     if (!explicit_configs.ok()) return explicit_configs.status();
-    return SyncedTopicConfigs(*explicit_configs, pipeline_.topic_configs);
+    return SyncedTopicConfigs(*explicit_configs, Live()->topic_configs);
+  }
+  void ApplyLive(const config::PipelineConfig& live) override {
+    auto fresh = std::make_shared<const config::PipelineConfig>(live);
+    std::lock_guard<std::mutex> lock(live_mu_);
+    live_ = std::move(fresh);
   }
   bool KnowsTopicConfigs() const override { return true; }
 
@@ -106,6 +115,11 @@ class KafkaSourceSide final : public SourceSide {
   }
 
  private:
+  std::shared_ptr<const config::PipelineConfig> Live() const {
+    std::lock_guard<std::mutex> lock(live_mu_);
+    return live_;
+  }
+
   // Called from the discovery thread only.
   absl::Status EnsureAdmin() {
     if (admin_) return absl::OkStatus();
@@ -117,6 +131,10 @@ class KafkaSourceSide final : public SourceSide {
   }
 
   const config::PipelineConfig pipeline_;
+  // The pipeline with the live settings of the last reload (topic filter,
+  // topic_configs); replaced by ApplyLive.
+  mutable std::mutex live_mu_;
+  std::shared_ptr<const config::PipelineConfig> live_;
   const config::ClusterConfig source_;
   const PipelineNames names_;
   Properties consumer_properties_;  // the operator's, with the prefetch sized to the budget
@@ -136,6 +154,7 @@ class LanePipelineRunner final : public PipelineRunner {
         source_(config_.Cluster(pipeline_.source)),
         target_(config_.Cluster(pipeline_.target)),
         names_(pipeline_),
+        live_(std::make_shared<const config::PipelineConfig>(pipeline_)),
         directory_(pipeline_.lanes),
         side_(std::move(side)),
         metrics_(PipelineMetrics::Register(registry, pipeline_.name)),
@@ -163,6 +182,32 @@ class LanePipelineRunner final : public PipelineRunner {
     if (pipeline_.groups.enabled() && side_->CanSyncGroups()) {
       group_sync_ = std::make_unique<GroupSyncLoop>(pipeline_, source_, target_);
     }
+  }
+
+  void ApplyLive(const config::PipelineConfig& fresh) override {
+    const std::shared_ptr<const config::PipelineConfig> old = Live();
+    auto live = std::make_shared<const config::PipelineConfig>(config::WithLiveSettings(*old, fresh));
+    const bool groups_changed = old->groups.filter.include() != live->groups.filter.include() ||
+                                old->groups.filter.exclude() != live->groups.filter.exclude() ||
+                                old->groups.interval != live->groups.interval ||
+                                old->topics.include() != live->topics.include() ||
+                                old->topics.exclude() != live->topics.exclude();
+    side_->ApplyLive(*live);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      live_ = live;
+      discovery_requested_ = true;  // the new filter now, not after discovery_interval
+    }
+    wake_.notify_all();
+    // Group sync reads both filters (groups, and topics for the offsets it
+    // translates); it keeps no state of its own, so a new loop takes over.
+    if (groups_changed && side_->CanSyncGroups()) {
+      group_sync_.reset();
+      group_sync_config_ = live;  // the loop keeps a reference
+      if (live->groups.enabled()) group_sync_ = std::make_unique<GroupSyncLoop>(*live, source_, target_);
+    }
+    LogInfo("pipeline took over reloaded settings", {{"pipeline", pipeline_.name}});
   }
 
   void Stop(SteadyTime deadline) override {
@@ -205,6 +250,7 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     st.lanes_owned.assign(owned.begin(), owned.end());
     side_->AddStatus(&st);
+    const std::shared_ptr<const config::PipelineConfig> live = Live();
     int64_t now_ms = SystemClock::Instance().WallMillis();
     for (const auto& [mp, progress] : const_cast<PartitionDirectory&>(directory_).AllWithProgress()) {
       const bool running = owned.count(mp.lane) > 0;
@@ -229,9 +275,9 @@ class LanePipelineRunner final : public PipelineRunner {
         // Status judgement, in the spirit of Burrow, with the pipeline's
         // thresholds (lag_thresholds).
         int64_t advanced = progress->advanced_at_ms.load();
-        if (advanced > 0 && now_ms - advanced > pipeline_.stalled_after.count()) {
+        if (advanced > 0 && now_ms - advanced > live->stalled_after.count()) {
           ps.state = "stalled";
-        } else if (ps.lag_seconds * 1000 > static_cast<double>(pipeline_.lagging_after.count())) {
+        } else if (ps.lag_seconds * 1000 > static_cast<double>(live->lagging_after.count())) {
           ps.state = "lagging";
         }
       }
@@ -334,6 +380,12 @@ class LanePipelineRunner final : public PipelineRunner {
     side_->Collect(sink);
   }
 
+  // The pipeline with the live settings of the last reload (ApplyLive).
+  std::shared_ptr<const config::PipelineConfig> Live() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return live_;
+  }
+
   // Waits up to `d`, less if stopping or discovery was requested.
   bool WaitOrStop(milliseconds d) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -372,7 +424,7 @@ class LanePipelineRunner final : public PipelineRunner {
           next_discovery = SystemClock::Instance().Now() + backoff.Next();
         } else {
           backoff.Reset();
-          next_discovery = SystemClock::Instance().Now() + pipeline_.discovery_interval;
+          next_discovery = SystemClock::Instance().Now() + Live()->discovery_interval;
         }
       } else if (target_admin_) {
         target_reachable_.store(target_admin_->Reachable(milliseconds(2000)));
@@ -465,6 +517,7 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     auto source_topics = side_->Topics(kAdminTimeout);
     if (!source_topics.ok()) return source_topics.status();
+    const bool sync_topic_configs = Live()->sync_topic_configs;
 
     // Several source topics can map onto one target topic (the topics of
     // many edges without {edge} in rename): it needs the most partitions
@@ -488,7 +541,7 @@ class LanePipelineRunner final : public PipelineRunner {
       absl::Status s;
       if (target_partitions == 0) {
         Properties configs;
-        if (pipeline_.sync_topic_configs) {
+        if (sync_topic_configs) {
           auto synced = side_->TopicConfigs(need.config_source, kAdminTimeout);
           if (!synced.ok()) {
             s = synced.status();
@@ -520,7 +573,7 @@ class LanePipelineRunner final : public PipelineRunner {
           LogWarn("target topic has more partitions than the source; extra partitions stay empty",
                   {{"pipeline", pipeline_.name}, {"topic", target_topic}});
         }
-        if (pipeline_.sync_topic_configs && side_->KnowsTopicConfigs()) {
+        if (sync_topic_configs && side_->KnowsTopicConfigs()) {
           absl::Status synced = SyncTopicConfigs(need.config_source, target_topic);
           if (s.ok()) s = synced;
         }
@@ -568,7 +621,7 @@ class LanePipelineRunner final : public PipelineRunner {
     auto target_configs = target_admin_->ExplicitTopicConfigs(target_topic, kAdminTimeout);
     if (!target_configs.ok()) return target_configs.status();
     std::optional<Properties> wanted =
-        ReconciledTopicConfigs(*source_configs, *target_configs, pipeline_.topic_configs);
+        ReconciledTopicConfigs(*source_configs, *target_configs, Live()->topic_configs);
     if (!wanted) return absl::OkStatus();
     if (absl::Status s = target_admin_->AlterTopicConfigs(target_topic, *wanted, kAdminTimeout); !s.ok()) return s;
     std::vector<std::string> changed;
@@ -614,6 +667,7 @@ class LanePipelineRunner final : public PipelineRunner {
                         [this](int lane) { return side_->MakeRecordSource(lane); }};
         auto worker = std::make_unique<LaneWorker>(ctx, lane);
         worker->Start();
+        metrics_.lane_starts->Increment();
         lanes_[lane] = std::move(worker);
       }
       return;
@@ -726,6 +780,8 @@ class LanePipelineRunner final : public PipelineRunner {
   const config::ClusterConfig& source_;
   const config::ClusterConfig& target_;
   PipelineNames names_;
+  // pipeline_ with the live settings of the last reload; under mu_.
+  std::shared_ptr<const config::PipelineConfig> live_;
   PartitionDirectory directory_;
   std::unique_ptr<SourceSide> side_;
 
@@ -733,6 +789,7 @@ class LanePipelineRunner final : public PipelineRunner {
   metrics::CollectorHandle collector_;
   std::unique_ptr<KafkaAdmin> target_admin_;
   std::thread discovery_thread_, membership_thread_;
+  std::shared_ptr<const config::PipelineConfig> group_sync_config_;  // what a reloaded group_sync_ reads
   std::unique_ptr<GroupSyncLoop> group_sync_;  // consumer-group offset sync, when pipeline.groups is set
   std::atomic<bool> checkpoint_topic_ready_{false};
   std::atomic<bool> target_reachable_{false};

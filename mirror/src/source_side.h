@@ -70,6 +70,10 @@ class SourceSide {
   // `trigger` wakes the runner's discovery early (the hub calls it when a
   // batch of a partition it did not know arrives). Set once, before Start.
   virtual void SetDiscoveryTrigger(std::function<void()> trigger) {}
+  // Config reload: the pipeline's live settings (config::WithLiveSettings)
+  // for the calls that follow. Called from the runner's control thread
+  // while the discovery thread may be in Topics().
+  virtual void ApplyLive(const config::PipelineConfig& live) {}
   // The runner starts draining (its lanes will stop next).
   virtual void OnStopping() {}
   // Adds what this side knows to the runner's status snapshot (role, link).

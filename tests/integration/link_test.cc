@@ -631,5 +631,159 @@ TEST_F(LinkMirror, EdgeWithSkipGoesOnFromTheLogStartAndCountsTheGapExactly) {
   EdgeMeetsASourceGap("skip", source_bootstrap_, target_bootstrap_, *source_, *target_);
 }
 
+// SIGHUP on separate edge and hub processes: the hub widens its topic
+// filter first, then the edge; the new topic arrives exactly once, and so
+// does everything written to the old topic meanwhile, with no process and
+// no hub lane restarted. Narrowed at the edge, the edge's reader starts
+// again without the dropped topic and the old topic goes on exactly once;
+// a changed edge link setting restarts the edge half, exactly once too;
+// identity rules reloaded on the hub refuse the edge's next hello.
+TEST_F(LinkMirror, EdgeAndHubTakeANewTopicFilterOnSighupExactlyOnce) {
+  const std::string old_topic = UniqueName("lreload-old");
+  const std::string new_topic = UniqueName("lreload-new");
+  for (const std::string& topic : {old_topic, new_topic}) {
+    ASSERT_TRUE(source_->CreateTopic(topic, 2).ok());
+    for (int p = 0; p < 2; ++p) ASSERT_TRUE(source_->Produce(topic, p, VariedRecords(300, 500 + p)).ok());
+  }
+  LinkSpec spec;
+  spec.pipeline = UniqueName("lreload");
+  spec.include = {old_topic};
+  spec.hub_port = FreePort();
+  spec.dial_port = spec.hub_port;
+  const std::string hub_config = WriteLinkConfig(source_bootstrap_, target_bootstrap_, spec, "hub");
+  const std::string edge_config = WriteLinkConfig(source_bootstrap_, target_bootstrap_, spec, "edge");
+  auto hub = StartRole(hub_config, "hub");
+  auto edge = StartRole(edge_config, "edge");
+  ASSERT_TRUE(hub && edge);
+  const int hub_admin = AdminPort(*hub);
+  const int edge_admin = AdminPort(*edge);
+  ASSERT_GT(hub_admin, 0) << hub->Describe();
+  ASSERT_GT(edge_admin, 0) << edge->Describe();
+  ExpectExactlyOnce(*source_, *target_, old_topic, "l." + old_topic, 2, seconds(90), edge.get());
+
+  auto metric = [](int port, const std::string& name, const std::string& label) {
+    auto reply = HttpGet(port, "/metrics");
+    return reply.ok() ? MetricValue(reply->body, name, label) : -1.0;
+  };
+  // Summed over every series with `label` (a family split by pipeline).
+  auto metric_sum = [](int port, const std::string& name, const std::string& label) {
+    auto reply = HttpGet(port, "/metrics");
+    if (!reply.ok()) return -1.0;
+    double sum = 0;
+    for (absl::string_view line : absl::StrSplit(reply->body, '\n')) {
+      if (!absl::StartsWith(line, name + "{") || !absl::StrContains(line, label)) continue;
+      double v = 0;
+      if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
+    }
+    return sum;
+  };
+  auto reloaded = [&](int port, int times) {
+    return WaitFor([&] { return metric(port, "longhaul_config_reloads_total", "result=\"applied\"") == times; },
+                   seconds(30), milliseconds(200));
+  };
+  auto set_include = [](const std::string& path, const std::string& include) {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    in.close();
+    const size_t at = text.find("      include: [");
+    const size_t eol = text.find('\n', at);
+    EXPECT_NE(at, std::string::npos);
+    text.replace(at, eol - at, "      include: [" + include + "]");
+    std::ofstream(path) << text;
+  };
+  const std::string both = "\"" + old_topic + "\", \"" + new_topic + "\"";
+  {
+    BackgroundProducer during(source_bootstrap_, old_topic, 2, 50, milliseconds(100), 5000);
+    // Widen at the hub first, so that it never refuses what the edge sends.
+    set_include(hub_config, both);
+    hub->Kill(SIGHUP);
+    ASSERT_TRUE(reloaded(hub_admin, 1)) << hub->Describe();
+    set_include(edge_config, both);
+    edge->Kill(SIGHUP);
+    ASSERT_TRUE(reloaded(edge_admin, 1)) << edge->Describe();
+    for (int p = 0; p < 2; ++p) ASSERT_TRUE(source_->Produce(new_topic, p, VariedRecords(100, 600 + p)).ok());
+    std::this_thread::sleep_for(milliseconds(1000));
+    during.Stop();
+    EXPECT_EQ(during.errors(), 0);
+  }
+  ExpectExactlyOnce(*source_, *target_, new_topic, "l." + new_topic, 2, seconds(90), edge.get());
+  ExpectExactlyOnce(*source_, *target_, old_topic, "l." + old_topic, 2, seconds(90), edge.get());
+  EXPECT_TRUE(hub->IsRunning() && edge->IsRunning());
+  EXPECT_EQ(metric(hub_admin, "longhaul_lane_starts_total", "pipeline=\"" + spec.pipeline + "\""), spec.lanes)
+      << hub->Describe();
+  EXPECT_LE(metric(hub_admin, "longhaul_link_refused_total", "reason=\"topic\""), 0) << hub->Describe();
+
+  // Narrowed at the edge: its reader starts again without the new topic.
+  auto edge_status = [&] {
+    auto reply = HttpGet(edge_admin, "/api/v1/status");
+    return reply.ok() ? reply->body : std::string();
+  };
+  const std::string new_topic_json = "\"topic\":\"" + new_topic + "\"";
+  EXPECT_THAT(edge_status(), ::testing::HasSubstr(new_topic_json));
+  set_include(edge_config, "\"" + old_topic + "\"");
+  edge->Kill(SIGHUP);
+  ASSERT_TRUE(reloaded(edge_admin, 2)) << edge->Describe();
+  EXPECT_TRUE(WaitFor([&] { return edge_status().find(new_topic_json) == std::string::npos; }, seconds(60),
+                      milliseconds(500)))
+      << edge_status();
+  for (int p = 0; p < 2; ++p) ASSERT_TRUE(source_->Produce(old_topic, p, VariedRecords(100, 700 + p)).ok());
+  ExpectExactlyOnce(*source_, *target_, old_topic, "l." + old_topic, 2, seconds(90), edge.get());
+
+  // An edge link setting: the edge half drains and starts again, resuming
+  // from the hub's committed offsets, while records keep arriving.
+  {
+    std::ifstream in(edge_config);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    in.close();
+    const size_t at = text.find("connections: 2");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 14, "connections: 1");
+    BackgroundProducer during(source_bootstrap_, old_topic, 2, 50, milliseconds(100), 8000);
+    std::this_thread::sleep_for(milliseconds(300));
+    std::ofstream(edge_config) << text;
+    edge->Kill(SIGHUP);
+    ASSERT_TRUE(reloaded(edge_admin, 3)) << edge->Describe();
+    std::this_thread::sleep_for(milliseconds(1000));
+    during.Stop();
+    EXPECT_EQ(during.errors(), 0);
+  }
+  EXPECT_THAT(edge->Output(), ::testing::HasSubstr("pipeline settings changed: draining it to start it again"));
+  ExpectExactlyOnce(*source_, *target_, old_topic, "l." + old_topic, 2, seconds(90), edge.get());
+
+  // Identity rules on the hub take effect on its SIGHUP: once edge-1 may no
+  // longer feed the pipeline, the edge's next hellos are refused.
+  {
+    std::ifstream in(hub_config);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    in.close();
+    const std::string rule = "\"longhaul://edge/edge-1\": [\"" + spec.pipeline + "\"]";
+    const size_t at = text.find(rule);
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, rule.size(), "\"longhaul://edge/edge-2\": [\"" + spec.pipeline + "\"]");
+    std::ofstream(hub_config) << text;
+  }
+  const double identity_refusals_before =
+      metric_sum(hub_admin, "longhaul_link_refused_total", "reason=\"identity\"");
+  hub->Kill(SIGHUP);
+  ASSERT_TRUE(reloaded(hub_admin, 2)) << hub->Describe();
+  EXPECT_THAT(hub->Output(), ::testing::HasSubstr("hub server: identity rules replaced"));
+  edge->Kill(SIGKILL);  // its next process says hello again
+  EXPECT_TRUE(edge->WaitForExit(seconds(30)).has_value());
+  edge = StartRole(edge_config, "edge");
+  ASSERT_NE(edge, nullptr);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return metric_sum(hub_admin, "longhaul_link_refused_total", "reason=\"identity\"") >
+               identity_refusals_before;
+      },
+      seconds(60), milliseconds(200)))
+      << hub->Describe();
+
+  edge->Kill(SIGTERM);
+  EXPECT_EQ(edge->WaitForExit(seconds(30)), 0) << edge->Describe();
+  hub->Kill(SIGTERM);
+  EXPECT_EQ(hub->WaitForExit(seconds(30)), 0) << hub->Describe();
+}
+
 }  // namespace
 }  // namespace longhaul::testing

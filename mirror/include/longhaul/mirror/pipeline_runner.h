@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -109,6 +110,14 @@ class PipelineRunner {
   virtual void Stop(SteadyTime deadline) = 0;
   // Thread-safe snapshot.
   virtual PipelineStatus Status() const = 0;
+  // Config reload: takes over the live settings of `fresh` (the keys
+  // config::WithLiveSettings copies: topic filter, topic_configs, group
+  // sync, discovery interval, lag thresholds, hub caps) without stopping a
+  // lane. A changed topic filter is applied by a discovery run at once;
+  // partitions enter or leave a lane only between its transactions, so
+  // every record is still copied exactly once. Call from the thread that
+  // calls Start and Stop.
+  virtual void ApplyLive(const config::PipelineConfig& fresh) = 0;
 };
 
 // A direct pipeline (one without `via`). `registry` must outlive the runner;
@@ -146,6 +155,11 @@ class LinkHub {
   virtual void Stop() = 0;
   // "host:port" the hub listens on (after Start).
   virtual std::string address() const = 0;
+  // Config reload: replaces the identity rules (links.LINK.hub.identities)
+  // for the hellos that follow; sessions already open keep streaming.
+  // InvalidArgument (the rules are kept) when a rule is malformed; Failed
+  // precondition before Start.
+  virtual absl::Status UpdateIdentities(const std::map<std::string, std::vector<std::string>>& identities) = 0;
 };
 
 }  // namespace longhaul::mirror
