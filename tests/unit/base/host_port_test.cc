@@ -50,7 +50,9 @@ TEST(HostPort, NamesWhatIsWrongWithoutRepeatingTheInput) {
   for (const auto& [text, reason] : cases) {
     absl::StatusOr<HostPort> parsed = ParseHostPort(text);
     EXPECT_THAT(parsed.status(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(reason))) << text;
-    if (*text != '\0') EXPECT_THAT(std::string(parsed.status().message()), ::testing::Not(HasSubstr(text)));
+    if (*text != '\0') {
+      EXPECT_THAT(std::string(parsed.status().message()), ::testing::Not(HasSubstr(text)));
+    }
   }
 }
 
