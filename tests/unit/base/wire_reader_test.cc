@@ -71,9 +71,11 @@ TEST(WireReader, RefusesVarintsThatAreTruncatedOverlongOrNotMinimal) {
   uint64_t u = 0;
   Reader truncated("v", "\x80");
   EXPECT_THAT(truncated.ReadUvarint("n", &u), StatusIs(kInvalid, HasSubstr("n truncated varint (input ends) at byte 0")));
-  Reader overlong("v", std::string(10, '\xff') + "\x01");
+  const std::string eleven_bytes = std::string(10, '\xff') + "\x01";  // the reader keeps a view
+  Reader overlong("v", eleven_bytes);
   EXPECT_THAT(overlong.ReadUvarint("n", &u), StatusIs(kInvalid, HasSubstr("overlong")));
-  Reader padded("v", std::string("\x81\x00", 2));
+  const std::string redundant_zero_group("\x81\x00", 2);
+  Reader padded("v", redundant_zero_group);
   EXPECT_THAT(padded.ReadUvarint("n", &u), StatusIs(kInvalid, HasSubstr("not minimally encoded")));
 }
 
