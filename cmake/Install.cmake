@@ -58,7 +58,7 @@ if(LONGHAUL_DPKG_SHLIBDEPS)
 else()
   # The same list, found with dpkg -S on each NEEDED library (Debian 12).
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-      "librdkafka1 (>= 2.0.2), libssl3 (>= 3.0.0), libyaml-cpp0.7, libzstd1, liblz4-1, libabsl20220623, libstdc++6, libgcc-s1, libc6")
+      "librdkafka1 (>= 2.0.2), libssl3 (>= 3.0.0), libyaml-cpp0.7, libzstd1, liblz4-1, libabsl20220623, libprometheus-cpp-core1.0, libstdc++6, libgcc-s1, libc6")
 endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 set(CPACK_STRIP_FILES ON)

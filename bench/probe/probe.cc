@@ -15,8 +15,9 @@
 //   create  create topics (--partitions N), replication factor 1
 //   delete  delete topics (frees the target between runs)
 //
-// Standalone on purpose (only librdkafka): the benchmark must keep working
-// while the project's libraries change under it. Value layout: soak/README.md.
+// Apart from the product on purpose (no mirror, transport or config code):
+// the benchmark must keep working while those change under it. It shares
+// only the tools' librdkafka set-up (soak/kafka). Value layout: soak/README.md.
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -33,6 +34,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "longhaul/soak/rdkafka_client.h"
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
@@ -102,32 +105,26 @@ Args ParseArgs(int argc, char** argv) {
   return a;
 }
 
-void Set(rd_kafka_conf_t* conf, const std::string& k, const std::string& v) {
-  char err[512];
-  if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
-    Die("config " + k + "=" + v + ": " + err);
-}
-
 // A read_committed consumer handle (used for offsets queries, reading, admin).
 rd_kafka_t* MakeConsumer(const Args& a, const std::string& group) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  Set(conf, "bootstrap.servers", a.Need("bootstrap"));
-  Set(conf, "group.id", group);
-  Set(conf, "enable.auto.commit", "false");
-  Set(conf, "enable.auto.offset.store", "false");
-  Set(conf, "isolation.level", "read_committed");
-  Set(conf, "enable.partition.eof", "true");
-  Set(conf, "auto.offset.reset", "earliest");
-  Set(conf, "fetch.max.bytes", "52428800");
-  Set(conf, "max.partition.fetch.bytes", "4194304");
-  Set(conf, "queued.max.messages.kbytes", "65536");
-  Set(conf, "log_level", "3");
-  for (auto& [k, v] : a.props) Set(conf, k, v);
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (!rk) Die(std::string("rd_kafka_new: ") + err);
-  rd_kafka_poll_set_consumer(rk);
-  return rk;
+  longhaul::soak::KafkaProperties properties = {
+      {"bootstrap.servers", a.Need("bootstrap")},
+      {"group.id", group},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"isolation.level", "read_committed"},
+      {"enable.partition.eof", "true"},
+      {"auto.offset.reset", "earliest"},
+      {"fetch.max.bytes", "52428800"},
+      {"max.partition.fetch.bytes", "4194304"},
+      {"queued.max.messages.kbytes", "65536"},
+      {"log_level", "3"},
+  };
+  properties.insert(properties.end(), a.props.begin(), a.props.end());
+  auto client = longhaul::soak::NewRdKafkaClient(RD_KAFKA_CONSUMER, rd_kafka_conf_new(), properties, "consumer");
+  if (!client.ok()) Die(std::string(client.status().message()));
+  rd_kafka_poll_set_consumer(client->get());
+  return client->release();  // lives until the probe exits
 }
 
 // Partition count of `topic`, or -1 while it does not exist.

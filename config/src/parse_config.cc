@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "longhaul/base/host_port.h"
 #include "longhaul/config/config.h"
 #include "secrets.h"
 #include "yaml_reader.h"
@@ -50,50 +51,10 @@ bool IsEmptyMap(const YAML::Node& node) {
   return !node.IsDefined() || node.IsNull() || (node.IsMap() && node.size() == 0);
 }
 
-bool IsDigits(absl::string_view text) {
-  if (text.empty()) return false;
-  for (char c : text) {
-    if (!absl::ascii_isdigit(c)) return false;
-  }
-  return true;
-}
 
 // host:port, [v6]:port. The reason never repeats the input.
 absl::Status CheckHostPort(absl::string_view address, bool allow_port_zero) {
-  if (address.empty()) return absl::InvalidArgumentError("empty address");
-  absl::string_view host;
-  absl::string_view port;
-  if (address.front() == '[') {
-    const size_t close = address.find(']');
-    if (close == absl::string_view::npos) {
-      return absl::InvalidArgumentError("unclosed '[' in an IPv6 address");
-    }
-    host = address.substr(1, close - 1);
-    absl::string_view rest = address.substr(close + 1);
-    if (rest.empty() || rest.front() != ':') {
-      return absl::InvalidArgumentError("missing :port after the IPv6 address");
-    }
-    port = rest.substr(1);
-  } else {
-    const size_t colon = address.rfind(':');
-    if (colon == absl::string_view::npos) return absl::InvalidArgumentError("missing :port");
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-    if (absl::StrContains(host, ':')) {
-      return absl::InvalidArgumentError("IPv6 addresses need brackets, like [::1]:9092");
-    }
-    for (char c : host) {
-      if (!IsNameChar(c)) return absl::InvalidArgumentError("invalid character in host name");
-    }
-  }
-  if (host.empty()) return absl::InvalidArgumentError("missing host");
-  int number = -1;
-  if (IsDigits(port) && port.size() <= 5) std::from_chars(port.data(), port.data() + port.size(), number);
-  if (number < (allow_port_zero ? 0 : 1) || number > 65535) {
-    return absl::InvalidArgumentError(
-        allow_port_zero ? "port must be 0 to 65535" : "port must be 1 to 65535");
-  }
-  return absl::OkStatus();
+  return ParseHostPort(std::string_view(address.data(), address.size()), allow_port_zero).status();
 }
 
 absl::Status CheckBootstrap(absl::string_view list) {

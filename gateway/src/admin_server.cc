@@ -31,6 +31,7 @@
 #include "live_page.h"
 #include "query_string.h"
 #include "longhaul/base/check.h"
+#include "longhaul/base/host_port.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/metrics/registry.h"
 
@@ -120,41 +121,6 @@ absl::Status BindError(const beast::error_code& ec, std::string_view listen) {
     return absl::InvalidArgumentError(message);
   }
   return absl::InternalError(message);
-}
-
-struct ListenAddress {
-  std::string host;
-  std::string port_text;
-};
-
-absl::StatusOr<ListenAddress> ParseListen(std::string_view listen) {
-  auto invalid = [&](std::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("admin listen address '", std::string(listen), "': ", std::string(why)));
-  };
-  ListenAddress out;
-  if (!listen.empty() && listen.front() == '[') {
-    const size_t close = listen.find(']');
-    if (close == std::string_view::npos) return invalid("missing ']' after the IPv6 address");
-    if (close + 1 >= listen.size() || listen[close + 1] != ':') return invalid("expected [address]:port");
-    out.host = std::string(listen.substr(1, close - 1));
-    out.port_text = std::string(listen.substr(close + 2));
-  } else {
-    const size_t colon = listen.rfind(':');
-    if (colon == std::string_view::npos) return invalid("expected host:port, e.g. 127.0.0.1:9644");
-    out.host = std::string(listen.substr(0, colon));
-    if (out.host.find(':') != std::string::npos) return invalid("an IPv6 address must be in brackets: [::1]:port");
-    out.port_text = std::string(listen.substr(colon + 1));
-  }
-  if (out.host.empty()) {
-    return invalid("no host; use 127.0.0.1:PORT for loopback or 0.0.0.0:PORT for every interface");
-  }
-  int port = -1;
-  if (out.port_text.empty() || !absl::SimpleAtoi(out.port_text, &port) || port < 0 || port > 65535 ||
-      out.port_text.find_first_not_of("0123456789") != std::string::npos) {
-    return invalid("port must be a number from 0 to 65535 (0 picks a free port)");
-  }
-  return out;
 }
 
 std::string FormatEndpoint(const tcp::endpoint& endpoint) {
@@ -337,17 +303,20 @@ class AdminServer::Impl::Session : public std::enable_shared_from_this<Session> 
 };
 
 absl::Status AdminServer::Impl::Listen(std::string_view listen) {
-  absl::StatusOr<ListenAddress> parsed = ParseListen(listen);
-  if (!parsed.ok()) return parsed.status();
+  absl::StatusOr<HostPort> parsed = ParseHostPort(listen, /*allow_port_zero=*/true);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("admin listen address '", std::string(listen),
+                                                   "': ", parsed.status().message()));
+  }
 
   std::vector<tcp::endpoint> endpoints;
   beast::error_code ec;
   const asio::ip::address literal = asio::ip::make_address(parsed->host, ec);
   if (!ec) {
-    endpoints.emplace_back(literal, static_cast<unsigned short>(std::stoi(parsed->port_text)));
+    endpoints.emplace_back(literal, parsed->port);
   } else {
     tcp::resolver resolver(ioc_);
-    auto results = resolver.resolve(parsed->host, parsed->port_text, tcp::resolver::numeric_service, ec);
+    auto results = resolver.resolve(parsed->host, absl::StrCat(parsed->port), tcp::resolver::numeric_service, ec);
     if (ec) return BindError(ec, listen);
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }

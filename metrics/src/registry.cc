@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "exposition.h"
 #include "longhaul/base/check.h"
 #include "longhaul/base/logging.h"
+#include "prometheus/check_names.h"
+#include "prometheus/text_serializer.h"
 
 namespace longhaul::metrics {
 namespace {
@@ -20,115 +23,102 @@ void CheckDefinition(bool ok, std::string_view metric, std::string_view problem)
   LH_CHECK(ok);
 }
 
-std::vector<std::string> SampleNames(std::string_view name, MetricType type) {
-  const std::string base(name);
-  if (type == MetricType::kHistogram) return {base, base + "_bucket", base + "_sum", base + "_count"};
-  return {base};
+// prometheus-cpp 1.0.1 checks names only when a family is built and writes
+// HELP text unescaped, so a newline would end the line early: our help texts
+// are constants, and one with a newline or backslash is refused.
+void CheckNameAndHelp(std::string_view name, std::string_view help) {
+  CheckDefinition(prometheus::CheckMetricName(std::string(name)), name,
+                  "metric name does not match [a-zA-Z_:][a-zA-Z0-9_:]*");
+  CheckDefinition(!help.empty() && help.find_first_of("\n\\") == std::string_view::npos, name,
+                  "help is empty or has a newline or backslash");
 }
 
-template <typename T>
-std::vector<std::string> ToKey(const T& values) {
-  return std::vector<std::string>(values.begin(), values.end());
+void CheckLabelName(std::string_view metric, std::string_view label) {
+  CheckDefinition(prometheus::CheckLabelName(std::string(label)), metric,
+                  absl::StrCat("label name '", std::string(label), "' does not match [a-zA-Z_][a-zA-Z0-9_]* or starts with __"));
+}
+
+template <typename Values>
+prometheus::Labels ToLabels(const internal::Definition& definition, std::string_view metric, const Values& values) {
+  CheckDefinition(values.size() == definition.label_names.size(), metric,
+                  "label value count differs from label name count");
+  prometheus::Labels labels;
+  auto value = values.begin();
+  for (const std::string& name : definition.label_names) labels.emplace(name, std::string(*value++));
+  return labels;
+}
+
+template <typename T> prometheus::detail::Builder<typename internal::Native<T>::type> Build();
+template <> prometheus::detail::Builder<prometheus::Counter> Build<Counter>() { return prometheus::BuildCounter(); }
+template <> prometheus::detail::Builder<prometheus::Gauge> Build<Gauge>() { return prometheus::BuildGauge(); }
+template <> prometheus::detail::Builder<prometheus::Histogram> Build<Histogram>() { return prometheus::BuildHistogram(); }
+
+// Rounds to 15 significant digits so that 0.1 * 3 gives a bound that prints
+// as le="0.3", not le="0.30000000000000004".
+double Tidy(double bound) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", bound);
+  return std::strtod(buf, nullptr);
 }
 
 }  // namespace
 
-namespace internal {
-FamilyBase::FamilyBase(std::string name, std::string help, MetricType type, std::vector<std::string> label_names)
-    : name_(std::move(name)), help_(std::move(help)), type_(type), label_names_(std::move(label_names)) {}
-}  // namespace internal
+// ---- Histogram ----
+
+void Histogram::Observe(double value, uint64_t count) {
+  if (count == 0) return;
+  // prometheus-cpp counts a NaN into the lowest bucket (every comparison with
+  // it is false); we count it only in +Inf, as the text format's `le` implies.
+  if (count == 1 && !std::isnan(value)) return native_.Observe(value);
+  const size_t bucket = std::isnan(value) ? bounds_.size()
+                                          : static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) -
+                                                                bounds_.begin());
+  std::vector<double> increments(bounds_.size() + 1, 0.0);
+  increments[bucket] = static_cast<double>(count);
+  native_.ObserveMultiple(increments, value * static_cast<double>(count));
+}
+
+std::vector<double> ExponentialBuckets(double start, double factor, int count) {
+  LH_CHECK(start > 0.0);
+  LH_CHECK(factor > 1.0);
+  LH_CHECK(count >= 1);
+  std::vector<double> bounds;
+  for (int i = 0; i < count; ++i) bounds.push_back(Tidy(start * std::pow(factor, i)));
+  return bounds;
+}
+
+std::vector<double> LinearBuckets(double start, double width, int count) {
+  LH_CHECK(width > 0.0);
+  LH_CHECK(count >= 1);
+  std::vector<double> bounds;
+  for (int i = 0; i < count; ++i) bounds.push_back(Tidy(start + width * i));
+  return bounds;
+}
 
 // ---- Family<T> ----
 
 template <typename T>
-Family<T>::Family(std::string name, std::string help, MetricType type, std::vector<std::string> label_names,
-                  std::vector<double> bounds)
-    : FamilyBase(std::move(name), std::move(help), type, std::move(label_names)), bounds_(std::move(bounds)) {}
-
-template <typename T>
 T& Family<T>::WithLabels(std::initializer_list<std::string_view> values) {
-  return GetOrCreate(ToKey(values));
+  return Series(ToLabels(definition_, native_.GetName(), values));
 }
 
 template <typename T>
 T& Family<T>::WithLabels(std::span<const std::string> values) {
-  return GetOrCreate(ToKey(values));
+  return Series(ToLabels(definition_, native_.GetName(), values));
 }
 
 template <typename T>
-bool Family<T>::Remove(std::initializer_list<std::string_view> values) {
-  return Hide(ToKey(values));
-}
-
-template <typename T>
-bool Family<T>::Remove(std::span<const std::string> values) {
-  return Hide(ToKey(values));
-}
-
-template <typename T>
-void Family<T>::RemoveAll() {
-  absl::MutexLock lock(&mu_);
-  for (auto& [key, entry] : series_) entry.exported = false;
-}
-
-template <typename T>
-T& Family<T>::GetOrCreate(std::vector<std::string> key) {
-  CheckDefinition(key.size() == label_names().size(), name(), "label value count differs from label name count");
-  absl::MutexLock lock(&mu_);
-  auto [it, inserted] = series_.try_emplace(std::move(key));
-  Entry& entry = it->second;
-  if (inserted) {
-    if constexpr (std::is_same_v<T, Histogram>) {
-      entry.series.reset(new Histogram(bounds_));
-    } else {
-      entry.series.reset(new T());
+T& Family<T>::Series(prometheus::Labels labels) {
+  if constexpr (std::is_same_v<T, Histogram>) {
+    absl::MutexLock lock(&mu_);
+    std::unique_ptr<Histogram>& series = histograms_[labels];
+    if (series == nullptr) {
+      series = std::make_unique<Histogram>(native_.Add(labels, definition_.bounds), definition_.bounds);
     }
-  } else if (!entry.exported) {
-    entry.series->Reset();  // a revived series starts a new life, as Prometheus expects after a gap
+    return *series;
+  } else {
+    return native_.Add(labels);  // returns the existing series for equal labels
   }
-  entry.exported = true;
-  return *entry.series;
-}
-
-template <typename T>
-bool Family<T>::Hide(const std::vector<std::string>& key) {
-  CheckDefinition(key.size() == label_names().size(), name(), "label value count differs from label name count");
-  absl::MutexLock lock(&mu_);
-  auto it = series_.find(key);
-  if (it == series_.end() || !it->second.exported) return false;
-  it->second.exported = false;
-  return true;
-}
-
-template <typename T>
-void Family<T>::Collect(std::vector<internal::SeriesOut>* out) const {
-  absl::MutexLock lock(&mu_);
-  for (const auto& [key, entry] : series_) {
-    if (!entry.exported) continue;
-    internal::SeriesOut& series = out->emplace_back();
-    series.labels.reserve(key.size());
-    for (size_t i = 0; i < key.size(); ++i) series.labels.emplace_back(label_names()[i], key[i]);
-    if constexpr (std::is_same_v<T, Histogram>) {
-      series.histogram = entry.series->Read();
-    } else {
-      series.value = entry.series->Value();
-    }
-  }
-}
-
-template <typename T>
-size_t Family<T>::RemoveMatching(std::span<const std::pair<size_t, std::string_view>> match) {
-  absl::MutexLock lock(&mu_);
-  size_t removed = 0;
-  for (auto& [key, entry] : series_) {
-    if (!entry.exported) continue;
-    const bool matches = std::all_of(match.begin(), match.end(), [&](const auto& m) { return key[m.first] == m.second; });
-    if (matches) {
-      entry.exported = false;
-      ++removed;
-    }
-  }
-  return removed;
 }
 
 template class Family<Counter>;
@@ -139,57 +129,52 @@ template class Family<Histogram>;
 
 void CollectorSink::AddGauge(std::string_view name, std::string_view help, std::initializer_list<Label> labels,
                              double value) {
-  Add(MetricType::kGauge, name, help, std::span<const Label>(labels.begin(), labels.size()), value);
+  AddGauge(name, help, std::span<const Label>(labels.begin(), labels.size()), value);
 }
 void CollectorSink::AddGauge(std::string_view name, std::string_view help, std::span<const Label> labels,
                              double value) {
-  Add(MetricType::kGauge, name, help, labels, value);
+  Add(prometheus::MetricType::Gauge, name, help, labels).gauge.value = value;
 }
 void CollectorSink::AddCounter(std::string_view name, std::string_view help, std::initializer_list<Label> labels,
                                double value) {
-  Add(MetricType::kCounter, name, help, std::span<const Label>(labels.begin(), labels.size()), value);
+  AddCounter(name, help, std::span<const Label>(labels.begin(), labels.size()), value);
 }
 void CollectorSink::AddCounter(std::string_view name, std::string_view help, std::span<const Label> labels,
                                double value) {
-  Add(MetricType::kCounter, name, help, labels, value);
+  Add(prometheus::MetricType::Counter, name, help, labels).counter.value = value;
 }
 
 void CollectorSink::AddHistogram(std::string_view name, std::string_view help, std::initializer_list<Label> labels,
-                                 Histogram::Snapshot snapshot) {
+                                 const Histogram::Snapshot& snapshot) {
   CheckDefinition(snapshot.cumulative_counts.size() == snapshot.bounds.size() + 1, name,
                   "histogram snapshot needs one cumulative count per bound plus +Inf");
-  Add(MetricType::kHistogram, name, help, std::span<const Label>(labels.begin(), labels.size()), 0.0,
-      std::move(snapshot));
+  auto& h = Add(prometheus::MetricType::Histogram, name, help, std::span<const Label>(labels.begin(), labels.size()))
+                .histogram;
+  h.sample_count = snapshot.count;
+  h.sample_sum = snapshot.sum;
+  for (size_t i = 0; i < snapshot.cumulative_counts.size(); ++i) {
+    const double bound = i < snapshot.bounds.size() ? snapshot.bounds[i] : std::numeric_limits<double>::infinity();
+    h.bucket.push_back({snapshot.cumulative_counts[i], bound});
+  }
 }
 
-void CollectorSink::Add(MetricType type, std::string_view name, std::string_view help, std::span<const Label> labels,
-                        double value, std::optional<Histogram::Snapshot> histogram) {
-  auto& families = out_->families;
-  auto it = families.find(absl::string_view(name.data(), name.size()));
-  if (it == families.end()) {
-    CheckDefinition(internal::IsValidMetricName(name), name, "metric name does not match [a-zA-Z_:][a-zA-Z0-9_:]*");
-    CheckDefinition(!help.empty(), name, "empty help");
-    // A histogram's generated names are taken even though no family has them.
-    for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
-      if (name.size() > suffix.size() && name.ends_with(suffix)) {
-        auto base = families.find(absl::string_view(name.data(), name.size() - suffix.size()));
-        CheckDefinition(base == families.end() || base->second.type != MetricType::kHistogram, name,
-                        "collides with a histogram's generated sample name");
-      }
-    }
-    it = families.emplace(std::string(name), internal::FamilyOut{std::string(name), std::string(help), type, {}})
-             .first;
+prometheus::ClientMetric& CollectorSink::Add(prometheus::MetricType type, std::string_view name,
+                                             std::string_view help, std::span<const Label> labels) {
+  auto [it, inserted] = out_->try_emplace(std::string(name));
+  prometheus::MetricFamily& family = it->second;
+  if (inserted) {
+    CheckNameAndHelp(name, help);
+    family.name = name;
+    family.help = help;
+    family.type = type;
   }
-  CheckDefinition(it->second.type == type, name, "emitted with two different types");
-  internal::SeriesOut& series = it->second.series.emplace_back();
-  series.labels.reserve(labels.size());
+  CheckDefinition(family.type == type, name, "emitted with two different types");
+  prometheus::ClientMetric& metric = family.metric.emplace_back();
   for (const Label& label : labels) {
-    CheckDefinition(internal::IsValidLabelName(label.name), name,
-                    "label name '" + std::string(label.name) + "' does not match [a-zA-Z_][a-zA-Z0-9_]*");
-    series.labels.emplace_back(std::string(label.name), std::string(label.value));
+    CheckLabelName(name, label.name);
+    metric.label.push_back({std::string(label.name), std::string(label.value)});
   }
-  series.value = value;
-  series.histogram = std::move(histogram);
+  return metric;
 }
 
 // ---- CollectorHandle ----
@@ -220,62 +205,41 @@ Registry::~Registry() {
   LH_CHECK(collectors_.empty());
 }
 
-internal::FamilyBase* Registry::Find(std::string_view name, MetricType type, std::string_view help,
-                                     const std::vector<std::string>& label_names, const std::vector<double>& bounds) {
-  CheckDefinition(internal::IsValidMetricName(name), name, "metric name does not match [a-zA-Z_:][a-zA-Z0-9_:]*");
-  CheckDefinition(!help.empty(), name, "empty help");
-  absl::flat_hash_set<std::string_view> seen;
-  for (const std::string& label : label_names) {
-    CheckDefinition(internal::IsValidLabelName(label), name,
-                    absl::StrCat("label name '", label, "' does not match [a-zA-Z_][a-zA-Z0-9_]* or starts with __"));
-    CheckDefinition(seen.insert(label).second, name, absl::StrCat("label name '", label, "' repeated"));
+template <typename T>
+Family<T>& Registry::Add(std::string_view name, std::string_view help, std::vector<std::string> label_names,
+                         std::vector<double> bounds) {
+  CheckNameAndHelp(name, help);
+  for (size_t i = 0; i < label_names.size(); ++i) {
+    CheckLabelName(name, label_names[i]);
+    CheckDefinition(std::find(label_names.begin(), label_names.begin() + i, label_names[i]) == label_names.begin() + i,
+                    name, absl::StrCat("label name '", label_names[i], "' repeated"));
   }
-  for (const auto& family : families_) {
-    if (family->name() != name) continue;
-    bool same = family->type() == type && family->help() == help && family->label_names() == label_names;
-    if (same && type == MetricType::kHistogram) {
-      same = static_cast<Family<Histogram>*>(family.get())->bounds() == bounds;
-    }
-    CheckDefinition(same, name, "registered twice with different type, help, labels or buckets");
-    return family.get();
+  internal::Definition definition{internal::Native<T>::type::metric_type, std::string(help), std::move(label_names),
+                                  std::move(bounds)};
+  absl::MutexLock lock(&families_mu_);
+  if (auto it = families_.find(name); it != families_.end()) {
+    const internal::Definition& existing = it->second.first;
+    CheckDefinition(existing.type == definition.type && existing.help == definition.help &&
+                        existing.label_names == definition.label_names && existing.bounds == definition.bounds,
+                    name, "registered twice with different type, help, labels or buckets");
+    return *static_cast<Family<T>*>(it->second.second.get());
   }
-  for (const std::string& sample_name : SampleNames(name, type)) {
-    CheckDefinition(!sample_names_.contains(sample_name), name,
-                    absl::StrCat("sample name '", sample_name, "' is already produced by another family"));
-  }
-  return nullptr;
-}
-
-void Registry::Insert(std::unique_ptr<internal::FamilyBase> family) {
-  for (std::string& sample_name : SampleNames(family->name(), family->type())) {
-    sample_names_.insert(std::move(sample_name));
-  }
-  families_.push_back(std::move(family));
+  auto& [stored, family] = families_[std::string(name)];
+  stored = std::move(definition);
+  auto& native = Build<T>().Name(std::string(name)).Help(stored.help).Register(native_);
+  auto* typed = new Family<T>(stored, native);
+  family = std::shared_ptr<void>(typed, [](void* p) { delete static_cast<Family<T>*>(p); });
+  if (stored.label_names.empty()) typed->WithLabels({});  // an unlabelled series exists from the start
+  return *typed;
 }
 
 Family<Counter>& Registry::AddCounter(std::string_view name, std::string_view help,
                                       std::vector<std::string> label_names) {
-  absl::MutexLock lock(&families_mu_);
-  if (auto* existing = Find(name, MetricType::kCounter, help, label_names, {})) {
-    return *static_cast<Family<Counter>*>(existing);
-  }
-  auto* family = new Family<Counter>(std::string(name), std::string(help), MetricType::kCounter,
-                                     std::move(label_names), {});
-  Insert(std::unique_ptr<internal::FamilyBase>(family));
-  if (family->label_names().empty()) family->WithLabels({});  // an unlabelled series exists from the start
-  return *family;
+  return Add<Counter>(name, help, std::move(label_names), {});
 }
 
 Family<Gauge>& Registry::AddGauge(std::string_view name, std::string_view help, std::vector<std::string> label_names) {
-  absl::MutexLock lock(&families_mu_);
-  if (auto* existing = Find(name, MetricType::kGauge, help, label_names, {})) {
-    return *static_cast<Family<Gauge>*>(existing);
-  }
-  auto* family =
-      new Family<Gauge>(std::string(name), std::string(help), MetricType::kGauge, std::move(label_names), {});
-  Insert(std::unique_ptr<internal::FamilyBase>(family));
-  if (family->label_names().empty()) family->WithLabels({});
-  return *family;
+  return Add<Gauge>(name, help, std::move(label_names), {});
 }
 
 Family<Histogram>& Registry::AddHistogram(std::string_view name, std::string_view help,
@@ -285,18 +249,9 @@ Family<Histogram>& Registry::AddHistogram(std::string_view name, std::string_vie
     CheckDefinition(std::isfinite(bounds[i]), name, "histogram bucket bound is not finite");
     CheckDefinition(i == 0 || bounds[i - 1] < bounds[i], name, "histogram bucket bounds are not strictly ascending");
   }
-  for (const std::string& label : label_names) {
-    CheckDefinition(label != "le", name, "histogram label 'le' is reserved for buckets");
-  }
-  absl::MutexLock lock(&families_mu_);
-  if (auto* existing = Find(name, MetricType::kHistogram, help, label_names, bounds)) {
-    return *static_cast<Family<Histogram>*>(existing);
-  }
-  auto* family = new Family<Histogram>(std::string(name), std::string(help), MetricType::kHistogram,
-                                       std::move(label_names), std::move(bounds));
-  Insert(std::unique_ptr<internal::FamilyBase>(family));
-  if (family->label_names().empty()) family->WithLabels({});
-  return *family;
+  CheckDefinition(std::find(label_names.begin(), label_names.end(), "le") == label_names.end(), name,
+                  "histogram label 'le' is reserved for buckets");
+  return Add<Histogram>(name, help, std::move(label_names), std::move(bounds));
 }
 
 CollectorHandle Registry::AddCollector(std::function<void(CollectorSink&)> collector) {
@@ -312,42 +267,22 @@ void Registry::RemoveCollector(uint64_t id) {
   std::erase_if(collectors_, [id](const auto& entry) { return entry.first == id; });
 }
 
-size_t Registry::RemoveLabels(std::initializer_list<Label> match) {
-  absl::MutexLock lock(&families_mu_);
-  size_t removed = 0;
-  std::vector<std::pair<size_t, std::string_view>> indexed;
-  for (const auto& family : families_) {
-    indexed.clear();
-    const auto& names = family->label_names();
-    for (const Label& label : match) {
-      auto it = std::find(names.begin(), names.end(), label.name);
-      if (it == names.end()) break;
-      indexed.emplace_back(static_cast<size_t>(it - names.begin()), label.value);
-    }
-    if (indexed.size() != match.size()) continue;  // this family lacks one of the labels
-    removed += family->RemoveMatching(indexed);
-  }
-  return removed;
-}
-
 std::string Registry::RenderText() const {
-  internal::Exposition exposition;
-  {
-    absl::MutexLock lock(&families_mu_);
-    for (const auto& family : families_) {
-      internal::FamilyOut& out = exposition.families[family->name()];
-      out.name = family->name();
-      out.help = family->help();
-      out.type = family->type();
-      family->Collect(&out.series);
-    }
-  }
+  std::map<std::string, prometheus::MetricFamily> families;
+  for (prometheus::MetricFamily& family : native_.Collect()) families[family.name] = std::move(family);
   {
     absl::MutexLock lock(&collectors_mu_);
-    CollectorSink sink(&exposition);
+    CollectorSink sink(&families);
     for (const auto& [id, collector] : collectors_) collector(sink);
   }
-  return internal::RenderExposition(std::move(exposition));
+  std::vector<prometheus::MetricFamily> sorted;
+  for (auto& [name, family] : families) {
+    if (family.metric.empty()) continue;
+    std::sort(family.metric.begin(), family.metric.end(),
+              [](const prometheus::ClientMetric& a, const prometheus::ClientMetric& b) { return a.label < b.label; });
+    sorted.push_back(std::move(family));
+  }
+  return prometheus::TextSerializer().Serialize(sorted);
 }
 
 }  // namespace longhaul::metrics

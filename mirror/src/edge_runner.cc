@@ -18,6 +18,7 @@
 #include "kafka_admin.h"
 #include "kafka_record_source.h"
 #include "longhaul/base/backoff.h"
+#include "longhaul/base/host_port.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/config/config_diff.h"
 #include "longhaul/mirror/pipeline_runner.h"
@@ -33,30 +34,12 @@
 namespace longhaul::mirror {
 namespace {
 
-// "host:port" or "[v6]:port" (the config loader checked the form; this
-// keeps the edge safe with a hand-made Config). Errors start with `key`.
-absl::StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& text, const std::string& key) {
-  std::string host, port;
-  if (!text.empty() && text[0] == '[') {
-    const size_t close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return absl::InvalidArgumentError(absl::StrCat(key, ": '", text, "' is not [v6-address]:port"));
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const size_t colon = text.rfind(':');
-    if (colon == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(key, ": '", text, "' is not host:port"));
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  int port_number = 0;
-  if (!absl::SimpleAtoi(port, &port_number) || port_number <= 0 || port_number > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(key, ": '", text, "' has a bad port"));
-  }
-  return std::make_pair(host, static_cast<uint16_t>(port_number));
+// The config loader checked the form; this keeps the edge safe with a
+// hand-made Config. Errors start with `key`.
+absl::StatusOr<HostPort> ParseAddress(const std::string& text, const std::string& key) {
+  absl::StatusOr<HostPort> parsed = ParseHostPort(text);
+  if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat(key, ": '", text, "': ", parsed.status().message()));
+  return parsed;
 }
 
 }  // namespace
@@ -71,14 +54,14 @@ absl::StatusOr<transport::EdgeLinkOptions> EdgeLinkOptionsFor(const config::Link
   const config::LinkEdgeConfig& e = *link.edge;
   transport::EdgeLinkOptions o;
   for (const std::string& address : e.hubs) {
-    auto hub = SplitHostPort(address, absl::StrCat("links.", link.name, ".edge.hub"));
+    auto hub = ParseAddress(address, absl::StrCat("links.", link.name, ".edge.hub"));
     if (!hub.ok()) return hub.status();
-    o.hubs.push_back(transport::HubAddress{hub->first, hub->second});
+    o.hubs.push_back(*hub);
   }
   if (!e.proxy.empty()) {
-    auto proxy = SplitHostPort(e.proxy, absl::StrCat("links.", link.name, ".edge.proxy"));
+    auto proxy = ParseAddress(e.proxy, absl::StrCat("links.", link.name, ".edge.proxy"));
     if (!proxy.ok()) return proxy.status();
-    o.proxy = transport::ProxyOptions{proxy->first, proxy->second, e.proxy_authorization};
+    o.proxy = transport::ProxyOptions{proxy->host, proxy->port, e.proxy_authorization};
   }
   o.server_name = e.server_name;
   o.tls.ca_file = e.ca_file;

@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "longhaul/base/check.h"
+#include "longhaul/base/status_macros.h"
 #include "wire.h"
 
 namespace longhaul::offsets {
@@ -26,8 +27,8 @@ absl::Status CheckpointProblem(const Checkpoint& c) {
   if (c.next_target_offset < -1) return absl::InvalidArgumentError("next_target_offset < -1");
   if (c.commit_time_ms < -1) return absl::InvalidArgumentError("commit_time_ms < -1");
   if (c.lane < 0) return absl::InvalidArgumentError("lane < 0");
-  LH_OFFSETS_RETURN_IF_ERROR(wire::ValidateSegments(c.segments));
-  LH_OFFSETS_RETURN_IF_ERROR(wire::ValidateLostRanges(c.lost));
+  LH_RETURN_IF_ERROR(wire::ValidateSegments(c.segments));
+  LH_RETURN_IF_ERROR(wire::ValidateLostRanges(c.lost));
   if (!c.lost.empty() && c.lost.back().end > c.next_source_offset) {
     return absl::InvalidArgumentError(absl::StrCat("the last lost range ends at source offset ", c.lost.back().end,
                                                    ", after next_source_offset ", c.next_source_offset));
@@ -135,22 +136,22 @@ void EncodeCheckpoint(const Checkpoint& checkpoint, std::string* out) {
 absl::StatusOr<Checkpoint> DecodeCheckpoint(std::string_view value) {
   wire::Reader reader("checkpoint value", value);
   int version = 1;
-  LH_OFFSETS_RETURN_IF_ERROR(wire::ReadFormatByte(reader, wire::kCheckpointV1, /*max_version=*/2, &version));
+  LH_RETURN_IF_ERROR(wire::ReadFormatByte(reader, wire::kCheckpointV1, /*max_version=*/2, &version));
   Checkpoint c;
-  LH_OFFSETS_RETURN_IF_ERROR(reader.ReadInt({"next_source_offset"}, kInt64Max, &c.next_source_offset));
-  LH_OFFSETS_RETURN_IF_ERROR(reader.ReadZigzag({"next_target_offset"}, -1, &c.next_target_offset));
-  LH_OFFSETS_RETURN_IF_ERROR(reader.ReadZigzag({"commit_time_ms"}, -1, &c.commit_time_ms));
+  LH_RETURN_IF_ERROR(reader.ReadInt({"next_source_offset"}, kInt64Max, &c.next_source_offset));
+  LH_RETURN_IF_ERROR(reader.ReadZigzag({"next_target_offset"}, &c.next_target_offset, -1));
+  LH_RETURN_IF_ERROR(reader.ReadZigzag({"commit_time_ms"}, &c.commit_time_ms, -1));
   int64_t lane = 0;
-  LH_OFFSETS_RETURN_IF_ERROR(reader.ReadInt({"lane"}, kInt32Max, &lane));
+  LH_RETURN_IF_ERROR(reader.ReadInt({"lane"}, kInt32Max, &lane));
   c.lane = static_cast<int32_t>(lane);
   const size_t segments_at = reader.position();
-  LH_OFFSETS_RETURN_IF_ERROR(wire::ReadSegments(reader, &c.segments));
-  if (version >= 2) LH_OFFSETS_RETURN_IF_ERROR(wire::ReadLostRanges(reader, &c.lost));
-  LH_OFFSETS_RETURN_IF_ERROR(reader.ExpectEnd());
+  LH_RETURN_IF_ERROR(wire::ReadSegments(reader, &c.segments));
+  if (version >= 2) LH_RETURN_IF_ERROR(wire::ReadLostRanges(reader, &c.lost));
+  LH_RETURN_IF_ERROR(reader.ExpectEnd());
   // Segments are ordered by construction; what is left is their agreement
   // with the resume point.
   if (absl::Status s = CheckpointProblem(c); !s.ok()) {
-    return reader.Error(segments_at, s.message());
+    return reader.Error(segments_at, std::string(s.message()));
   }
   return c;
 }

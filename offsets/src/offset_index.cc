@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "longhaul/base/check.h"
+#include "longhaul/base/status_macros.h"
 #include "wire.h"
 
 namespace longhaul::offsets {
@@ -21,7 +22,7 @@ OffsetIndex::OffsetIndex(size_t max_segments) : max_segments_(max_segments) {
 
 absl::Status OffsetIndex::Add(absl::Span<const OffsetSegment> segments) {
   if (segments.empty()) return absl::OkStatus();
-  LH_OFFSETS_RETURN_IF_ERROR(wire::ValidateSegments(segments));
+  LH_RETURN_IF_ERROR(wire::ValidateSegments(segments));
   if (!segments_.empty()) {
     const OffsetSegment& last = segments_.back();
     const OffsetSegment& first = segments.front();
@@ -55,7 +56,7 @@ void OffsetIndex::EvictOldest() {
 absl::Status OffsetIndex::LoadOlder(absl::Span<const OffsetSegment> segments) {
   if (segments_.empty()) return Add(segments);
   if (segments.empty()) return absl::OkStatus();
-  LH_OFFSETS_RETURN_IF_ERROR(wire::ValidateSegments(segments));
+  LH_RETURN_IF_ERROR(wire::ValidateSegments(segments));
   const OffsetSegment& first = segments_.front();
   const OffsetSegment& last = segments.back();
   if (last.source_end() > floor_ || last.target_end() > first.target_start) {

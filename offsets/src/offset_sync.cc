@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "longhaul/base/check.h"
+#include "longhaul/base/status_macros.h"
 #include "wire.h"
 
 namespace longhaul::offsets {
@@ -37,28 +38,28 @@ void EncodeOffsetSync(const OffsetSyncRecord& record, std::string* out) {
 absl::StatusOr<OffsetSyncRecord> DecodeOffsetSync(std::string_view value) {
   wire::Reader reader("offset-sync value", value);
   int version = 1;
-  LH_OFFSETS_RETURN_IF_ERROR(wire::ReadFormatByte(reader, wire::kOffsetSyncV1, /*max_version=*/2, &version));
+  LH_RETURN_IF_ERROR(wire::ReadFormatByte(reader, wire::kOffsetSyncV1, /*max_version=*/2, &version));
   OffsetSyncRecord r;
   const size_t topic_at = reader.position();
   int64_t topic_length = 0;
-  LH_OFFSETS_RETURN_IF_ERROR(reader.ReadInt({"topic length"}, kMaxTopicLength, &topic_length));
+  LH_RETURN_IF_ERROR(reader.ReadInt({"topic length"}, kMaxTopicLength, &topic_length));
   if (topic_length == 0) return reader.Error(topic_at, {"topic length"}, "is 0");
   std::string_view topic;
-  LH_OFFSETS_RETURN_IF_ERROR(reader.ReadBytes({"topic"}, static_cast<size_t>(topic_length), &topic));
+  LH_RETURN_IF_ERROR(reader.ReadBytes({"topic"}, static_cast<size_t>(topic_length), &topic));
   if (const size_t slash = topic.find('/'); slash != std::string_view::npos) {
     return reader.Error(reader.position() - topic.size() + slash, {"topic"}, "contains '/'");
   }
   r.topic = std::string(topic);
   int64_t partition = 0;
-  LH_OFFSETS_RETURN_IF_ERROR(reader.ReadInt({"partition"}, kInt32Max, &partition));
+  LH_RETURN_IF_ERROR(reader.ReadInt({"partition"}, kInt32Max, &partition));
   r.partition = static_cast<int32_t>(partition);
-  LH_OFFSETS_RETURN_IF_ERROR(reader.ReadZigzag({"commit_time_ms"}, -1, &r.commit_time_ms));
-  LH_OFFSETS_RETURN_IF_ERROR(wire::ReadSegments(reader, &r.segments));
+  LH_RETURN_IF_ERROR(reader.ReadZigzag({"commit_time_ms"}, &r.commit_time_ms, -1));
+  LH_RETURN_IF_ERROR(wire::ReadSegments(reader, &r.segments));
   if (version >= 2) {
-    LH_OFFSETS_RETURN_IF_ERROR(wire::ReadLostRanges(reader, &r.lost));
-    if (absl::Status s = wire::ValidateLostRanges(r.lost); !s.ok()) return reader.Error(reader.position(), s.message());
+    LH_RETURN_IF_ERROR(wire::ReadLostRanges(reader, &r.lost));
+    if (absl::Status s = wire::ValidateLostRanges(r.lost); !s.ok()) return reader.Error(reader.position(), std::string(s.message()));
   }
-  LH_OFFSETS_RETURN_IF_ERROR(reader.ExpectEnd());
+  LH_RETURN_IF_ERROR(reader.ExpectEnd());
   return r;
 }
 

@@ -5,89 +5,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "longhaul/base/status_macros.h"
 
 namespace longhaul::offsets::wire {
 namespace {
 
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 
-std::string FieldName(Field field) {
-  if (field.segment < 0) return field.name;
-  return absl::StrCat(field.item, " ", field.segment, " ", field.name);
-}
-
 }  // namespace
-
-absl::Status Reader::Error(size_t at, Field field, absl::string_view problem) const {
-  return absl::InvalidArgumentError(
-      absl::StrCat(what_, ": ", FieldName(field), " ", problem, " at byte ", at));
-}
-
-absl::Status Reader::Error(size_t at, absl::string_view problem) const {
-  return absl::InvalidArgumentError(absl::StrCat(what_, ": ", problem, " at byte ", at));
-}
-
-absl::Status Reader::ReadByte(Field field, uint8_t* out) {
-  if (pos_ >= data_.size()) return Error(pos_, field, "truncated (input ends)");
-  *out = static_cast<uint8_t>(data_[pos_++]);
-  return absl::OkStatus();
-}
-
-absl::Status Reader::ReadUvarint(Field field, uint64_t* out) {
-  const size_t start = pos_;
-  switch (DecodeUvarint(data_, &pos_, out)) {
-    case VarintError::kNone:
-      return absl::OkStatus();
-    case VarintError::kTruncated:
-      return Error(start, field, "truncated varint (input ends)");
-    case VarintError::kOverlong:
-      return Error(start, field, "varint is overlong (more than 64 bits)");
-    case VarintError::kNotMinimal:
-      return Error(start, field, "varint is not minimally encoded");
-  }
-  return Error(start, field, "varint is overlong (more than 64 bits)");
-}
-
-absl::Status Reader::ReadInt(Field field, int64_t max, int64_t* out) {
-  const size_t start = pos_;
-  uint64_t raw = 0;
-  if (absl::Status s = ReadUvarint(field, &raw); !s.ok()) return s;
-  if (raw > static_cast<uint64_t>(kInt64Max)) {
-    return Error(start, field, absl::StrCat(raw, " is out of range (negative as int64)"));
-  }
-  if (static_cast<int64_t>(raw) > max) {
-    return Error(start, field, absl::StrCat(raw, " exceeds the maximum ", max));
-  }
-  *out = static_cast<int64_t>(raw);
-  return absl::OkStatus();
-}
-
-absl::Status Reader::ReadZigzag(Field field, int64_t min, int64_t* out) {
-  const size_t start = pos_;
-  uint64_t raw = 0;
-  if (absl::Status s = ReadUvarint(field, &raw); !s.ok()) return s;
-  const int64_t value = ZigzagDecode(raw);
-  if (value < min) {
-    return Error(start, field, absl::StrCat(value, " is negative (the minimum is ", min, ")"));
-  }
-  *out = value;
-  return absl::OkStatus();
-}
-
-absl::Status Reader::ReadBytes(Field field, size_t n, std::string_view* out) {
-  if (n > remaining()) {
-    return Error(pos_, field,
-                 absl::StrCat("is truncated (", n, " bytes declared, ", remaining(), " left)"));
-  }
-  *out = data_.substr(pos_, n);
-  pos_ += n;
-  return absl::OkStatus();
-}
-
-absl::Status Reader::ExpectEnd() const {
-  if (pos_ == data_.size()) return absl::OkStatus();
-  return Error(pos_, absl::StrCat(remaining(), " trailing bytes after the value"));
-}
 
 absl::Status ReadFormatByte(Reader& reader, uint8_t expected, int max_version, int* version) {
   uint8_t byte = 0;
@@ -241,11 +166,11 @@ absl::Status ReadLostRanges(Reader& reader, std::vector<LostRange>* out) {
   for (uint64_t i = 0; i < count; ++i) {
     const int64_t index = static_cast<int64_t>(i);
     int64_t start_delta = 0, length = 0;
-    LH_OFFSETS_RETURN_IF_ERROR(
+    LH_RETURN_IF_ERROR(
         reader.ReadInt({i == 0 ? "first" : "gap", index, "lost range"}, kInt64Max - previous_end, &start_delta));
     const int64_t first = previous_end + start_delta;
     const size_t length_at = reader.position();
-    LH_OFFSETS_RETURN_IF_ERROR(reader.ReadInt({"length", index, "lost range"}, kInt64Max - first, &length));
+    LH_RETURN_IF_ERROR(reader.ReadInt({"length", index, "lost range"}, kInt64Max - first, &length));
     if (length < 1) return reader.Error(length_at, {"length", index, "lost range"}, "is 0 (must be >= 1)");
     out->push_back(LostRange{first, first + length});
     previous_end = first + length;

@@ -1,6 +1,6 @@
-// Private to longhaul_offsets: the varint primitives, the bounds-checked
-// reader and the segment-list encoding shared by the checkpoint and
-// offset-sync codecs. Format reference: offsets/README.md.
+// Private to longhaul_offsets: the format bytes and the segment and
+// lost-range list encodings shared by the checkpoint and offset-sync codecs
+// (the reader itself is base/'s wire::Reader). Format reference: offsets/README.md.
 #pragma once
 
 #include <cstddef>
@@ -11,17 +11,11 @@
 
 #include "absl/status/status.h"
 #include "longhaul/base/varint.h"
+#include "longhaul/base/wire_reader.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "longhaul/offsets/checkpoint.h"
 #include "longhaul/offsets/segment.h"
-
-// Abseil 20220623 has no RETURN_IF_ERROR; private to this library.
-#define LH_OFFSETS_RETURN_IF_ERROR(expr)                 \
-  do {                                                   \
-    if (::absl::Status lh_status_ = (expr); !lh_status_.ok()) \
-      return lh_status_;                                 \
-  } while (false)
 
 namespace longhaul::offsets::wire {
 
@@ -43,48 +37,9 @@ inline constexpr size_t kMinSegmentBytes = 3;
 
 using ::longhaul::AppendUvarint;
 using ::longhaul::AppendZigzag;
-using ::longhaul::DecodeUvarint;
 using ::longhaul::kMaxVarintBytes;
-using ::longhaul::VarintError;
-using ::longhaul::ZigzagDecode;
-
-// Names a field in errors: "next_source_offset", or "segment 3 length" when
-// segment >= 0 ("lost range 0 length" with item "lost range").
-struct Field {
-  const char* name;
-  int64_t segment = -1;
-  const char* item = "segment";  // what `segment` counts: "segment 3 length", "lost range 0 length"
-};
-
-// Reads untrusted bytes left to right. Every error is InvalidArgument of the
-// form "<what>: <problem> at byte <offset>".
-class Reader {
- public:
-  Reader(const char* what, std::string_view data) : what_(what), data_(data) {}
-
-  size_t position() const { return pos_; }
-  size_t remaining() const { return data_.size() - pos_; }
-
-  absl::Status ReadByte(Field field, uint8_t* out);
-  // Canonical LEB128 only: at most 10 bytes, no overflow past 64 bits, no
-  // redundant trailing 0x00 group.
-  absl::Status ReadUvarint(Field field, uint64_t* out);
-  // An unsigned varint in [0, max].
-  absl::Status ReadInt(Field field, int64_t max, int64_t* out);
-  // A zig-zag varint in [min, INT64_MAX].
-  absl::Status ReadZigzag(Field field, int64_t min, int64_t* out);
-  absl::Status ReadBytes(Field field, size_t n, std::string_view* out);
-  absl::Status ExpectEnd() const;
-
-  // "<what>: <field> <problem> at byte <at>".
-  absl::Status Error(size_t at, Field field, absl::string_view problem) const;
-  absl::Status Error(size_t at, absl::string_view problem) const;
-
- private:
-  const char* what_;
-  std::string_view data_;
-  size_t pos_ = 0;
-};
+using ::longhaul::wire::Field;
+using ::longhaul::wire::Reader;
 
 // Checks the leading byte against `expected` (kind and version 1) or a later
 // version up to `max_version` of the same kind, storing the version read;

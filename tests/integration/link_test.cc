@@ -24,6 +24,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "longhaul/base/clock.h"
+#include "longhaul/testing/fault_proxy.h"
 #include "longhaul/testing/kafka_clusters.h"
 #include "longhaul/testing/unique_name.h"
 #include "admin_http.h"
@@ -34,118 +35,6 @@ namespace longhaul::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-// ---- a TCP proxy between edge and hub that can cut every connection ----
-
-class CuttingProxy {
- public:
-  CuttingProxy(int listen_port, int target_port) : target_port_(target_port) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(listen_port));
-    EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(listen(listen_fd_, 64), 0);
-    acceptor_ = std::thread([this] { AcceptLoop(); });
-  }
-  ~CuttingProxy() {
-    stop_ = true;
-    shutdown(listen_fd_, SHUT_RDWR);
-    close(listen_fd_);
-    acceptor_.join();
-    Cut();
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& t : pumps_) t.join();
-  }
-  // Drops every live connection (both sides see the TCP connection end).
-  int Cut() {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int fd : live_) shutdown(fd, SHUT_RDWR);
-    return static_cast<int>(live_.size() / 2);
-  }
-  int live() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return static_cast<int>(live_.size() / 2);
-  }
-  // While blocked, new connections are closed at once (a link that stays
-  // down); Cut() ends the ones already open.
-  void Block(bool blocked) { blocked_ = blocked; }
-
- private:
-  void AcceptLoop() {
-    while (!stop_) {
-      int client = accept(listen_fd_, nullptr, nullptr);
-      if (client < 0) continue;
-      if (blocked_) {
-        close(client);
-        continue;
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      pumps_.emplace_back([this, client] { Pump(client); });
-    }
-  }
-  void Pump(int client) {
-    int upstream = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(target_port_));
-    if (connect(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      close(upstream);
-      close(client);
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      live_.insert(client);
-      live_.insert(upstream);
-    }
-    std::vector<char> buf(256 * 1024);
-    bool open = true;
-    while (open && !stop_) {
-      pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
-      if (poll(fds, 2, 50) <= 0) continue;
-      for (int i = 0; i < 2 && open; ++i) {
-        if (fds[i].revents == 0) continue;
-        int from = i == 0 ? client : upstream, to = i == 0 ? upstream : client;
-        ssize_t n = recv(from, buf.data(), buf.size(), 0);
-        if (n <= 0) {
-          open = false;
-          break;
-        }
-        for (ssize_t sent = 0; sent < n;) {
-          ssize_t w = send(to, buf.data() + sent, n - sent, MSG_NOSIGNAL);
-          if (w <= 0) {
-            open = false;
-            break;
-          }
-          sent += w;
-        }
-      }
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      live_.erase(client);
-      live_.erase(upstream);
-    }
-    shutdown(client, SHUT_RDWR);
-    shutdown(upstream, SHUT_RDWR);
-    close(client);
-    close(upstream);
-  }
-
-  const int target_port_;
-  int listen_fd_ = -1;
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> blocked_{false};
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<std::thread> pumps_;
-  std::set<int> live_;
-};
 
 class LinkMirror : public ::testing::Test {
  protected:
@@ -247,7 +136,7 @@ TEST_F(LinkMirror, StaysExactlyOnceThroughTenLinkCutsAndKill9OfEdgeAndHub) {
   spec.include = {topic};
   spec.hub_port = FreePort();
   spec.dial_port = FreePort();
-  CuttingProxy proxy(spec.dial_port, spec.hub_port);
+  FaultProxy proxy(spec.hub_port, {.listen_port = spec.dial_port});
   const std::string hub_config = WriteLinkConfig(source_bootstrap_, target_bootstrap_, spec, "hub");
   const std::string edge_config = WriteLinkConfig(source_bootstrap_, target_bootstrap_, spec, "edge");
   auto hub = StartRole(hub_config, "hub");
@@ -261,7 +150,7 @@ TEST_F(LinkMirror, StaysExactlyOnceThroughTenLinkCutsAndKill9OfEdgeAndHub) {
   int cuts = 0;
   for (int round = 0; round < 12; ++round) {
     std::this_thread::sleep_for(milliseconds(1000 + rng() % 2500));
-    if (proxy.Cut() > 0) ++cuts;
+    if (proxy.CutAll() > 0) ++cuts;
     if (round == 4) {
       edge->Kill(SIGKILL);
       edge->WaitForExit(seconds(10));
@@ -701,7 +590,7 @@ TEST_F(LinkMirror, ALinkCutForAMinuteShowsTheEdgeDisconnectedAtTheHubWithItsBack
   // The hub acknowledges every 3 s: each report (every 5 s) finds records
   // sent and not yet acknowledged, so the hub knows how old they are.
   spec.commit_interval = "3s";
-  CuttingProxy proxy(spec.dial_port, spec.hub_port);
+  FaultProxy proxy(spec.hub_port, {.listen_port = spec.dial_port});
   auto hub = StartRole(WriteLinkConfig(source_bootstrap_, target_bootstrap_, spec, "hub"), "hub");
   const std::string edge_config = WriteLinkConfig(source_bootstrap_, target_bootstrap_, spec, "edge");
   auto edge = StartRole(edge_config, "edge");
@@ -745,8 +634,8 @@ TEST_F(LinkMirror, ALinkCutForAMinuteShowsTheEdgeDisconnectedAtTheHubWithItsBack
       },
       seconds(30), milliseconds(250)))
       << hub_metrics;
-  proxy.Block(true);
-  proxy.Cut();
+  proxy.SetRefuseNew(true);
+  proxy.CutAll();
   const SteadyTime cut_at = SystemClock::Instance().Now();
   const double cut_wall = static_cast<double>(SystemClock::Instance().WallMillis()) / 1000.0;
   ASSERT_TRUE(WaitFor(
@@ -821,7 +710,7 @@ TEST_F(LinkMirror, ALinkCutForAMinuteShowsTheEdgeDisconnectedAtTheHubWithItsBack
   std::this_thread::sleep_until(cut_at + seconds(60));
   scrape();
   EXPECT_EQ(EdgeSeries(hub_metrics, "longhaul_link_edge_connected", spec.pipeline), 0);
-  proxy.Block(false);
+  proxy.SetRefuseNew(false);
 
   // Lag falls to 0 and every record arrives exactly once (partition 0:
   // what was copied before the gap, then everything from the log start).

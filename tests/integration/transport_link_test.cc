@@ -2,8 +2,8 @@
 // writer (commits every few milliseconds, acknowledges, can stall) and an
 // EdgeLink fed by a test reader that follows the library's contract (seek
 // on resume, continue on acks). Certificates come from scripts/make-test-certs.
-// Some tests put a small TCP proxy between the two that cuts or blackholes
-// connections, or acts as an HTTP CONNECT proxy.
+// Some tests put a FaultProxy (tests/support) between the two that cuts or
+// blackholes connections, or acts as an HTTP CONNECT proxy.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "longhaul/testing/fault_proxy.h"
 #include "longhaul/testing/status_matchers.h"
 #include "longhaul/testing/wait_for.h"
 #include "longhaul/transport/edge_link.h"
@@ -38,6 +39,7 @@
 namespace longhaul::transport {
 namespace {
 
+using ::longhaul::testing::FaultProxy;
 using ::longhaul::testing::IsOk;
 using ::longhaul::testing::WaitFor;
 using ::testing::HasSubstr;
@@ -463,179 +465,6 @@ class TestReader {
   std::vector<std::string> errors_;
 };
 
-// ---------------------------------------------------------------- TCP proxy
-
-// Forwards loopback TCP connections to a target port. CutAll() drops every
-// live connection (both sides see a reset/EOF); SetBlackhole(true) stops
-// forwarding without closing. In CONNECT mode it first acts as an HTTP
-// forward proxy: reads "CONNECT host:port", checks Proxy-Authorization,
-// answers 200 (or 407), then forwards to the target port.
-class TcpProxy {
- public:
-  explicit TcpProxy(int target_port, bool connect_mode = false, std::string required_auth = "")
-      : target_port_(target_port), connect_mode_(connect_mode), required_auth_(std::move(required_auth)) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(listen_fd_, 64), 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    acceptor_ = std::thread([this] { AcceptLoop(); });
-  }
-  ~TcpProxy() {
-    stop_ = true;
-    ::shutdown(listen_fd_, SHUT_RDWR);
-    ::close(listen_fd_);
-    acceptor_.join();
-    CutAll();
-    for (auto& t : pumps_) t.join();
-  }
-
-  int port() const { return port_; }
-  void SetTarget(int port) { target_port_ = port; }
-  void SetBlackhole(bool on) { blackhole_ = on; }
-  // Stops forwarding on the connections open now (they stay open, neither
-  // side hears of a close); new connections are forwarded.
-  void BlackholeExisting() { blackhole_below_ = next_connection_.load(); }
-  // Flips one bit in the next chunk forwarded from client to target.
-  void CorruptOnce() { corrupt_ = true; }
-  int accepted() const { return accepted_; }
-  std::vector<std::string> connect_requests() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return connect_requests_;
-  }
-  int CutAll() {
-    std::lock_guard<std::mutex> lock(mu_);
-    int n = 0;
-    for (int fd : live_) {
-      ::shutdown(fd, SHUT_RDWR);
-      ++n;
-    }
-    return n;
-  }
-
- private:
-  static int Dial(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd);
-      return -1;
-    }
-    return fd;
-  }
-
-  void AcceptLoop() {
-    while (!stop_) {
-      int client = ::accept(listen_fd_, nullptr, nullptr);
-      if (client < 0) continue;
-      ++accepted_;
-      std::lock_guard<std::mutex> lock(mu_);
-      pumps_.emplace_back([this, client] { Serve(client); });
-    }
-  }
-
-  bool Handshake(int client) {
-    std::string request;
-    char buf[1024];
-    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 8192) {
-      const ssize_t n = ::recv(client, buf, sizeof buf, 0);
-      if (n <= 0) return false;
-      request.append(buf, static_cast<size_t>(n));
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      connect_requests_.push_back(request.substr(0, request.find("\r\n")));
-    }
-    if (!required_auth_.empty() && request.find("Proxy-Authorization: " + required_auth_) == std::string::npos) {
-      const std::string no = "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n";
-      ::send(client, no.data(), no.size(), MSG_NOSIGNAL);
-      return false;
-    }
-    const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
-    return ::send(client, ok.data(), ok.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(ok.size());
-  }
-
-  void Serve(int client) {
-    const int connection = next_connection_++;
-    if (connect_mode_ && !Handshake(client)) {
-      ::close(client);
-      return;
-    }
-    int upstream = Dial(target_port_);
-    if (upstream < 0) {
-      ::close(client);
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      live_.insert(client);
-      live_.insert(upstream);
-    }
-    char buf[64 * 1024];
-    bool open = true;
-    while (open && !stop_) {
-      pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
-      if (::poll(fds, 2, 20) <= 0) continue;
-      if (blackhole_ || connection < blackhole_below_) continue;  // connections stay open, bytes go nowhere
-      for (int i = 0; i < 2 && open; ++i) {
-        if (fds[i].revents == 0) continue;
-        const int from = i == 0 ? client : upstream;
-        const int to = i == 0 ? upstream : client;
-        const ssize_t n = ::recv(from, buf, sizeof buf, 0);
-        if (n <= 0) {
-          open = false;
-          break;
-        }
-        if (i == 0 && corrupt_.exchange(false)) buf[n / 2] = static_cast<char>(buf[n / 2] ^ 0x20);
-        for (ssize_t sent = 0; sent < n;) {
-          const ssize_t w = ::send(to, buf + sent, static_cast<size_t>(n - sent), MSG_NOSIGNAL);
-          if (w <= 0) {
-            open = false;
-            break;
-          }
-          sent += w;
-        }
-      }
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      live_.erase(client);
-      live_.erase(upstream);
-    }
-    ::shutdown(client, SHUT_RDWR);
-    ::shutdown(upstream, SHUT_RDWR);
-    ::close(client);
-    ::close(upstream);
-  }
-
-  std::atomic<int> target_port_;
-  const bool connect_mode_;
-  const std::string required_auth_;
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> blackhole_{false};
-  std::atomic<int> next_connection_{0};
-  std::atomic<int> blackhole_below_{0};
-  std::atomic<bool> corrupt_{false};
-  std::atomic<int> accepted_{0};
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<std::thread> pumps_;
-  std::set<int> live_;
-  std::vector<std::string> connect_requests_;
-};
-
 // ---------------------------------------------------------------- fixtures
 
 HubServerOptions HubOptions() {
@@ -878,7 +707,7 @@ TEST(TransportLink, AReconnectReplacesItsHalfOpenPredecessorBeforeTheHandlerHear
   hub_options.dead_link_timeout = seconds(60);  // the hub alone would wait a minute
   auto hub = HubServer::Start(hub_options, &writer);
   ASSERT_THAT(hub, IsOk());
-  TcpProxy proxy((*hub)->port());
+  FaultProxy proxy((*hub)->port());
   TestReader reader(source, 100);
   EdgeLinkOptions options = EdgeOptions(proxy.port());
   options.connections = 1;
@@ -1009,7 +838,7 @@ TEST(TransportLink, SaysHelloWithTheHubIssuedGenerationAndStopsForGoodWhenToldIt
   writer.SetGeneration(generation);
   auto hub = HubServer::Start(HubOptions(), &writer);
   ASSERT_THAT(hub, IsOk());
-  TcpProxy proxy((*hub)->port());
+  FaultProxy proxy((*hub)->port());
   TestReader reader(source, 200);
   EdgeLinkCallbacks callbacks = reader.Callbacks();
   std::atomic<int> failed{0};
@@ -1073,7 +902,7 @@ TEST(TransportLink, ResumesAfterTenConnectionCutsWithoutLosingOrDuplicatingAReco
   writer.SetRecordsPerCommit(300);  // a slower target: the transfer takes a while
   auto hub = HubServer::Start(HubOptions(), &writer);
   ASSERT_THAT(hub, IsOk());
-  TcpProxy proxy((*hub)->port());
+  FaultProxy proxy((*hub)->port());
   TestReader reader(source, 200);
   auto edge = EdgeLink::Start(EdgeOptions(proxy.port()), reader.Callbacks());
   ASSERT_THAT(edge, IsOk());
@@ -1122,7 +951,7 @@ TEST(TransportLink, CorruptedBytesCloseTheConnectionAndLoseNothing) {
   writer.SetRecordsPerCommit(300);
   auto hub = HubServer::Start(HubOptions(), &writer);
   ASSERT_THAT(hub, IsOk());
-  TcpProxy proxy((*hub)->port());
+  FaultProxy proxy((*hub)->port());
   TestReader reader(source, 200);
   auto edge = EdgeLink::Start(EdgeOptions(proxy.port()), reader.Callbacks());
   ASSERT_THAT(edge, IsOk());
@@ -1216,7 +1045,7 @@ TEST(TransportLink, DetectsADeadLinkAndRedials) {
   TestWriter writer;
   auto hub = HubServer::Start(HubOptions(), &writer);
   ASSERT_THAT(hub, IsOk());
-  TcpProxy proxy((*hub)->port());
+  FaultProxy proxy((*hub)->port());
   EdgeLinkOptions options = EdgeOptions(proxy.port());
   options.connections = 1;
   options.heartbeat_interval = milliseconds(100);
@@ -1239,7 +1068,7 @@ TEST(TransportLink, TunnelsThroughAnHttpConnectProxy) {
   TestWriter writer;
   auto hub = HubServer::Start(HubOptions(), &writer);
   ASSERT_THAT(hub, IsOk());
-  TcpProxy proxy((*hub)->port(), /*connect_mode=*/true, "Basic ZWRnZTpzZWNyZXQ=");
+  FaultProxy proxy((*hub)->port(), {.connect_mode = true, .required_auth = "Basic ZWRnZTpzZWNyZXQ="});
   {
     EdgeLinkOptions wrong = EdgeOptions((*hub)->port());
     wrong.proxy = ProxyOptions{"127.0.0.1", static_cast<uint16_t>(proxy.port()), "Basic bm9ib2R5Og=="};
@@ -1337,7 +1166,7 @@ TEST(TransportLink, SurvivesAHubRestart) {
   TestWriter writer;  // the target cluster: outlives the hub process
   auto hub = HubServer::Start(HubOptions(), &writer);
   ASSERT_THAT(hub, IsOk());
-  TcpProxy front((*hub)->port());  // a stable address for the edge
+  FaultProxy front((*hub)->port());  // a stable address for the edge
   TestReader reader(source, 300);
   auto edge = EdgeLink::Start(EdgeOptions(front.port()), reader.Callbacks());
   ASSERT_THAT(edge, IsOk());

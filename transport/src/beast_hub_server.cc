@@ -43,6 +43,7 @@
 #include "absl/strings/str_cat.h"
 #include "hub_engine.h"
 #include "identity.h"
+#include "longhaul/base/host_port.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/transport/hub_server.h"
 #include "socket_options.h"
@@ -67,33 +68,19 @@ constexpr auto kCloseGrace = std::chrono::seconds(2);
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
 absl::StatusOr<tcp::endpoint> ParseListen(const std::string& listen) {
-  std::string host, port;
-  if (!listen.empty() && listen[0] == '[') {
-    const size_t close = listen.find(']');
-    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      return absl::InvalidArgumentError(absl::StrCat("hub server: listen '", listen, "' is not [v6-address]:port"));
-    }
-    host = listen.substr(1, close - 1);
-    port = listen.substr(close + 2);
-  } else {
-    const size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("hub server: listen '", listen, "' is not host:port"));
-    }
-    host = listen.substr(0, colon);
-    port = listen.substr(colon + 1);
+  absl::StatusOr<HostPort> parsed = ParseHostPort(listen, /*allow_port_zero=*/true);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("hub server: listen '", listen, "': ", parsed.status().message()));
   }
-  int port_number = 0;
-  if (!absl::SimpleAtoi(port, &port_number) || port_number < 0 || port_number > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("hub server: listen '", listen, "' has a bad port"));
-  }
+  const std::string& host = parsed->host;
+  const uint16_t port_number = parsed->port;
   beast::error_code ec;
-  const asio::ip::address address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  const asio::ip::address address = asio::ip::make_address(host, ec);
   if (ec) {
     return absl::InvalidArgumentError(absl::StrCat("hub server: listen '", listen, "' needs an IP address, got '",
                                                    host, "'"));
   }
-  return tcp::endpoint(address, static_cast<uint16_t>(port_number));
+  return tcp::endpoint(address, port_number);
 }
 
 std::string Describe(const tcp::endpoint& e) {

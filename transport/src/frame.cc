@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "longhaul/base/check.h"
+#include "longhaul/base/status_macros.h"
 #include "longhaul/transport/crc32c.h"
 #include "wire.h"
 
@@ -152,12 +153,12 @@ struct PayloadEncoder {
 absl::Status ReadPartitionList(Reader& r, std::vector<PartitionOffset>* out) {
   uint64_t topics = 0;
   // Each topic takes at least 3 bytes (name length, a name byte, a count).
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("topic count", r.remaining() / 3, &topics));
+  LH_RETURN_IF_ERROR(r.ReadUint("topic count", r.remaining() / 3, &topics));
   std::string_view previous_topic;
   for (uint64_t t = 0; t < topics; ++t) {
     std::string_view topic;
     const size_t topic_at = r.position();
-    LH_TRANSPORT_RETURN_IF_ERROR(r.ReadString("topic", kMaxTopicBytes, &topic));
+    LH_RETURN_IF_ERROR(r.ReadString("topic", kMaxTopicBytes, &topic));
     if (topic.empty()) return r.Error(topic_at, "topic", "is empty");
     if (t > 0 && !(previous_topic < topic)) {
       return r.Error(topic_at, "topic", "is out of order (topics must be sorted and distinct)");
@@ -166,18 +167,18 @@ absl::Status ReadPartitionList(Reader& r, std::vector<PartitionOffset>* out) {
     uint64_t n = 0;
     const size_t n_at = r.position();
     // Each partition takes at least 2 bytes.
-    LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("partition count", r.remaining() / 2, &n));
+    LH_RETURN_IF_ERROR(r.ReadUint("partition count", r.remaining() / 2, &n));
     if (n == 0) return r.Error(n_at, "partition count", "is zero");
     int64_t previous_partition = -1;
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t partition = 0, offset = 0;
       const size_t p_at = r.position();
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("partition", kInt32Max, &partition));
+      LH_RETURN_IF_ERROR(r.ReadUint("partition", kInt32Max, &partition));
       if (static_cast<int64_t>(partition) <= previous_partition) {
         return r.Error(p_at, "partition", absl::StrCat(partition, " is out of order (must be ascending and distinct)"));
       }
       previous_partition = static_cast<int64_t>(partition);
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("offset", kInt64Max, &offset));
+      LH_RETURN_IF_ERROR(r.ReadUint("offset", kInt64Max, &offset));
       out->push_back(PartitionOffset{TopicPartition{std::string(topic), static_cast<int32_t>(partition)},
                                      static_cast<int64_t>(offset)});
     }
@@ -187,56 +188,56 @@ absl::Status ReadPartitionList(Reader& r, std::vector<PartitionOffset>* out) {
 
 absl::Status DecodeHello(Reader& r, HelloFrame* f) {
   uint64_t v = 0;
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("protocol version", 255, &v));
+  LH_RETURN_IF_ERROR(r.ReadUint("protocol version", 255, &v));
   f->protocol_version = static_cast<uint32_t>(v);
   std::string_view s;
   size_t at = r.position();
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadString("pipeline", kMaxNameBytes, &s));
+  LH_RETURN_IF_ERROR(r.ReadString("pipeline", kMaxNameBytes, &s));
   if (s.empty()) return r.Error(at, "pipeline", "is empty");
   f->pipeline = std::string(s);
   int64_t lane = 0;
   at = r.position();
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadZigzag("lane", &lane));
+  LH_RETURN_IF_ERROR(r.ReadZigzag("lane", &lane));
   if (lane < -1 || lane > static_cast<int64_t>(kInt32Max)) {
     return r.Error(at, "lane", absl::StrCat(lane, " is out of range (-1 for all lanes, else 0..2^31-1)"));
   }
   f->lane = static_cast<int32_t>(lane);
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("generation", &f->generation));
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("link id", &f->link_id));
+  LH_RETURN_IF_ERROR(r.ReadUvarint("generation", &f->generation));
+  LH_RETURN_IF_ERROR(r.ReadUvarint("link id", &f->link_id));
   uint64_t index = 0, count = 0;
   at = r.position();
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("connection index", kMaxConnections - 1, &index));
+  LH_RETURN_IF_ERROR(r.ReadUint("connection index", kMaxConnections - 1, &index));
   const size_t count_at = r.position();
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("connection count", kMaxConnections, &count));
+  LH_RETURN_IF_ERROR(r.ReadUint("connection count", kMaxConnections, &count));
   if (count == 0) return r.Error(count_at, "connection count", "is zero");
   if (index >= count) {
     return r.Error(at, "connection index", absl::StrCat(index, " is not below the connection count ", count));
   }
   f->connection_index = static_cast<uint32_t>(index);
   f->connection_count = static_cast<uint32_t>(count);
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadString("edge name", kMaxNameBytes, &s));
+  LH_RETURN_IF_ERROR(r.ReadString("edge name", kMaxNameBytes, &s));
   f->edge_name = std::string(s);
   return absl::OkStatus();
 }
 
 absl::Status DecodeData(Reader& r, DataFrame* f) {
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("batch id", &f->batch_id));
+  LH_RETURN_IF_ERROR(r.ReadUvarint("batch id", &f->batch_id));
   std::string_view topic;
   size_t at = r.position();
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadString("topic", kMaxTopicBytes, &topic));
+  LH_RETURN_IF_ERROR(r.ReadString("topic", kMaxTopicBytes, &topic));
   if (topic.empty()) return r.Error(at, "topic", "is empty");
   f->topic = std::string(topic);
   uint64_t partition = 0, first = 0, span = 0, count = 0, size = 0;
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("partition", kInt32Max, &partition));
+  LH_RETURN_IF_ERROR(r.ReadUint("partition", kInt32Max, &partition));
   f->partition = static_cast<int32_t>(partition);
   // The partition continues at last_offset + 1, which must fit an int64:
   // last_offset stays below INT64_MAX.
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("first offset", kInt64Max - 1, &first));
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("offset span", kInt64Max - 1 - first, &span));
+  LH_RETURN_IF_ERROR(r.ReadUint("first offset", kInt64Max - 1, &first));
+  LH_RETURN_IF_ERROR(r.ReadUint("offset span", kInt64Max - 1 - first, &span));
   f->first_offset = static_cast<int64_t>(first);
   f->last_offset = static_cast<int64_t>(first + span);
   at = r.position();
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("record count", std::numeric_limits<uint32_t>::max(), &count));
+  LH_RETURN_IF_ERROR(r.ReadUint("record count", std::numeric_limits<uint32_t>::max(), &count));
   if (count > span + 1) {  // span <= INT64_MAX: no overflow
     return r.Error(at, "record count",
                    absl::StrCat(count, " exceeds the ", span + 1, " offsets of the range ", first, "..", first + span));
@@ -244,13 +245,13 @@ absl::Status DecodeData(Reader& r, DataFrame* f) {
   f->record_count = static_cast<uint32_t>(count);
   uint8_t codec = 0;
   at = r.position();
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadByte("compression", &codec));
+  LH_RETURN_IF_ERROR(r.ReadByte("compression", &codec));
   if (codec > static_cast<uint8_t>(Compression::kLz4)) {
     return r.Error(at, "compression", absl::StrCat("code ", codec, " is unknown (0 none, 1 zstd, 2 lz4)"));
   }
   f->compression = static_cast<Compression>(codec);
   at = r.position();
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("uncompressed size", &size));
+  LH_RETURN_IF_ERROR(r.ReadUvarint("uncompressed size", &size));
   f->uncompressed_size = size;
   std::string_view records = r.Rest();
   if (count == 0 && (size != 0 || !records.empty() || f->compression != Compression::kNone)) {
@@ -266,13 +267,13 @@ absl::Status DecodeData(Reader& r, DataFrame* f) {
 
 absl::Status DecodeAck(Reader& r, AckFrame* f) {
   uint64_t n = 0;
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("batch id count", r.remaining(), &n));
+  LH_RETURN_IF_ERROR(r.ReadUint("batch id count", r.remaining(), &n));
   f->batch_ids.reserve(n);
   uint64_t previous = 0;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t v = 0;
     const size_t at = r.position();
-    LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("batch id", &v));
+    LH_RETURN_IF_ERROR(r.ReadUvarint("batch id", &v));
     uint64_t id = v;
     if (i > 0) {
       if (v >= std::numeric_limits<uint64_t>::max() - previous) return r.Error(at, "batch id", "delta overflows");
@@ -281,43 +282,43 @@ absl::Status DecodeAck(Reader& r, AckFrame* f) {
     f->batch_ids.push_back(id);
     previous = id;
   }
-  LH_TRANSPORT_RETURN_IF_ERROR(ReadPartitionList(r, &f->committed));
+  LH_RETURN_IF_ERROR(ReadPartitionList(r, &f->committed));
   return r.ReadUvarint("hold time", &f->hold_us);
 }
 
 // A list of (-1 allowed) offsets and counts: zig-zag varints, at least -1.
 absl::Status ReadReportValue(Reader& r, std::string_view field, int64_t* out) {
   const size_t at = r.position();
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadZigzag(field, out));
+  LH_RETURN_IF_ERROR(r.ReadZigzag(field, out));
   if (*out < -1) return r.Error(at, field, absl::StrCat(*out, " is below -1 (unknown)"));
   return absl::OkStatus();
 }
 
 absl::Status DecodeReport(Reader& r, ReportFrame* f) {
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadZigzag("wall time", &f->wall_ms));
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("buffered bytes", &f->buffered_bytes));
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("buffer budget bytes", &f->buffer_budget_bytes));
+  LH_RETURN_IF_ERROR(r.ReadZigzag("wall time", &f->wall_ms));
+  LH_RETURN_IF_ERROR(r.ReadUvarint("buffered bytes", &f->buffered_bytes));
+  LH_RETURN_IF_ERROR(r.ReadUvarint("buffer budget bytes", &f->buffer_budget_bytes));
   uint64_t n = 0;
   // Each partition takes at least 8 bytes (topic length and byte, partition, five values).
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("partition count", r.remaining() / 8, &n));
+  LH_RETURN_IF_ERROR(r.ReadUint("partition count", r.remaining() / 8, &n));
   f->partitions.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
     PartitionReport p;
     std::string_view topic;
     const size_t at = r.position();
-    LH_TRANSPORT_RETURN_IF_ERROR(r.ReadString("topic", kMaxTopicBytes, &topic));
+    LH_RETURN_IF_ERROR(r.ReadString("topic", kMaxTopicBytes, &topic));
     if (topic.empty()) return r.Error(at, "topic", "is empty");
     uint64_t partition = 0;
-    LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("partition", kInt32Max, &partition));
+    LH_RETURN_IF_ERROR(r.ReadUint("partition", kInt32Max, &partition));
     p.partition = TopicPartition{std::string(topic), static_cast<int32_t>(partition)};
     if (i > 0 && !(f->partitions.back().partition < p.partition)) {
       return r.Error(at, "partition", absl::StrCat(p.partition.ToString(), " is out of order (must be sorted and distinct)"));
     }
-    LH_TRANSPORT_RETURN_IF_ERROR(ReadReportValue(r, "end offset", &p.end_offset));
-    LH_TRANSPORT_RETURN_IF_ERROR(ReadReportValue(r, "committed offset", &p.committed_offset));
-    LH_TRANSPORT_RETURN_IF_ERROR(ReadReportValue(r, "oldest unsent timestamp", &p.oldest_unsent_timestamp_ms));
-    LH_TRANSPORT_RETURN_IF_ERROR(ReadReportValue(r, "log start offset", &p.log_start_offset));
-    LH_TRANSPORT_RETURN_IF_ERROR(ReadReportValue(r, "lost records", &p.lost_records));
+    LH_RETURN_IF_ERROR(ReadReportValue(r, "end offset", &p.end_offset));
+    LH_RETURN_IF_ERROR(ReadReportValue(r, "committed offset", &p.committed_offset));
+    LH_RETURN_IF_ERROR(ReadReportValue(r, "oldest unsent timestamp", &p.oldest_unsent_timestamp_ms));
+    LH_RETURN_IF_ERROR(ReadReportValue(r, "log start offset", &p.log_start_offset));
+    LH_RETURN_IF_ERROR(ReadReportValue(r, "lost records", &p.lost_records));
     f->partitions.push_back(std::move(p));
   }
   return absl::OkStatus();
@@ -327,47 +328,47 @@ absl::Status DecodePayload(FrameType type, Reader& r, Frame* out) {
   switch (type) {
     case FrameType::kHello: {
       HelloFrame f;
-      LH_TRANSPORT_RETURN_IF_ERROR(DecodeHello(r, &f));
+      LH_RETURN_IF_ERROR(DecodeHello(r, &f));
       *out = std::move(f);
       break;
     }
     case FrameType::kResume: {
       ResumeFrame f;
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("generation", &f.generation));
-      LH_TRANSPORT_RETURN_IF_ERROR(ReadPartitionList(r, &f.next_offsets));
+      LH_RETURN_IF_ERROR(r.ReadUvarint("generation", &f.generation));
+      LH_RETURN_IF_ERROR(ReadPartitionList(r, &f.next_offsets));
       *out = std::move(f);
       break;
     }
     case FrameType::kData: {
       DataFrame f;
-      LH_TRANSPORT_RETURN_IF_ERROR(DecodeData(r, &f));
+      LH_RETURN_IF_ERROR(DecodeData(r, &f));
       *out = std::move(f);
       break;
     }
     case FrameType::kAck: {
       AckFrame f;
-      LH_TRANSPORT_RETURN_IF_ERROR(DecodeAck(r, &f));
+      LH_RETURN_IF_ERROR(DecodeAck(r, &f));
       *out = std::move(f);
       break;
     }
     case FrameType::kCredit: {
       CreditFrame f;
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("total bytes", &f.total_bytes));
+      LH_RETURN_IF_ERROR(r.ReadUvarint("total bytes", &f.total_bytes));
       *out = f;
       break;
     }
     case FrameType::kPing: {
       PingFrame f;
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("sequence", &f.sequence));
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadZigzag("sent time", &f.sent_ns));
+      LH_RETURN_IF_ERROR(r.ReadUvarint("sequence", &f.sequence));
+      LH_RETURN_IF_ERROR(r.ReadZigzag("sent time", &f.sent_ns));
       *out = f;
       break;
     }
     case FrameType::kPong: {
       PongFrame f;
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("sequence", &f.sequence));
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadZigzag("ping sent time", &f.ping_sent_ns));
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadZigzag("responder wall time", &f.responder_wall_ms));
+      LH_RETURN_IF_ERROR(r.ReadUvarint("sequence", &f.sequence));
+      LH_RETURN_IF_ERROR(r.ReadZigzag("ping sent time", &f.ping_sent_ns));
+      LH_RETURN_IF_ERROR(r.ReadZigzag("responder wall time", &f.responder_wall_ms));
       *out = f;
       break;
     }
@@ -375,11 +376,11 @@ absl::Status DecodePayload(FrameType type, Reader& r, Frame* out) {
       ErrorFrame f;
       uint64_t code = 0;
       const size_t at = r.position();
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("code", 16, &code));
+      LH_RETURN_IF_ERROR(r.ReadUint("code", 16, &code));
       if (code == 0) return r.Error(at, "code", "is 0 (OK), which is not an error");
       f.code = static_cast<absl::StatusCode>(code);
       std::string_view message;
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadString("message", kMaxMessageBytes, &message));
+      LH_RETURN_IF_ERROR(r.ReadString("message", kMaxMessageBytes, &message));
       f.message = std::string(message);
       *out = std::move(f);
       break;
@@ -387,14 +388,14 @@ absl::Status DecodePayload(FrameType type, Reader& r, Frame* out) {
     case FrameType::kClose: {
       CloseFrame f;
       std::string_view reason;
-      LH_TRANSPORT_RETURN_IF_ERROR(r.ReadString("reason", kMaxMessageBytes, &reason));
+      LH_RETURN_IF_ERROR(r.ReadString("reason", kMaxMessageBytes, &reason));
       f.reason = std::string(reason);
       *out = std::move(f);
       break;
     }
     case FrameType::kReport: {
       ReportFrame f;
-      LH_TRANSPORT_RETURN_IF_ERROR(DecodeReport(r, &f));
+      LH_RETURN_IF_ERROR(DecodeReport(r, &f));
       *out = std::move(f);
       break;
     }
@@ -519,7 +520,7 @@ absl::StatusOr<Frame> DecodeFrame(std::string_view bytes, const FrameLimits& lim
   }
   Reader reader(name, bytes.substr(kFrameHeaderBytes, header->payload_size), kFrameHeaderBytes);
   Frame frame;
-  LH_TRANSPORT_RETURN_IF_ERROR(DecodePayload(header->type, reader, &frame));
+  LH_RETURN_IF_ERROR(DecodePayload(header->type, reader, &frame));
   return frame;
 }
 

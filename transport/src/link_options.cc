@@ -99,10 +99,6 @@ absl::Status ValidateEdgeLinkOptions(const EdgeLinkOptions& o) {
   return absl::OkStatus();
 }
 
-std::string HubAddress::ToString() const {
-  return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]:", port) : absl::StrCat(host, ":", port);
-}
-
 absl::Status ValidateIdentityRules(const std::vector<IdentityRule>& rules) {
   const char* who = "hub server";
   for (size_t i = 0; i < rules.size(); ++i) {

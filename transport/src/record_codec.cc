@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "longhaul/base/status_macros.h"
 #include "wire.h"
 
 namespace longhaul::transport {
@@ -36,7 +37,7 @@ void AppendNullable(const std::optional<std::string>& value, std::string* out) {
 absl::Status ReadNullable(wire::Reader& r, std::string_view field, std::optional<std::string>* out) {
   const size_t at = r.position();
   uint64_t marker = 0;
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint(field, &marker));
+  LH_RETURN_IF_ERROR(r.ReadUvarint(field, &marker));
   if (marker == 0) {
     out->reset();
     return absl::OkStatus();
@@ -45,7 +46,7 @@ absl::Status ReadNullable(wire::Reader& r, std::string_view field, std::optional
     return r.Error(at, field, absl::StrCat("length ", marker - 1, " exceeds the ", r.remaining(), " bytes left"));
   }
   std::string_view bytes;
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadBytes(field, static_cast<size_t>(marker - 1), &bytes));
+  LH_RETURN_IF_ERROR(r.ReadBytes(field, static_cast<size_t>(marker - 1), &bytes));
   out->emplace(bytes);
   return absl::OkStatus();
 }
@@ -100,14 +101,14 @@ absl::Status DecodeOneRecord(wire::Reader& r, int64_t last_offset, int64_t previ
                              uint64_t* budget, Record* record) {
   const size_t at = r.position();
   uint64_t delta = 0;
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUvarint("offset", &delta));
+  LH_RETURN_IF_ERROR(r.ReadUvarint("offset", &delta));
   const int64_t room = last_offset - previous_offset - 1;
   if (room < 0 || delta > static_cast<uint64_t>(room)) {
     return r.Error(at, "offset", absl::StrCat("lies after the batch's last offset ", last_offset));
   }
   record->offset = previous_offset + 1 + static_cast<int64_t>(delta);
   int64_t ts_delta = 0;
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadZigzag("timestamp", &ts_delta));
+  LH_RETURN_IF_ERROR(r.ReadZigzag("timestamp", &ts_delta));
   record->timestamp_ms = static_cast<int64_t>(previous_ts + static_cast<uint64_t>(ts_delta));
   // Charges *budget before each allocation, so a bomb is refused before it
   // takes the memory it announces.
@@ -126,23 +127,23 @@ absl::Status DecodeOneRecord(wire::Reader& r, int64_t last_offset, int64_t previ
   for (auto [field, out] : {std::pair<const char*, std::optional<std::string>*>{"key", &record->key},
                             std::pair<const char*, std::optional<std::string>*>{"value", &record->value}}) {
     const size_t from = r.position();
-    LH_TRANSPORT_RETURN_IF_ERROR(ReadNullable(r, field, out));
-    if (*out) LH_TRANSPORT_RETURN_IF_ERROR(charge(from, field, (*out)->size()));
+    LH_RETURN_IF_ERROR(ReadNullable(r, field, out));
+    if (*out) LH_RETURN_IF_ERROR(charge(from, field, (*out)->size()));
   }
   uint64_t headers = 0;
   const size_t headers_at = r.position();
   // Each header takes at least two bytes.
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ReadUint("header count", r.remaining() / 2, &headers));
-  LH_TRANSPORT_RETURN_IF_ERROR(charge(headers_at, "header count", headers * kHeaderOverheadBytes));
+  LH_RETURN_IF_ERROR(r.ReadUint("header count", r.remaining() / 2, &headers));
+  LH_RETURN_IF_ERROR(charge(headers_at, "header count", headers * kHeaderOverheadBytes));
   record->headers.reserve(headers);
   for (uint64_t h = 0; h < headers; ++h) {
     RecordHeader header;
     std::string_view name;
     const size_t from = r.position();
-    LH_TRANSPORT_RETURN_IF_ERROR(r.ReadString("header name", r.remaining(), &name));
+    LH_RETURN_IF_ERROR(r.ReadString("header name", r.remaining(), &name));
     header.name = std::string(name);
-    LH_TRANSPORT_RETURN_IF_ERROR(ReadNullable(r, "header value", &header.value));
-    LH_TRANSPORT_RETURN_IF_ERROR(
+    LH_RETURN_IF_ERROR(ReadNullable(r, "header value", &header.value));
+    LH_RETURN_IF_ERROR(
         charge(from, "header", header.name.size() + (header.value ? header.value->size() : 0)));
     record->headers.push_back(std::move(header));
   }
@@ -297,7 +298,7 @@ absl::StatusOr<std::vector<Record>> DecodeRecords(const DataFrame& frame, uint64
     previous_ts = static_cast<uint64_t>(record.timestamp_ms);
     records.push_back(std::move(record));
   }
-  LH_TRANSPORT_RETURN_IF_ERROR(r.ExpectEnd());
+  LH_RETURN_IF_ERROR(r.ExpectEnd());
   return records;
 }
 

@@ -8,41 +8,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "longhaul/soak/rdkafka_client.h"
 
 namespace longhaul::soak {
 
 struct RdKafkaTopicReader::Handle {
-  rd_kafka_t* rk = nullptr;
-  ~Handle() {
-    if (rk == nullptr) return;
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-  }
+  RdKafkaClient rk;  // closed as a consumer, then destroyed
 };
 
 namespace {
-
-int TimeoutMs(absl::Duration d) {
-  return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 0, 3'600'000));
-}
-
-absl::Status ErrorStatus(rd_kafka_resp_err_t err, const std::string& context) {
-  std::string message = absl::StrCat(context, ": ", rd_kafka_err2name(err), ": ", rd_kafka_err2str(err));
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-      return absl::NotFoundError(message);
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
-    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::UnavailableError(message);
-  }
-}
 
 // Errors after which reading cannot go on; the rest (transport, leader
 // changes) librdkafka retries by itself.
@@ -71,8 +45,7 @@ absl::StatusOr<std::unique_ptr<RdKafkaTopicReader>> RdKafkaTopicReader::Create(
     const std::string& label, const std::string& bootstrap,
     const std::vector<std::pair<std::string, std::string>>& properties) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char errstr[512];
-  std::vector<std::pair<std::string, std::string>> settings = {
+  KafkaProperties settings = {
       {"bootstrap.servers", bootstrap},
       // No offsets are committed; a group id only keeps librdkafka happy.
       {"group.id", absl::StrCat("longhaul-check-", label, "-", getpid())},
@@ -87,34 +60,27 @@ absl::StatusOr<std::unique_ptr<RdKafkaTopicReader>> RdKafkaTopicReader::Create(
       {"allow.auto.create.topics", "false"},
   };
   settings.insert(settings.end(), properties.begin(), properties.end());
-  for (const auto& [key, value] : settings) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return absl::InvalidArgumentError(absl::StrCat(label, " consumer property ", key, ": ", errstr));
-    }
-  }
+  absl::StatusOr<RdKafkaClient> client =
+      NewRdKafkaClient(RD_KAFKA_CONSUMER, conf, settings, absl::StrCat(label, " consumer"));
+  if (!client.ok()) return client.status();
   auto handle = std::make_unique<Handle>();
-  handle->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-  if (handle->rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return absl::InvalidArgumentError(absl::StrCat("cannot create the ", label, " consumer: ", errstr));
-  }
-  rd_kafka_poll_set_consumer(handle->rk);
+  handle->rk = *std::move(client);
+  rd_kafka_poll_set_consumer(handle->rk.get());
   return std::unique_ptr<RdKafkaTopicReader>(new RdKafkaTopicReader(label, bootstrap, std::move(handle)));
 }
 
 absl::StatusOr<int32_t> RdKafkaTopicReader::PartitionCount(const std::string& topic, absl::Duration timeout) {
   // All-topics metadata: asking for one topic could auto-create it.
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(handle_->rk, 1, nullptr, &md, TimeoutMs(timeout));
+  rd_kafka_resp_err_t err = rd_kafka_metadata(handle_->rk.get(), 1, nullptr, &md, TimeoutMs(timeout));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return ErrorStatus(err, absl::StrCat("cannot read metadata of the ", label_, " cluster ", bootstrap_));
+    return RdKafkaErrorStatus(err, absl::StrCat("cannot read metadata of the ", label_, " cluster ", bootstrap_));
   absl::StatusOr<int32_t> result =
       absl::NotFoundError(absl::StrCat(label_, " topic ", topic, " does not exist"));
   for (int i = 0; i < md->topic_cnt; ++i) {
     const rd_kafka_metadata_topic_t& t = md->topics[i];
     if (topic != t.topic) continue;
-    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR) result = ErrorStatus(t.err, absl::StrCat(label_, " topic ", topic));
+    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR) result = RdKafkaErrorStatus(t.err, absl::StrCat(label_, " topic ", topic));
     else result = t.partition_cnt;
   }
   rd_kafka_metadata_destroy(md);
@@ -128,9 +94,9 @@ absl::StatusOr<std::vector<int64_t>> RdKafkaTopicReader::EndOffsets(const std::s
   for (int32_t p = 0; p < partitions; ++p) {
     int64_t low = 0, high = 0;
     rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(handle_->rk, topic.c_str(), p, &low, &high, TimeoutMs(deadline - absl::Now()));
+        rd_kafka_query_watermark_offsets(handle_->rk.get(), topic.c_str(), p, &low, &high, TimeoutMs(deadline - absl::Now()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-      return ErrorStatus(err, absl::StrCat(label_, " end offset of ", topic, "[", p, "]"));
+      return RdKafkaErrorStatus(err, absl::StrCat(label_, " end offset of ", topic, "[", p, "]"));
     ends[p] = high;
   }
   return ends;
@@ -140,17 +106,17 @@ absl::Status RdKafkaTopicReader::Assign(const std::string& topic, int32_t partit
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(std::max(partitions, 1));
   for (int32_t p = 0; p < partitions; ++p)
     rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_resp_err_t err = rd_kafka_assign(handle_->rk, list);
+  rd_kafka_resp_err_t err = rd_kafka_assign(handle_->rk.get(), list);
   rd_kafka_topic_partition_list_destroy(list);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return ErrorStatus(err, absl::StrCat(label_, " assign ", topic));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return RdKafkaErrorStatus(err, absl::StrCat(label_, " assign ", topic));
   topic_ = topic;
   positions_.assign(partitions, -1);
   return absl::OkStatus();
 }
 
 absl::Status RdKafkaTopicReader::Unassign() {
-  rd_kafka_resp_err_t err = rd_kafka_assign(handle_->rk, nullptr);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return ErrorStatus(err, absl::StrCat(label_, " unassign ", topic_));
+  rd_kafka_resp_err_t err = rd_kafka_assign(handle_->rk.get(), nullptr);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return RdKafkaErrorStatus(err, absl::StrCat(label_, " unassign ", topic_));
   return absl::OkStatus();
 }
 
@@ -167,7 +133,7 @@ absl::StatusOr<bool> RdKafkaTopicReader::ReadTo(const std::vector<int64_t>& ends
   while (!reached()) {
     absl::Time now = absl::Now();
     if (now >= deadline) return false;
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(handle_->rk, TimeoutMs(std::min(deadline - now, absl::Milliseconds(200))));
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(handle_->rk.get(), TimeoutMs(std::min(deadline - now, absl::Milliseconds(200))));
     if (m == nullptr) continue;
     const bool ours = m->rkt != nullptr && topic_ == rd_kafka_topic_name(m->rkt) && m->partition >= 0 &&
                       static_cast<size_t>(m->partition) < positions_.size();
@@ -178,7 +144,7 @@ absl::StatusOr<bool> RdKafkaTopicReader::ReadTo(const std::vector<int64_t>& ends
     } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       std::string where = ours ? absl::StrCat(label_, " ", topic_, "[", m->partition, "]") : label_;
       if (IsFatalConsumeError(m->err)) {
-        absl::Status status = ErrorStatus(m->err, where);
+        absl::Status status = RdKafkaErrorStatus(m->err, where);
         rd_kafka_message_destroy(m);
         return status;
       }

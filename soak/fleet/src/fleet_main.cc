@@ -45,6 +45,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "longhaul/base/clock.h"
+#include "longhaul/base/host_port.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/soak/flag_table.h"
 #include "longhaul/soak/fleet_records.h"
@@ -119,15 +120,9 @@ struct CheckOptions {
 
 absl::Status ParseHubs(absl::string_view value, std::vector<HubAddress>* hubs) {
   for (absl::string_view item : absl::StrSplit(value, ',', absl::SkipEmpty())) {
-    size_t colon = item.rfind(':');
-    uint32_t port = 0;
-    if (colon == absl::string_view::npos || !absl::SimpleAtoi(item.substr(colon + 1), &port) || port == 0 ||
-        port > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat("--hub: expected host:port, got '", item, "'"));
-    }
-    std::string host(item.substr(0, colon));
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    hubs->push_back({host, static_cast<uint16_t>(port)});
+    absl::StatusOr<HostPort> hub = ParseHostPort(std::string_view(item.data(), item.size()));
+    if (!hub.ok()) return absl::InvalidArgumentError(absl::StrCat("--hub '", item, "': ", hub.status().message()));
+    hubs->push_back(*hub);
   }
   return absl::OkStatus();
 }

@@ -8,34 +8,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "longhaul/base/check.h"
+#include "longhaul/soak/rdkafka_client.h"
 
 namespace longhaul::soak {
 
 struct RdKafkaProducer::Handle {
-  rd_kafka_t* rk = nullptr;
-  ~Handle() {
-    if (rk != nullptr) rd_kafka_destroy(rk);
-  }
+  RdKafkaClient rk;
 };
 
 namespace {
-
-int TimeoutMs(absl::Duration d) {
-  return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 0, 3'600'000));
-}
-
-absl::Status ErrorStatus(rd_kafka_resp_err_t err, absl::string_view context) {
-  std::string message = absl::StrCat(context, ": ", rd_kafka_err2name(err), ": ", rd_kafka_err2str(err));
-  switch (err) {
-    case RD_KAFKA_RESP_ERR__TRANSPORT:
-    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
-    case RD_KAFKA_RESP_ERR__TIMED_OUT:
-    case RD_KAFKA_RESP_ERR__RESOLVE:
-      return absl::UnavailableError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
 
 // Takes ownership of `error`.
 absl::Status TxnErrorStatus(rd_kafka_error_t* error, absl::string_view context) {
@@ -61,7 +42,7 @@ struct RdKafkaProducerCallbacks {
     // Purged records belong to a transaction we aborted on purpose.
     if (message->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || message->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) return;
     if (self->delivery_error_.ok()) {
-      self->delivery_error_ = ErrorStatus(
+      self->delivery_error_ = RdKafkaErrorStatus(
           message->err, absl::StrCat("delivery failed for ", rd_kafka_topic_name(message->rkt), "[",
                                      message->partition, "] (offset ", message->offset, ")"));
     }
@@ -80,8 +61,7 @@ RdKafkaProducer::~RdKafkaProducer() { handle_.reset(); }
 
 absl::StatusOr<std::unique_ptr<RdKafkaProducer>> RdKafkaProducer::Create(const ProducerConfig& config) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char errstr[512];
-  std::vector<std::pair<std::string, std::string>> settings = {
+  KafkaProperties settings = {
       {"bootstrap.servers", config.bootstrap},
       {"acks", "all"},
       {"linger.ms", "5"},
@@ -93,33 +73,25 @@ absl::StatusOr<std::unique_ptr<RdKafkaProducer>> RdKafkaProducer::Create(const P
     settings.emplace_back("transactional.id", config.transactional_id);
   }
   settings.insert(settings.end(), config.properties.begin(), config.properties.end());
-  for (const auto& [key, value] : settings) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return absl::InvalidArgumentError(absl::StrCat("producer property ", key, ": ", errstr));
-    }
-  }
   auto handle = std::make_unique<Handle>();
   auto producer = std::unique_ptr<RdKafkaProducer>(new RdKafkaProducer(std::move(handle)));
   rd_kafka_conf_set_opaque(conf, producer.get());
   rd_kafka_conf_set_dr_msg_cb(conf, &RdKafkaProducerCallbacks::OnDelivery);
   rd_kafka_conf_set_error_cb(conf, &RdKafkaProducerCallbacks::OnError);
-  producer->handle_->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-  if (producer->handle_->rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return absl::InvalidArgumentError(absl::StrCat("cannot create producer: ", errstr));
-  }
+  absl::StatusOr<RdKafkaClient> client = NewRdKafkaClient(RD_KAFKA_PRODUCER, conf, settings, "producer");
+  if (!client.ok()) return client.status();
+  producer->handle_->rk = *std::move(client);
   return producer;
 }
 
 absl::StatusOr<int32_t> RdKafkaProducer::EnsureTopic(const TopicSpec& spec, absl::Duration timeout) {
-  rd_kafka_t* rk = handle_->rk;
+  rd_kafka_t* rk = handle_->rk.get();
   const absl::Time deadline = absl::Now() + timeout;
   bool created = false;
   while (true) {
     const rd_kafka_metadata_t* md = nullptr;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, TimeoutMs(deadline - absl::Now()));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return ErrorStatus(err, "cannot read cluster metadata");
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return RdKafkaErrorStatus(err, "cannot read cluster metadata");
     int32_t partitions = -1;
     bool leaders_known = true;
     for (int i = 0; i < md->topic_cnt; ++i) {
@@ -144,7 +116,7 @@ absl::StatusOr<int32_t> RdKafkaProducer::EnsureTopic(const TopicSpec& spec, absl
       if (event == nullptr) {
         status = absl::DeadlineExceededError(absl::StrCat("creating topic ", spec.name, " timed out"));
       } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        status = ErrorStatus(rd_kafka_event_error(event), absl::StrCat("creating topic ", spec.name));
+        status = RdKafkaErrorStatus(rd_kafka_event_error(event), absl::StrCat("creating topic ", spec.name));
       } else {
         size_t n = 0;
         const rd_kafka_topic_result_t** results =
@@ -170,7 +142,7 @@ absl::StatusOr<int32_t> RdKafkaProducer::EnsureTopic(const TopicSpec& spec, absl
 }
 
 absl::Status RdKafkaProducer::Produce(const std::string& topic, int32_t partition, const Record& record) {
-  rd_kafka_t* rk = handle_->rk;
+  rd_kafka_t* rk = handle_->rk.get();
   while (true) {
     rd_kafka_headers_t* headers = nullptr;
     if (!record.headers.empty()) {
@@ -192,39 +164,39 @@ absl::Status RdKafkaProducer::Produce(const std::string& topic, int32_t partitio
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();  // headers now belong to librdkafka
     if (headers != nullptr) rd_kafka_headers_destroy(headers);
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-      return ErrorStatus(err, absl::StrCat("cannot produce to ", topic, "[", partition, "]"));
+      return RdKafkaErrorStatus(err, absl::StrCat("cannot produce to ", topic, "[", partition, "]"));
     rd_kafka_poll(rk, 50);
   }
 }
 
-void RdKafkaProducer::Poll(absl::Duration timeout) { rd_kafka_poll(handle_->rk, TimeoutMs(timeout)); }
+void RdKafkaProducer::Poll(absl::Duration timeout) { rd_kafka_poll(handle_->rk.get(), TimeoutMs(timeout)); }
 
 absl::Status RdKafkaProducer::Flush(absl::Duration timeout) {
-  rd_kafka_resp_err_t err = rd_kafka_flush(handle_->rk, TimeoutMs(timeout));
+  rd_kafka_resp_err_t err = rd_kafka_flush(handle_->rk.get(), TimeoutMs(timeout));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return ErrorStatus(err, absl::StrCat("flush: ", rd_kafka_outq_len(handle_->rk), " records still undelivered"));
+    return RdKafkaErrorStatus(err, absl::StrCat("flush: ", rd_kafka_outq_len(handle_->rk.get()), " records still undelivered"));
   return absl::OkStatus();
 }
 
 absl::Status RdKafkaProducer::InitTransactions(absl::Duration timeout) {
-  if (rd_kafka_error_t* e = rd_kafka_init_transactions(handle_->rk, TimeoutMs(timeout)))
+  if (rd_kafka_error_t* e = rd_kafka_init_transactions(handle_->rk.get(), TimeoutMs(timeout)))
     return TxnErrorStatus(e, "init_transactions");
   return absl::OkStatus();
 }
 
 absl::Status RdKafkaProducer::BeginTransaction() {
-  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(handle_->rk)) return TxnErrorStatus(e, "begin_transaction");
+  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(handle_->rk.get())) return TxnErrorStatus(e, "begin_transaction");
   return absl::OkStatus();
 }
 
 absl::Status RdKafkaProducer::CommitTransaction(absl::Duration timeout) {
-  if (rd_kafka_error_t* e = rd_kafka_commit_transaction(handle_->rk, TimeoutMs(timeout)))
+  if (rd_kafka_error_t* e = rd_kafka_commit_transaction(handle_->rk.get(), TimeoutMs(timeout)))
     return TxnErrorStatus(e, "commit_transaction");
   return absl::OkStatus();
 }
 
 absl::Status RdKafkaProducer::AbortTransaction(absl::Duration timeout) {
-  if (rd_kafka_error_t* e = rd_kafka_abort_transaction(handle_->rk, TimeoutMs(timeout)))
+  if (rd_kafka_error_t* e = rd_kafka_abort_transaction(handle_->rk.get(), TimeoutMs(timeout)))
     return TxnErrorStatus(e, "abort_transaction");
   return absl::OkStatus();
 }

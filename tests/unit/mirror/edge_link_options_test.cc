@@ -75,11 +75,11 @@ TEST(EdgeLinkOptionsFor, BadAddressesNameTheirKey) {
   Fixture f;
   f.link.edge->proxy = "proxy:0";
   EXPECT_THAT(EdgeLinkOptionsFor(f.link, f.pipeline, "edge-1"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("links.sat.edge.proxy: 'proxy:0' has a bad port")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("links.sat.edge.proxy: 'proxy:0': port must be 1 to 65535")));
   f.link.edge->proxy = "";
   f.link.edge->hubs = {"hub-1:443", "no-port"};
   EXPECT_THAT(EdgeLinkOptionsFor(f.link, f.pipeline, "edge-1"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("links.sat.edge.hub: 'no-port' is not host:port")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("links.sat.edge.hub: 'no-port': missing :port")));
 }
 
 }  // namespace

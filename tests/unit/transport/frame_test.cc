@@ -206,7 +206,7 @@ TEST(FrameCodec, NamesTheBadFieldAndItsByte) {
               StatusIs(kInvalid, HasSubstr("hello frame: pipeline is empty at byte 9")));
   // A data frame whose topic length runs past the end.
   EXPECT_THAT(DecodeFrame(FrameWithPayload(3, "\x01\x09" "ab"s)),
-              StatusIs(kInvalid, HasSubstr("data frame: topic needs 9 bytes but only 2 remain at byte 10")));
+              StatusIs(kInvalid, HasSubstr("data frame: topic is truncated (9 bytes declared, 2 left) at byte 10")));
 }
 
 TEST(FrameCodec, RejectsNonCanonicalAndInconsistentPayloads) {

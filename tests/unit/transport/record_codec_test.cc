@@ -185,7 +185,7 @@ TEST(RecordCodec, NamesTheRecordWhoseEncodingIsBroken) {
   // Or fewer.
   frame.record_count = 2;
   EXPECT_THAT(DecodeRecords(frame, 1 << 20),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unexpected trailing bytes")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("trailing bytes after the value")));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "longhaul/base/host_port.h"
 #include "longhaul/transport/record_codec.h"
 
 namespace longhaul::transport {
@@ -60,13 +61,7 @@ inline constexpr size_t kMaxHubAddresses = 64;
 
 // One hub the edge may dial: host name or address (IPv6 without brackets)
 // and port.
-struct HubAddress {
-  std::string host;
-  uint16_t port = 0;
-  // "host:port", "[v6]:port".
-  std::string ToString() const;
-  friend bool operator==(const HubAddress&, const HubAddress&) = default;
-};
+using HubAddress = ::longhaul::HostPort;
 
 // A priority class of the edge's traffic (`links.<l>.edge.priorities`):
 // when the link is the bottleneck, each connection sends the classes'
