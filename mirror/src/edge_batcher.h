@@ -151,7 +151,13 @@ class EdgeBatcher {
   // Times the batcher paused the source.
   uint64_t pauses() const { return pauses_; }
   // The consumer must be reassigned (Assignment()); true once per request.
-  bool TakeReassign() { return std::exchange(reassign_, false); }
+  // The caller reassigns, so the source's partition handles may change.
+  bool TakeReassign() {
+    if (!reassign_) return false;
+    reassign_ = false;
+    by_handle_.clear();
+    return true;
+  }
 
  private:
   EdgePartition& PartOf(const TopicPartition& tp);

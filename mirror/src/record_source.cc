@@ -76,6 +76,26 @@ std::vector<RecordHeader> RecordHeaders::ToVector() const {
   return out;
 }
 
+bool RecordHeaders::GetLast(std::string_view name, std::optional<std::string_view>* value) const {
+  // Scans rather than rd_kafka_header_get_last, which needs a NUL-terminated name.
+  bool found = false;
+  std::string_view n;
+  std::optional<std::string_view> v;
+  for (size_t i = 0; Get(i, &n, &v); ++i) {
+    if (n == name) {
+      *value = v;
+      found = true;
+    }
+  }
+  return found;
+}
+
+void RecordHeaders::RemoveAll(std::string_view name) {
+  if (!native_) return;
+  const std::string n(name);
+  rd_kafka_header_remove(Native(native_), n.c_str());
+}
+
 void RecordHeaders::Add(std::string_view name, std::optional<std::string_view> value) {
   if (!native_) native_ = rd_kafka_headers_new(4);
   rd_kafka_header_add(Native(native_), name.data(), static_cast<ssize_t>(name.size()), value ? value->data() : nullptr,

@@ -43,8 +43,12 @@ class RecordHeaders {
   // The i-th header; false past the end. `value` is nullopt for a null value.
   bool Get(size_t i, std::string_view* name, std::optional<std::string_view>* value) const;
   std::vector<RecordHeader> ToVector() const;
+  // The value of the last header named `name`; false when there is none.
+  bool GetLast(std::string_view name, std::optional<std::string_view>* value) const;
   // Appends a header (creating the list when there was none).
   void Add(std::string_view name, std::optional<std::string_view> value);
+  // Removes every header named `name`.
+  void RemoveAll(std::string_view name);
   // Gives up the librdkafka list (nullptr when empty), for a producer that
   // takes ownership of it. Only the librdkafka writer calls this.
   void* ReleaseNative() {

@@ -40,6 +40,20 @@ TEST(RecordHeaders, AddAppendsAfterTheRecordsOwnHeaders) {
   EXPECT_EQ(none.ToVector(), (std::vector<RecordHeader>{{"only", std::nullopt}}));
 }
 
+TEST(RecordHeaders, LastOfANameAndRemovingEveryHeaderOfAName) {
+  RecordHeaders h = RecordHeaders::Of({{"trail", std::string("a")}, {"x", std::nullopt}, {"trail", std::nullopt}});
+  std::optional<std::string_view> value = std::string_view("unset");
+  ASSERT_TRUE(h.GetLast("trail", &value));
+  EXPECT_EQ(value, std::nullopt);  // the last one, null
+  EXPECT_FALSE(h.GetLast("missing", &value));
+  h.RemoveAll("trail");
+  h.Add("trail", std::string_view("b"));
+  EXPECT_EQ(h.ToVector(), (std::vector<RecordHeader>{{"x", std::nullopt}, {"trail", std::string("b")}}));
+  RecordHeaders none;
+  none.RemoveAll("trail");
+  EXPECT_TRUE(none.empty());
+}
+
 TEST(RecordHeaders, MovingHandsOverTheListOnce) {
   RecordHeaders a = RecordHeaders::Of({{"k", std::string("v")}});
   RecordHeaders b = std::move(a);
