@@ -228,6 +228,7 @@ void LinkRecordSource::OnCommitted(const std::map<TopicPartition, int64_t>& next
   };
   std::map<transport::HubSession*, Acks> by_session;
   std::map<TopicPartition, int64_t> committed;
+  std::map<std::string, int64_t> released;  // per edge: committed batches no longer held
   {
     std::lock_guard<std::mutex> lock(inbox_->mu);
     for (const auto& [tp, next] : next_offsets) {
@@ -240,7 +241,7 @@ void LinkRecordSource::OnCommitted(const std::map<TopicPartition, int64_t>& next
           reported = std::max(reported, d.front().end);
           done.push_back(std::move(d.front()));
           d.pop_front();
-          --inbox_->delivered_by_edge[tp.origin];
+          ++released[tp.origin];
         }
       }
       committed[tp] = reported;
@@ -252,6 +253,17 @@ void LinkRecordSource::OnCommitted(const std::map<TopicPartition, int64_t>& next
       }
     }
   }
+  // The pipeline learns the committed offsets before the batches stop
+  // counting as held: a waiting edge is answered once nothing of it is held
+  // (HoldsTaken), from the committed offsets; released first, an answer
+  // given in between (another lane's commit, a hello) resumed the edge
+  // before this commit and it sent these records again (seen at 500 edges:
+  // a few hundred records twice).
+  pipeline_->Committed(committed);
+  {
+    std::lock_guard<std::mutex> lock(inbox_->mu);
+    for (const auto& [edge, n] : released) inbox_->delivered_by_edge[edge] -= n;
+  }
   for (auto& [_, a] : by_session) {
     std::vector<transport::PartitionOffset> offsets;
     for (const auto& [tp, off] : a.committed) {
@@ -261,7 +273,7 @@ void LinkRecordSource::OnCommitted(const std::map<TopicPartition, int64_t>& next
     }
     a.session->Ack(std::move(a.ids), std::move(offsets));
   }
-  pipeline_->Committed(committed);
+  if (!released.empty()) pipeline_->Committed({});  // answers the edges waiting for these batches
 }
 
 void LinkRecordSource::Close() {

@@ -10,6 +10,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -49,7 +50,11 @@ class FakeSession : public transport::HubSession {
   void Ack(std::vector<uint64_t> batch_ids, std::vector<PartitionOffset> committed) override {
     acked.insert(acked.end(), batch_ids.begin(), batch_ids.end());
     ack_offsets.insert(ack_offsets.end(), committed.begin(), committed.end());
+    if (on_ack) on_ack();
   }
+  // Runs inside Ack: stands for whatever else happens at that moment on
+  // other threads (another lane's commit, a hello).
+  std::function<void()> on_ack;
   void Close(absl::Status why) override { closed = why.ok() ? absl::CancelledError("closed") : why; }
 
   bool accepted = false;
@@ -227,6 +232,34 @@ TEST(HubPipeline, AnEndedEdgeSessionResumesAfterTheLanesCommitWhatTheyTookWithou
       << "exact: everything before is committed, nothing after is in flight";
   pipeline->OnData(*again, Batch(4, a, 3, 4, {3, 4}));
   EXPECT_THAT(Drain(*lane0.source), ElementsAre(3, 4));
+}
+
+// Seen at 500 edges: a waiting edge was answered from the committed offsets
+// of before a commit whose batches had just stopped counting as held, and
+// sent the committed records again. Another lane's commit that lands while
+// the first commit is acknowledged must not answer it from stale offsets.
+TEST(HubPipeline, AWaitingEdgeIsNeverAnsweredBetweenACommitAndItsOffsets) {
+  auto pipeline = std::make_shared<HubPipeline>(Pipeline(), nullptr);
+  const TopicPartition a = PartitionOnLane(0), b = PartitionOnLane(1);
+  Lane lane0, lane1;
+  lane0.Start(pipeline, 0, {a});
+  lane1.Start(pipeline, 1, {b});
+  auto edge = std::make_shared<FakeSession>(1);
+  pipeline->OnHello(edge);
+  ASSERT_TRUE(edge->accepted);
+  pipeline->OnData(*edge, Batch(1, a, 0, 2, {0, 1, 2}));
+  EXPECT_THAT(Drain(*lane0.source), ElementsAre(0, 1, 2));  // taken by lane 0, not committed yet
+  pipeline->OnClosed(*edge, absl::UnavailableError("link cut"));
+  auto again = std::make_shared<FakeSession>(2);
+  pipeline->OnHello(again);
+  ASSERT_FALSE(again->accepted);
+
+  edge->on_ack = [&] { lane1.source->OnCommitted({}); };  // lane 1 commits meanwhile
+  lane0.source->OnCommitted({{a, 3}});
+
+  ASSERT_TRUE(again->accepted);
+  EXPECT_THAT(again->resume, ElementsAre(PartitionOffset{a, 3}))
+      << "records 0 to 2 are committed: resuming before them writes them twice";
 }
 
 TEST(HubPipeline, AnEdgeWhoseLaneSessionEndsResumesFromTheCheckpointsTheNewSessionRead) {
