@@ -57,6 +57,8 @@ bool DiffEdge(const LinkEdgeConfig& x, const LinkEdgeConfig& y, Changes& c) {
   any |= c.Add("edge.heartbeat_interval", x.heartbeat_interval != y.heartbeat_interval, r);
   any |= c.Add("edge.dead_link_timeout", x.dead_link_timeout != y.dead_link_timeout, r);
   any |= c.Add("edge.report_interval", x.report_interval != y.report_interval, r);
+  any |= c.Add("edge.priorities", x.priorities != y.priorities, r);
+  any |= c.Add("edge.rate_limit", x.rate_limit_bits_per_second != y.rate_limit_bits_per_second, r);
   return any;
 }
 

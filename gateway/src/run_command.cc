@@ -24,6 +24,7 @@
 #include "longhaul/mirror/pipeline_runner.h"
 #include "longhaul/mirror/offset_translation.h"
 #include "build_info.h"
+#include "certificate_metrics.h"
 #include "config_reload.h"
 #include "service_notify.h"
 #include "status_json.h"
@@ -363,6 +364,10 @@ int RunCommand(const CommonOptions& opts) {
     if (!created.ok()) return fail(created.status());
     for (Half& h : *created) halves.push_back(std::move(h));
   }
+  // The link files of the pipelines at start (a reload that adds a link
+  // needs a restart for its certificates to show here).
+  metrics::CollectorHandle certificate_expiry =
+      AddCertificateExpiryMetrics(registry, *config, opts.role != Role::kHub, opts.role != Role::kEdge);
   if (halves.empty()) {
     return fail(absl::InvalidArgumentError(absl::StrCat(
         opts.config_file, ": nothing to run in this role (no pipeline with via for --role edge|hub)")));

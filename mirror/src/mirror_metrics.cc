@@ -59,6 +59,13 @@ PipelineMetrics PipelineMetrics::Register(metrics::Registry* registry, const std
   for (int i = 0; i < kErrorReasonCount; ++i) {
     m.errors[i] = &errors.WithLabels({pipeline, ErrorReasonName(static_cast<ErrorReason>(i))});
   }
+  auto& group_sync = registry->AddCounter(
+      "longhaul_group_sync_rounds_total",
+      "Rounds of consumer group offset sync (groups.interval): ok (every matching group synced) or failed "
+      "(clients, listing groups or a group's sync failed; the log says why).",
+      {"pipeline", "result"});
+  m.group_sync_ok = &group_sync.WithLabels({pipeline, "ok"});
+  m.group_sync_failed = &group_sync.WithLabels({pipeline, "failed"});
   return m;
 }
 

@@ -30,6 +30,10 @@ struct PipelineMetrics {
   // pipeline, or does not.
   metrics::Counter* lane_starts = nullptr;
   std::array<metrics::Counter*, kErrorReasonCount> errors{};
+  // Rounds of consumer group offset sync: every group synced, or not
+  // (longhaul_group_sync_rounds_total{result}).
+  metrics::Counter* group_sync_ok = nullptr;
+  metrics::Counter* group_sync_failed = nullptr;
 
   void Error(ErrorReason r) const { errors[static_cast<int>(r)]->Increment(); }
   static PipelineMetrics Register(metrics::Registry* registry, const std::string& pipeline);

@@ -19,18 +19,9 @@
 #include "longhaul/mirror/pipeline_runner.h"
 #include "record_source.h"
 #include "source_gap.h"
+#include "target_plan.h"
 
 namespace longhaul::mirror {
-
-// A source topic as the runner mirrors it: in a hub pipeline fed by many
-// edges, one edge's topic (`origin` is the edge's name, as in
-// TopicPartition::origin); elsewhere `origin` is empty.
-struct SourceTopic {
-  std::string topic;
-  std::string origin;
-  friend bool operator==(const SourceTopic&, const SourceTopic&) = default;
-  friend auto operator<=>(const SourceTopic&, const SourceTopic&) = default;
-};
 
 class SourceSide {
  public:

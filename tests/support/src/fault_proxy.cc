@@ -74,6 +74,10 @@ void FaultProxy::AcceptLoop() {
     const int client = ::accept(listen_fd_, nullptr, nullptr);
     if (client < 0) continue;
     ++accepted_;
+    if (refuse_new_) {
+      ::close(client);
+      continue;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     pumps_.emplace_back([this, client] { Serve(client); });
   }

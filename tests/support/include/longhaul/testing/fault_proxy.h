@@ -38,6 +38,9 @@ class FaultProxy {
   // Stops forwarding on the connections open now (they stay open, neither
   // side hears of a close); new connections are forwarded.
   void BlackholeExisting() { blackhole_below_ = next_connection_.load(); }
+  // While on, new connections are closed at once (a link that stays down);
+  // CutAll() ends the ones already open.
+  void SetRefuseNew(bool on) { refuse_new_ = on; }
   // Flips one bit in the next chunk forwarded from client to target.
   void CorruptOnce() { corrupt_ = true; }
   int accepted() const { return accepted_; }
@@ -58,6 +61,7 @@ class FaultProxy {
   std::atomic<int> next_connection_{0};
   std::atomic<int> blackhole_below_{0};
   std::atomic<bool> corrupt_{false};
+  std::atomic<bool> refuse_new_{false};
   std::atomic<int> accepted_{0};
   std::thread acceptor_;
   std::mutex mu_;
