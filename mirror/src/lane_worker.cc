@@ -14,6 +14,7 @@
 #include "longhaul/offsets/checkpoint.h"
 #include "longhaul/offsets/offset_sync.h"
 #include "longhaul/offsets/segment.h"
+#include "provenance.h"
 #include "source_gap.h"
 
 namespace longhaul::mirror {
@@ -119,7 +120,8 @@ class LaneWorker::Session {
       : w_(owner),
         ctx_(owner->ctx_),
         policy_(ctx_.pipeline->commit_interval, ctx_.pipeline->min_commit_interval,
-                ctx_.pipeline->max_transaction_bytes) {
+                ctx_.pipeline->max_transaction_bytes),
+        provenance_(*ctx_.pipeline) {
     transactional_ = ctx_.pipeline->delivery == config::Delivery::kExactlyOnce;
   }
   ~Session() {
@@ -246,6 +248,11 @@ class LaneWorker::Session {
     // on_source_gap: skip: the lost ranges the next checkpoint moves past
     // and records (in order; usually one).
     std::vector<offsets::LostRange> skipped;
+    // Records of the open transaction not written because their provenance
+    // says they have been in the target cluster (active/active): their
+    // offsets count as copied, so the checkpoint moves past them.
+    int64_t txn_filtered = 0;
+    int64_t filtered_next = -1;  // one past the last of them
     std::deque<int64_t> awaiting_delivery;  // source offsets in produce order
     offsets::SegmentBuilder segments;
   };
@@ -465,6 +472,14 @@ class LaneWorker::Session {
       if (headers) rd_kafka_headers_destroy(headers);
       return absl::OkStatus();
     }
+    if (provenance_.Apply(&headers) == ProvenanceVerdict::kVisited) {
+      if (headers) rd_kafka_headers_destroy(headers);
+      slot->txn_filtered++;
+      slot->filtered_next = r.offset + 1;
+      slot->pending_checkpoint = true;
+      policy_.OnPendingCheckpoint(now);
+      return absl::OkStatus();
+    }
     if (transactional_ && !txn_open_) {
       if (auto s = TakeKafkaError(rd_kafka_begin_transaction(producer_.get()), "begin_transaction"); !s.ok()) {
         if (headers) rd_kafka_headers_destroy(headers);
@@ -556,6 +571,7 @@ class LaneWorker::Session {
       LH_CHECK(slot->awaiting_delivery.empty());
       offsets::Checkpoint cp;
       cp.next_source_offset = slot->txn_records > 0 ? slot->txn_last_source + 1 : slot->committed_next;
+      cp.next_source_offset = std::max(cp.next_source_offset, slot->filtered_next);
       // A skipped gap moves the resume point past it even before a record
       // after it was read.
       if (!slot->skipped.empty()) {
@@ -620,6 +636,12 @@ class LaneWorker::Session {
     for (auto& [tp, slot] : slots_) {
       if (slot->txn_records == 0 && !slot->pending_checkpoint) continue;
       if (slot->txn_records > 0) slot->committed_next = slot->txn_last_source + 1;
+      slot->committed_next = std::max(slot->committed_next, slot->filtered_next);
+      if (slot->txn_filtered > 0) {
+        slot->progress->records_filtered_total.fetch_add(slot->txn_filtered);
+        ctx_.metrics->records_filtered_visited->Increment(static_cast<double>(slot->txn_filtered));
+        slot->txn_filtered = 0;
+      }
       if (!slot->skipped.empty()) slot->committed_next = std::max(slot->committed_next, slot->skipped.back().end);
       slot->skipped.clear();
       if (slot->committed_next >= 0) committed[tp] = slot->committed_next;
@@ -683,6 +705,7 @@ class LaneWorker::Session {
   LaneWorker* w_;
   const LaneContext& ctx_;
   CommitPolicy policy_;
+  const ProvenanceRule provenance_;
   bool transactional_ = true;
   bool txn_open_ = false;
   KafkaHandle producer_;

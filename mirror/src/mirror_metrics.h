@@ -21,6 +21,9 @@ struct PipelineMetrics {
   metrics::Histogram* commit_latency = nullptr;       // flush + checkpoints + commit
   metrics::Counter* backpressure_seconds = nullptr;   // time the lanes waited for the target
   metrics::Counter* transactions = nullptr;
+  // Records not written because their provenance header names the target
+  // cluster: longhaul_records_filtered_total{reason="visited"}.
+  metrics::Counter* records_filtered_visited = nullptr;
   // Changes discovery made on the target: longhaul_topic_sync_total{action}.
   metrics::Counter* topics_created = nullptr;
   metrics::Counter* partitions_added = nullptr;

@@ -219,6 +219,7 @@ class LanePipelineRunner final : public PipelineRunner {
       ps.replicated_offset = progress->replicated_offset.load();
       ps.records_total = progress->records_total.load();
       ps.bytes_total = progress->bytes_total.load();
+      ps.records_filtered = progress->records_filtered_total.load();
       if (ps.source_end_offset >= 0 && ps.replicated_offset >= 0) {
         ps.lag_records = std::max<int64_t>(0, ps.source_end_offset - ps.replicated_offset);
       }
