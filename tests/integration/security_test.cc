@@ -314,3 +314,93 @@ TEST(ValidateConnect, NamesTheOneMissingAclAndPassesOnceItIsGranted) {
 
 }  // namespace
 }  // namespace longhaul::testing
+
+namespace longhaul::testing {
+namespace {
+
+// WRITE on a target topic that exists, and CREATE on one that must be
+// created: `validate --connect` names both missing ACLs (WRITE probed
+// without writing a record), and passes once they are granted.
+TEST(ValidateConnect, NamesMissingWriteOnAnExistingTargetTopicAndMissingCreateOnANewOne) {
+  const std::string password = RandomPassword();
+  auto clusters = KafkaClusters::Start(
+      {"kafka"}, {.protocol = "sasl_ssl", .scram_users = {"limited=" + password}, .authorizer = true});
+  ASSERT_NE(clusters, nullptr);
+  const std::string bootstrap = clusters->Bootstrap("kafka");
+  KafkaTestClient admin(bootstrap, clusters->ClientProperties("kafka"));
+  for (const char* topic : {"orders", "payments"}) {
+    ASSERT_THAT(admin.CreateTopic(topic, 1), IsOk());
+    ASSERT_THAT(admin.Produce(topic, 0, VariedRecords(10, 3)), IsOk());
+  }
+  ASSERT_THAT(admin.CreateTopic("copy.orders", 1), IsOk());  // exists; copy.payments is to be created
+
+  const std::string user = "User:limited";
+  std::vector<AclSpec> acls = {
+      {"topic", "copy.orders", false, user, "describe"},
+      {"topic", "copy.orders", false, user, "describe_configs"},
+      {"topic", "copy.orders", false, user, "alter_configs"},
+      {"topic", "__longhaul.", true, user, "all"},
+      {"group", "__longhaul.", true, user, "read"},
+  };
+  for (const char* topic : {"orders", "payments"}) {
+    for (const char* op : {"read", "describe", "describe_configs"}) acls.push_back({"topic", topic, false, user, op});
+  }
+  ASSERT_THAT(admin.CreateAcls(acls), IsOk());
+  ASSERT_THAT(clusters->Acls("kafka", {"--add", "--allow-principal", user, "--operation", "Write",
+                                       "--transactional-id", "longhaul.p.lane-", "--resource-pattern-type",
+                                       "prefixed"}),
+              IsOk());
+
+  PipelineSpec spec;
+  spec.include = {"orders", "payments"};
+  spec.rename = "copy.{topic}";
+  spec.lanes = 1;
+  const std::string password_file = WriteSecretFile(password);
+  spec.source_properties = {{"security.protocol", "SASL_SSL"},
+                            {"ssl.ca.location", clusters->CertsDir("kafka") + "/ca.pem"},
+                            {"sasl.mechanism", "SCRAM-SHA-512"},
+                            {"sasl.username", "limited"},
+                            {"sasl.password", "${file:" + password_file + "}"}};
+  spec.target_properties = spec.source_properties;
+  const std::string config = WriteConfig(bootstrap, bootstrap, spec);
+
+  CommandResult before;
+  // ACLs take a moment to reach the authorizer: until the source topics are
+  // visible, other lines come first.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        before = RunLonghaul({"validate", "-c", config, "--connect", "--timeout", "5000"});
+        return CountLines(before.output, "\nMISSING ACL ") == 2;
+      },
+      seconds(60), milliseconds(1000)))
+      << before.output;
+  EXPECT_EQ(before.exit_code, 1) << before.output;
+  EXPECT_THAT(before.output,
+              HasSubstr("MISSING ACL  pipeline 'p' on target cluster 'dst': WRITE on TOPIC (LITERAL) 'copy.orders'"));
+  EXPECT_THAT(before.output, HasSubstr("MISSING ACL  pipeline 'p' on target cluster 'dst': CREATE on TOPIC (LITERAL) "
+                                       "'copy.payments' or on the CLUSTER"));
+  // The probe wrote nothing: copy.orders holds no record.
+  auto records = admin.ReadAll("copy.orders", 0, Isolation::kReadUncommitted);
+  ASSERT_THAT(records, IsOk());
+  EXPECT_TRUE(records->empty());
+
+  ASSERT_THAT(admin.CreateAcls({{"topic", "copy.orders", false, user, "write"},
+                                {"topic", "copy.payments", false, user, "create"}}),
+              IsOk());
+  CommandResult after;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        after = RunLonghaul({"validate", "-c", config, "--connect", "--timeout", "5000"});
+        return after.exit_code == 0;
+      },
+      seconds(60), milliseconds(1000)))
+      << after.output;
+  EXPECT_THAT(after.output, HasSubstr("ok           pipeline 'p' on target cluster 'dst': WRITE on topic 'copy.orders' "
+                                      "(no record written)"));
+  records = admin.ReadAll("copy.orders", 0, Isolation::kReadUncommitted);
+  ASSERT_THAT(records, IsOk());
+  EXPECT_TRUE(records->empty()) << records->size() << " records written by validate";
+}
+
+}  // namespace
+}  // namespace longhaul::testing
