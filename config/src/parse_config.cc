@@ -283,7 +283,7 @@ class ConfigParser {
                 "min_commit_interval", "max_transaction_bytes", "start", "discovery_interval",
                 "sync_topic_configs", "topic_configs", "replication_factor", "groups", "offset_syncs",
                 "on_source_gap", "lag_thresholds", "edges", "edge_header", "max_partitions", "max_topics",
-                "provenance", "provenance_header"});
+                "provenance", "provenance_header", "sync_topic_acls", "acl_principals"});
     if (const Field* f = s.Get("via")) {
       if (auto text = r_.Scalar(*f, "the name of a link")) {
         if (!config_.links.count(text->value)) {
@@ -411,6 +411,27 @@ class ConfigParser {
     }
     if (const Field* f = s.Get("sync_topic_configs")) {
       if (auto v = r_.Bool(*f)) p.sync_topic_configs = *v;
+    }
+    if (const Field* f = s.Get("sync_topic_acls")) {
+      if (auto v = r_.Bool(*f)) {
+        if (*v && s.Get("via") != nullptr) {
+          r_.Error(*f, "topic-ACL sync reads the source cluster's ACLs, which a hub cannot see (expected a direct "
+                       "pipeline, or sync_topic_acls: false)");
+        } else {
+          p.sync_topic_acls = *v;
+        }
+      }
+    }
+    if (const Field* f = s.Get("acl_principals")) {
+      for (const Field& entry : r_.Entries(*f, "a map of source principal to target principal")) {
+        if (auto text = r_.Scalar(entry, "a principal such as \"User:alice\"")) {
+          if (entry.key.find(':') == std::string::npos || text->value.find(':') == std::string::npos) {
+            r_.Invalid(entry, *text, "principals as TYPE:NAME, e.g. \"User:alice\"", "no ':'");
+          } else {
+            p.acl_principals[entry.key] = std::move(text->value);
+          }
+        }
+      }
     }
     if (const Field* f = s.Get("topic_configs")) {
       // include defaults to everything, exclude to the broker-specific keys;

@@ -237,6 +237,11 @@ class LaneWorker::Session {
     rd_kafka_topic_t* target_rkt = nullptr;
     PartitionProgress* progress = nullptr;
     int64_t committed_next = -1;    // next source offset durable on the target
+    // Next target offset after the last record written, as last checkpointed:
+    // carried into checkpoints of transactions that wrote no record of the
+    // partition (only filtered records, a resolved start, a skipped gap), so
+    // translation still knows where the replicated part ends.
+    int64_t committed_next_target = -1;
     int64_t txn_last_source = -1;   // last source offset written in the open transaction
     int64_t txn_last_target = -1;
     int64_t txn_records = 0;
@@ -360,6 +365,7 @@ class LaneWorker::Session {
       slot->target_rkt = rd_kafka_topic_new(producer_.get(), mp.target_topic.c_str(), nullptr);
       if (auto cp = checkpoints_.find(mp.source); cp != checkpoints_.end()) {
         slot->committed_next = cp->second.next_source_offset;
+        slot->committed_next_target = cp->second.next_target_offset;
       } else if (ctx_.pipeline->start == config::StartPosition::kLatest) {
         auto latest = source_->LatestOffset(mp.source);
         if (!latest.ok()) return latest.status();
@@ -580,7 +586,7 @@ class LaneWorker::Session {
         // says "lost" for a group inside the gap rather than "exact".
         cp.lost = slot->skipped;
       }
-      cp.next_target_offset = slot->txn_records > 0 ? slot->txn_last_target + 1 : -1;
+      cp.next_target_offset = slot->txn_records > 0 ? slot->txn_last_target + 1 : slot->committed_next_target;
       cp.commit_time_ms = now_ms;
       cp.lane = w_->lane_;
       cp.segments.assign(slot->segments.segments().begin(), slot->segments.segments().end());
@@ -635,7 +641,10 @@ class LaneWorker::Session {
     std::map<TopicPartition, int64_t> committed;
     for (auto& [tp, slot] : slots_) {
       if (slot->txn_records == 0 && !slot->pending_checkpoint) continue;
-      if (slot->txn_records > 0) slot->committed_next = slot->txn_last_source + 1;
+      if (slot->txn_records > 0) {
+        slot->committed_next = slot->txn_last_source + 1;
+        slot->committed_next_target = slot->txn_last_target + 1;
+      }
       slot->committed_next = std::max(slot->committed_next, slot->filtered_next);
       if (slot->txn_filtered > 0) {
         slot->progress->records_filtered_total.fetch_add(slot->txn_filtered);

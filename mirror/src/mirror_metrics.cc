@@ -56,6 +56,7 @@ PipelineMetrics PipelineMetrics::Register(metrics::Registry* registry, const std
   m.topics_created = &sync.WithLabels({pipeline, "topic_created"});
   m.partitions_added = &sync.WithLabels({pipeline, "partitions_added"});
   m.topic_configs_altered = &sync.WithLabels({pipeline, "configs_altered"});
+  m.topic_acls_created = &sync.WithLabels({pipeline, "acls_created"});
   auto& errors = registry->AddCounter("longhaul_errors_total", "Errors by reason (a closed set).",
                                       {"pipeline", "reason"});
   for (int i = 0; i < kErrorReasonCount; ++i) {

@@ -28,6 +28,7 @@ struct PipelineMetrics {
   metrics::Counter* topics_created = nullptr;
   metrics::Counter* partitions_added = nullptr;
   metrics::Counter* topic_configs_altered = nullptr;
+  metrics::Counter* topic_acls_created = nullptr;  // topic-ACL bindings granted on the target
   std::array<metrics::Counter*, kErrorReasonCount> errors{};
 
   void Error(ErrorReason r) const { errors[static_cast<int>(r)]->Increment(); }

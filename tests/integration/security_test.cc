@@ -404,3 +404,74 @@ TEST(ValidateConnect, NamesMissingWriteOnAnExistingTargetTopicAndMissingCreateOn
 
 }  // namespace
 }  // namespace longhaul::testing
+
+namespace longhaul::testing {
+namespace {
+
+// Topic-ACL sync against an authorizer: the reading ACLs of a source topic
+// reach its renamed target topic (one principal mapped to another), and the
+// source's WRITE grant does not.
+TEST(TopicAclSync, ReadingAclsReachTheRenamedTargetTopicWithPrincipalsMappedAndWriteNever) {
+  const std::string password = RandomPassword();
+  auto clusters = KafkaClusters::Start({"kafka"}, {.protocol = "sasl_ssl",
+                                                   .scram_users = {"reader=" + password, "reader-dr=" + password,
+                                                                   "writer=" + password},
+                                                   .authorizer = true});
+  ASSERT_NE(clusters, nullptr);
+  const std::string bootstrap = clusters->Bootstrap("kafka");
+  const std::map<std::string, std::string> admin_properties = clusters->ClientProperties("kafka");
+  KafkaTestClient admin(bootstrap, admin_properties);
+  auto as = [&](const std::string& user) {
+    std::map<std::string, std::string> p = admin_properties;
+    p["sasl.username"] = user;
+    p["sasl.password"] = password;
+    return std::make_unique<KafkaTestClient>(bootstrap, p);
+  };
+  const std::vector<Record> records = VariedRecords(20, 8);
+  ASSERT_THAT(admin.CreateTopic("orders", 1), IsOk());
+  ASSERT_THAT(admin.Produce("orders", 0, records), IsOk());
+  ASSERT_THAT(admin.CreateAcls({{"topic", "orders", false, "User:reader", "read"},
+                                {"topic", "orders", false, "User:reader", "describe"},
+                                {"topic", "orders", false, "User:writer", "write"},
+                                {"topic", "orders", false, "User:writer", "describe"}}),
+              IsOk());
+
+  PipelineSpec spec;
+  spec.include = {"orders"};
+  spec.rename = "copy.{topic}";
+  spec.lanes = 1;
+  const std::string password_file = WriteSecretFile(admin_properties.at("sasl.password"));
+  spec.source_properties = admin_properties;
+  spec.source_properties["sasl.password"] = "${file:" + password_file + "}";
+  spec.target_properties = spec.source_properties;
+  spec.pipeline_lines = {"sync_topic_acls: true", "acl_principals:", "  \"User:reader\": \"User:reader-dr\""};
+  auto worker = StartLonghaul(WriteConfig(bootstrap, bootstrap, spec));
+  ASSERT_NE(worker, nullptr);
+  ExpectExactlyOnce(admin, admin, "orders", "copy.orders", 1, seconds(90), worker.get());
+
+  // The mapped principal reads the copy (its ACLs may take a discovery
+  // interval to arrive, bounded here).
+  auto reader_dr = as("reader-dr");
+  absl::StatusOr<std::vector<Record>> read;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        read = reader_dr->ReadAll("copy.orders", 0, Isolation::kReadCommitted, seconds(5));
+        return read.ok() && read->size() == records.size();
+      },
+      seconds(60), milliseconds(500)))
+      << (read.ok() ? absl::StrCat(read->size(), " records") : std::string(read.status().message())) << "; "
+      << worker->Describe();
+  EXPECT_THAT(worker->Output(), HasSubstr("topic ACLs of the source granted on the target"));
+  EXPECT_THAT(worker->Output(), HasSubstr("User:reader-dr READ on topic 'copy.orders' from *"));
+  // The source principal was mapped, not kept; the writer got nothing.
+  EXPECT_FALSE(as("reader")->ReadAll("copy.orders", 0, Isolation::kReadCommitted, seconds(5)).ok());
+  auto writer = as("writer");
+  EXPECT_THAT(writer->Produce("orders", 0, VariedRecords(1, 9), seconds(20)), IsOk());
+  EXPECT_FALSE(writer->Produce("copy.orders", 0, VariedRecords(1, 9), seconds(10)).ok());
+  EXPECT_THAT(worker->Output(), ::testing::Not(HasSubstr("User:writer")));
+  worker->Kill(SIGTERM);
+  EXPECT_EQ(worker->WaitForExit(seconds(40)), 0) << worker->Describe();
+}
+
+}  // namespace
+}  // namespace longhaul::testing

@@ -181,6 +181,12 @@ struct PipelineConfig {
   bool sync_topic_configs = true;
   // Over config keys (topic_configs.include / exclude).
   TopicFilter topic_configs = DefaultTopicConfigFilter();
+  // Grant the reading side of the source topics' ACLs on their target
+  // topics (mirror/src/acl_sync.h has the rule: never WRITE), principals
+  // mapped by acl_principals ("User:a" -> "User:b") or kept. Direct
+  // pipelines only (a hub cannot see the source's ACLs).
+  bool sync_topic_acls = false;
+  std::map<std::string, std::string> acl_principals;
   // Replication factor of the target topics the pipeline creates, and of
   // its internal topics; -1: the target broker's default.replication.factor.
   int replication_factor = -1;
