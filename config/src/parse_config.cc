@@ -577,7 +577,8 @@ class ConfigParser {
     LinkEdgeConfig e;
     const Section s = r_.Keys(field, {"hub", "hubs", "server_name", "ca_file", "cert_file", "key_file", "proxy",
                                       "proxy_authorization", "connections", "compression", "compression_level",
-                                      "buffer_bytes", "heartbeat_interval", "dead_link_timeout", "report_interval"});
+                                      "buffer_bytes", "heartbeat_interval", "dead_link_timeout", "report_interval",
+                                      "priorities", "rate_limit"});
     const Field* hubs = s.Get("hubs");
     if (hubs != nullptr && s.Get("hub") != nullptr) {
       r_.Error(*hubs, "give either hub or hubs (the same setting), not both");
@@ -628,7 +629,54 @@ class ConfigParser {
     if (const Field* f = s.Get("report_interval")) {
       if (auto v = r_.Duration(*f, milliseconds(100), std::chrono::minutes(10))) e.report_interval = *v;
     }
+    if (const Field* f = s.Get("priorities")) e.priorities = Priorities(*f);
+    if (const Field* f = s.Get("rate_limit")) {
+      if (auto v = r_.BitRate(*f, 8'000, int64_t{100'000'000'000}, /*allow_zero=*/true)) {
+        e.rate_limit_bits_per_second = *v;
+      }
+    }
     return e;
+  }
+
+  // links.<l>.edge.priorities: a list of {class, weight, topics}.
+  std::vector<LinkPriorityClass> Priorities(const Field& field) {
+    std::vector<LinkPriorityClass> classes;
+    std::optional<std::vector<Field>> entries = r_.List(field, "a list of priority classes");
+    if (!entries) return classes;
+    bool catch_all_seen = false;
+    for (const Field& entry : *entries) {
+      const Section c = r_.Keys(entry, {"class", "weight", "topics"});
+      LinkPriorityClass pc;
+      if (auto f = r_.Require(c, entry, "class", "a class name")) {
+        if (auto text = r_.Scalar(*f, "a class name")) {
+          const std::string& name = text->value;
+          const bool legal = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char ch) {
+            return absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
+          });
+          if (!legal) {
+            r_.Invalid(*f, *text, "a class name of 1..64 letters, digits, '.', '_' or '-'");
+          } else if (std::any_of(classes.begin(), classes.end(),
+                                 [&](const LinkPriorityClass& o) { return o.name == text->value; })) {
+            r_.Error(*f, absl::StrCat("priority class '", text->value, "' is listed twice"));
+          } else {
+            pc.name = std::move(text->value);
+          }
+        }
+      }
+      if (const Field* f = c.Get("weight")) {
+        if (auto v = r_.Integer(*f, 1, 1000)) pc.weight = static_cast<uint32_t>(*v);
+      }
+      if (const Field* f = c.Get("topics")) {
+        if (auto patterns = Patterns(*f)) pc.topics = std::move(*patterns);
+      }
+      if (pc.topics.empty()) {
+        if (catch_all_seen) r_.Error(entry, "only one priority class may leave out topics (it takes every other topic)");
+        catch_all_seen = true;
+      }
+      classes.push_back(std::move(pc));
+    }
+    if (classes.size() > 16) r_.Error(field, absl::StrCat("lists ", classes.size(), " priority classes, at most 16"));
+    return classes;
   }
 
   static constexpr absl::string_view kHubList = "host:port of the hub, or a list of them";
@@ -666,7 +714,7 @@ class ConfigParser {
                                       "identities", "receive_window_bytes", "identity_match", "crl_file",
                                       "max_sessions", "max_sessions_per_identity",
                                       "max_pending_handshakes_per_address", "max_records_per_batch",
-                                      "max_outbound_bytes"});
+                                      "max_outbound_bytes", "forget_edges_after"});
     if (auto f = r_.Require(s, field, "listen", "host:port to accept edges on")) {
       if (auto text = r_.Scalar(*f, "host:port to accept edges on")) {
         if (absl::Status valid = CheckHostPort(text->value, /*allow_port_zero=*/true); !valid.ok()) {
@@ -714,6 +762,9 @@ class ConfigParser {
     }
     if (const Field* f = s.Get("max_outbound_bytes")) {
       if (auto v = r_.ByteSize(*f, kMiB, kGiB)) h.max_outbound_bytes = *v;
+    }
+    if (const Field* f = s.Get("forget_edges_after")) {
+      if (auto v = r_.Duration(*f, std::chrono::minutes(1), 365 * kDay)) h.forget_edges_after = *v;
     }
     return h;
   }

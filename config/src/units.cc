@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
@@ -32,6 +33,16 @@ constexpr std::array<Unit, 5> kByteUnits = {{
     {"MiB", int64_t{1} << 20},
     {"KiB", int64_t{1} << 10},
     {"B", int64_t{1}},
+}};
+
+// Link rates, decimal as network rates are quoted ("2Mbit" = 2,000,000
+// bits per second).
+constexpr std::array<Unit, 5> kBitRateUnits = {{
+    {"Tbit", int64_t{1'000'000'000'000}},
+    {"Gbit", int64_t{1'000'000'000}},
+    {"Mbit", int64_t{1'000'000}},
+    {"kbit", int64_t{1'000}},
+    {"bit", int64_t{1}},
 }};
 
 // Splits "<digits><unit>" and scales the number. `what` names the kind of
@@ -113,6 +124,16 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
 absl::StatusOr<int64_t> ParseByteSize(std::string_view text) {
   return ParseScaled(absl::string_view(text.data(), text.size()), "size", kByteUnits, /*unit_required=*/false,
                      "B, KiB, MiB, GiB or TiB");
+}
+
+absl::StatusOr<int64_t> ParseBitRate(std::string_view text) {
+  absl::string_view t(text.data(), text.size());
+  if (absl::EndsWith(t, "/s")) t.remove_suffix(2);
+  return ParseScaled(t, "rate", kBitRateUnits, /*unit_required=*/true, "bit, kbit, Mbit or Gbit (per second)");
+}
+
+std::string FormatBitRate(int64_t bits_per_second) {
+  return absl::StrCat(FormatScaled(bits_per_second, kBitRateUnits, /*plain_base=*/false), "/s");
 }
 
 std::string FormatDuration(std::chrono::milliseconds duration) {

@@ -298,4 +298,22 @@ std::optional<int64_t> Reader::ByteSize(const Field& field, int64_t min, int64_t
   return *value;
 }
 
+std::optional<int64_t> Reader::BitRate(const Field& field, int64_t min, int64_t max, bool allow_zero) {
+  const std::string expected = absl::StrCat(allow_zero ? "0 (none) or " : "", "a rate between ", FormatBitRate(min),
+                                            " and ", FormatBitRate(max), ", e.g. 2Mbit");
+  std::optional<Text> text = Scalar(field, expected);
+  if (!text) return std::nullopt;
+  if (allow_zero && text->value == "0") return 0;
+  absl::StatusOr<int64_t> value = ParseBitRate(text->value);
+  if (!value.ok()) {
+    Invalid(field, *text, expected, value.status().message());
+    return std::nullopt;
+  }
+  if (*value < min || *value > max) {
+    Invalid(field, *text, expected);
+    return std::nullopt;
+  }
+  return *value;
+}
+
 }  // namespace longhaul::config::internal

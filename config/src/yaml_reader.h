@@ -125,6 +125,9 @@ class Reader {
                                                     std::chrono::milliseconds min,
                                                     std::chrono::milliseconds max);
   std::optional<int64_t> ByteSize(const Field& field, int64_t min, int64_t max);
+  // A rate in bits per second ("2Mbit"), or 0 written as "0" when
+  // `allow_zero` (meaning: none).
+  std::optional<int64_t> BitRate(const Field& field, int64_t min, int64_t max, bool allow_zero);
 
   // One of a fixed set of spellings.
   template <typename T>

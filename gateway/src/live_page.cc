@@ -5,9 +5,12 @@
 // data-field="<json key>" and data-value="<String(json value)>", rows are
 // tr[data-partition="<topic>/<partition>"] inside
 // section[data-pipeline="<name>"], the link block is #link (hidden while
-// "link" is null), and <body> gets data-renders (count of successful
-// renders) and data-connection ("up"/"down"). tests/browser/live_page.py
-// compares these with /api/v1/status in headless Chromium.
+// "link" is null; data-state is the link's state), a hub's edges are rows
+// tr[data-edge="<name>"] (data-connected "true"/"false") of
+// table.edges in the pipeline's section, and <body> gets data-renders
+// (count of successful renders) and data-connection ("up"/"down").
+// tests/browser/live_page.py compares these with /api/v1/status in
+// headless Chromium.
 #include "live_page.h"
 
 namespace longhaul::gateway {
@@ -89,6 +92,13 @@ td .badge { font-size: 0.7rem; }
 tr.gap td { color: var(--error); }
 tr.gap td:first-child { box-shadow: inset 3px 0 0 var(--error); }
 td.lost { font-weight: 600; }
+/* An edge the hub has no session with: red like a gap, it is data waiting. */
+tr.down td { color: var(--error); }
+tr.down td:first-child { box-shadow: inset 3px 0 0 var(--error); }
+.state-connected { background: var(--ok); } .state-disconnected { background: var(--error); }
+.state-up { background: var(--ok); } .state-down { background: var(--error); }
+.state-serving { background: var(--ok); } .state-waiting { background: var(--stopped); }
+h3 { font-size: 0.9rem; margin: 0.9rem 0 0.4rem; color: var(--muted); font-weight: 600; }
 .empty { color: var(--muted); }
 </style>
 </head>
@@ -110,7 +120,10 @@ td.lost { font-weight: 600; }
       <div class="stat"><div class="label">Bytes in</div><div class="value" data-field="bytes_in"></div></div>
       <div class="stat"><div class="label">Bytes out</div><div class="value" data-field="bytes_out"></div></div>
       <div class="stat"><div class="label">Compression</div><div class="value" data-field="compression_ratio"></div></div>
+      <div class="stat"><div class="label">Edge buffer</div><div class="value" data-field="buffered_bytes"></div></div>
+      <div class="stat"><div class="label">Edge sessions</div><div class="value" data-field="sessions"></div></div>
     </div>
+    <div class="charts" id="link-charts"></div>
   </section>
   <div id="pipelines"></div>
 </main>
@@ -121,6 +134,7 @@ td.lost { font-weight: 600; }
   const WINDOW_MS = 10 * 60 * 1000;
   const STATES = ["ok", "lagging", "stalled", "stopped", "error"];
   const history = new Map();  // pipeline name -> [{t, lagRecords, lagSeconds}]
+  const linkHistory = [];     // [{t, rtt, bytesRate}] for the link block's charts
   let renders = 0;
 
   function el(tag, attrs, children) {
@@ -276,6 +290,49 @@ td.lost { font-weight: 600; }
     return el("div", { class: "table-wrap" }, [el("table", { class: "partitions" }, [el("thead", {}, [head]), body])]);
   }
 
+  // A hub's edges, worst first: disconnected, then the oldest backlog, then
+  // the largest. "Disconnected since" is the hub's clock.
+  function edgesWorstFirst(a, b) {
+    return (a.connected === b.connected ? 0 : a.connected ? 1 : -1) ||
+           (b.lag_seconds || 0) - (a.lag_seconds || 0) || (b.backlog_records || 0) - (a.backlog_records || 0) ||
+           (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0);
+  }
+  function fmtSince(ms) {
+    if (!isNum(ms) || ms <= 0) return "\u2013";
+    return new Date(ms).toLocaleString() + " (" + fmtSeconds(Math.max(0, (Date.now() - ms) / 1000)) + " ago)";
+  }
+  function edgesTable(edges) {
+    const rows = edges.slice().sort(edgesWorstFirst);
+    const head = el("tr", {}, [["Edge", "text"], ["State", "text"], ["Since", "text"], ["Backlog (records)", ""],
+                               ["Lag (time)", ""], ["Lost at source", ""], ["Buffer", ""], ["Last report", "text"]]
+                                  .map(([t, cls]) => el("th", { class: cls, text: t })));
+    const body = el("tbody", {}, rows.map(e => {
+      const state = e.connected ? "connected" : "disconnected";
+      const buffer = isNum(e.buffer_budget_bytes) && e.buffer_budget_bytes > 0
+          ? fmtBytes(e.buffered_bytes) + " of " + fmtBytes(e.buffer_budget_bytes) : "\u2013";
+      return el("tr", { "data-edge": raw(e.name), "data-connected": String(!!e.connected),
+                        ...(e.connected ? {} : { class: "down" }) }, [
+        el("td", { class: "text", "data-field": "name", "data-value": raw(e.name), text: raw(e.name) }),
+        el("td", { class: "text" }, [el("span", { class: "badge state-" + state, "data-field": "connected",
+                                                 "data-value": String(!!e.connected), text: state })]),
+        el("td", { class: "text", "data-field": "since_ms", "data-value": raw(e.since_ms),
+                   text: (e.connected ? "connected since " : "disconnected since ") + fmtSince(e.since_ms) }),
+        el("td", { "data-field": "backlog_records", "data-value": raw(e.backlog_records), text: fmtInt(e.backlog_records) }),
+        el("td", { "data-field": "lag_seconds", "data-value": raw(e.lag_seconds), text: fmtSeconds(e.lag_seconds) }),
+        el("td", { class: e.lost_records > 0 ? "lost" : "", "data-field": "lost_records",
+                   "data-value": raw(e.lost_records), text: e.lost_records > 0 ? fmtInt(e.lost_records) : "\u2013" }),
+        el("td", { "data-field": "buffered_bytes", "data-value": raw(e.buffered_bytes), text: buffer }),
+        el("td", { class: "text", "data-field": "last_report_ms", "data-value": raw(e.last_report_ms),
+                   text: isNum(e.last_report_ms) ? fmtSince(e.last_report_ms) : "none yet" }),
+      ]);
+    }));
+    if (rows.length === 0) {
+      body.appendChild(el("tr", {}, [el("td", { class: "text empty", colspan: "8", text: "No edge has connected yet." })]));
+    }
+    return el("div", {}, [el("h3", { text: "Edges" }),
+      el("div", { class: "table-wrap" }, [el("table", { class: "edges" }, [el("thead", {}, [head]), body])])]);
+  }
+
   function pipelineSection(p) {
     const owned = Array.isArray(p.lanes_owned) ? p.lanes_owned : [];
     const points = history.get(p.name) || [];
@@ -315,6 +372,7 @@ td.lost { font-weight: 600; }
         chart("Lag (time)", points, "lagSeconds", fmtSeconds),
         chart("Throughput (records/s)", points, "rate", fmtRate),
       ]),
+      ...(Array.isArray(p.edges) ? [edgesTable(p.edges)] : []),
       partitionTable(p.partitions),
     ]);
   }
@@ -336,8 +394,23 @@ td.lost { font-weight: 600; }
     const section = document.getElementById("link");
     if (!link || typeof link !== "object") { section.hidden = true; return; }
     section.hidden = false;
+    section.dataset.state = raw(link.state);
+    const now = Date.now();
+    const last = linkHistory[linkHistory.length - 1];
+    const bytes = isNum(link.bytes_in) ? link.bytes_in : null;
+    const rate = last && bytes !== null && isNum(last.bytes) && now > last.t
+        ? Math.max(0, (bytes - last.bytes) * 1000 / (now - last.t)) : null;
+    linkHistory.push({ t: now, rtt: isNum(link.rtt_ms) ? link.rtt_ms / 1000 : null, bytes: bytes, bytesRate: rate });
+    while (linkHistory.length && linkHistory[0].t < now - WINDOW_MS) linkHistory.shift();
+    document.getElementById("link-charts").replaceChildren(
+        chart("Round trip", linkHistory, "rtt", fmtSeconds),
+        chart("Throughput (bytes in/s)", linkHistory, "bytesRate", v => fmtBytes(v) + "/s"));
+    setField(section, "buffered_bytes", link.buffered_bytes,
+             isNum(link.buffer_budget_bytes) && link.buffer_budget_bytes > 0
+                 ? fmtBytes(link.buffered_bytes) + " of " + fmtBytes(link.buffer_budget_bytes) : "\u2013");
+    setField(section, "sessions", link.sessions, isNum(link.sessions) ? String(link.sessions) : "\u2013");
     const state = section.querySelector('[data-field="state"]');
-    state.className = "badge " + (STATES.includes(link.state) ? "state-" + link.state : "");
+    state.className = "badge state-" + raw(link.state);
     state.dataset.value = raw(link.state);
     state.textContent = raw(link.state);
     setField(section, "rtt_ms", link.rtt_ms, isNum(link.rtt_ms) ? link.rtt_ms.toFixed(1) + " ms" : "\u2013");

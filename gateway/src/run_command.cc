@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 #include <optional>
+#include <set>
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +24,7 @@
 #include "longhaul/mirror/pipeline_runner.h"
 #include "longhaul/mirror/offset_translation.h"
 #include "build_info.h"
+#include "certificate_metrics.h"
 #include "config_reload.h"
 #include "service_notify.h"
 #include "status_json.h"
@@ -52,10 +55,29 @@ Totals Sum(const mirror::PipelineStatus& st) {
 
 // What the admin server shows: the pipelines' status, with throughput
 // computed between consecutive requests.
+// One runner of this process: a direct pipeline, or the edge or hub half
+// of a pipeline via a link.
+struct Half {
+  std::string pipeline;
+  enum Kind { kDirect, kEdge, kHub } kind;
+  std::unique_ptr<mirror::PipelineRunner> runner;
+};
+const char* KindName(Half::Kind kind) {
+  return kind == Half::kDirect ? "direct" : kind == Half::kEdge ? "edge" : "hub";
+}
+
+// The runners and the config in force; a reload replaces runners while the
+// admin server's threads read them.
+struct Running {
+  mutable std::mutex mu;
+  std::shared_ptr<const config::Config> config;  // the last applied
+  std::vector<Half> halves;
+};
+
 class ProcessStatus final : public StatusSource {
  public:
-  ProcessStatus(const config::Config* config, const std::vector<std::unique_ptr<mirror::PipelineRunner>>* runners)
-      : config_(config), runners_(runners), worker_id_(absl::StrCat(Hostname(), "-", getpid())) {}
+  explicit ProcessStatus(const Running* running)
+      : running_(running), worker_id_(absl::StrCat(Hostname(), "-", getpid())) {}
 
   std::string StatusJson() override {
     std::vector<mirror::PipelineStatus> all = Snapshot();
@@ -70,6 +92,8 @@ class ProcessStatus final : public StatusSource {
       current.bytes.push_back(b);
     }
     std::lock_guard<std::mutex> lock(mu_);
+    // A reload changed the set of pipelines: earlier samples no longer line up.
+    if (newer_ && newer_->records.size() != current.records.size()) older_.reset(), newer_.reset();
     // Rates against a sample at least a second old, so that rapid polling
     // (several browsers) does not turn into noise.
     if (!newer_ || current.at - newer_->at >= std::chrono::seconds(1)) {
@@ -87,7 +111,12 @@ class ProcessStatus final : public StatusSource {
   // `longhaul offsets translate` does; both clusters are in the config
   // whatever this process's role.
   absl::StatusOr<std::string> TranslateOffsetsJson(const std::string& pipeline, const std::string& group) override {
-    auto translation = mirror::TranslateGroupOffsets(*config_, pipeline, group);
+    std::shared_ptr<const config::Config> config;
+    {
+      std::lock_guard<std::mutex> lock(running_->mu);
+      config = running_->config;
+    }
+    auto translation = mirror::TranslateGroupOffsets(*config, pipeline, group);
     if (!translation.ok()) return translation.status();
     return GroupTranslationJson(pipeline, group, *translation);
   }
@@ -100,11 +129,11 @@ class ProcessStatus final : public StatusSource {
   }
   std::vector<mirror::PipelineStatus> Snapshot() const {
     std::vector<mirror::PipelineStatus> all;
-    for (const auto& r : *runners_) all.push_back(r->Status());
+    std::lock_guard<std::mutex> lock(running_->mu);
+    for (const Half& h : running_->halves) all.push_back(h.runner->Status());
     return all;
   }
-  const config::Config* config_;
-  const std::vector<std::unique_ptr<mirror::PipelineRunner>>* runners_;
+  const Running* running_;
   std::string worker_id_;
   struct Sample {
     SteadyTime at;
@@ -123,37 +152,156 @@ void ApplyConfigLogLevel(const config::Config& config, const CommonOptions& opts
   LogDebug("log level applied", {{"log_level", config.worker.log_level.empty() ? "info" : config.worker.log_level}});
 }
 
-// SIGHUP: re-read the file. Invalid: keep everything, say why. Valid: take
-// over the log level; name every other change, which needs a restart (the
-// pipelines keep the config they started with).
-void ReloadConfig(const config::Config& running, const CommonOptions& opts, metrics::Family<metrics::Counter>& reloads) {
-  auto fresh = config::LoadConfigFile(opts.config_file);
-  if (!fresh.ok()) {
-    reloads.WithLabels({"rejected"}).Increment();
+// The runners of `pipeline` this process runs in `role`, except hub halves
+// (created by the LinkHub of the pipeline's link, at start only).
+absl::StatusOr<std::vector<Half>> CreateHalves(const config::Config& config, const std::string& pipeline, Role role,
+                                               metrics::Registry* registry) {
+  std::vector<Half> out;
+  const config::PipelineConfig& p = config.pipelines.at(pipeline);
+  if (RunsDirect(p, role)) {
+    auto runner = mirror::CreatePipelineRunner(config, pipeline, registry);
+    if (!runner.ok()) return runner.status();
+    out.push_back(Half{pipeline, Half::kDirect, std::move(*runner)});
+  } else if (RunsEdge(p, role)) {
+    auto runner = mirror::CreateEdgeRunner(config, pipeline, registry);
+    if (!runner.ok()) return runner.status();
+    out.push_back(Half{pipeline, Half::kEdge, std::move(*runner)});
+  }
+  return out;
+}
+
+// Drains runners in parallel, each within `deadline`.
+void StopAll(std::vector<Half>& halves, SteadyTime deadline) {
+  std::vector<std::thread> stoppers;
+  for (Half& h : halves) stoppers.emplace_back([&h, deadline] { h.runner->Stop(deadline); });
+  for (auto& t : stoppers) t.join();
+}
+
+struct ReloadMetrics {
+  metrics::Family<metrics::Counter>* reloads;
+  metrics::Gauge* restart_pending;
+};
+
+// SIGHUP: re-read the file. Invalid: keep everything, say why (the
+// loader's message names file:line:col and the key). Valid: apply what
+// PlanReload allows: live settings in place, restarts of the pipelines
+// whose incompatible settings changed (the others untouched), added and
+// removed pipelines; name what waits for a process restart.
+void ReloadConfig(const config::Config& started, Running& running, const CommonOptions& opts,
+                  std::map<std::string, std::unique_ptr<mirror::LinkHub>>& hubs, metrics::Registry* registry,
+                  const ReloadMetrics& m) {
+  auto fresh_or = config::LoadConfigFile(opts.config_file);
+  if (!fresh_or.ok()) {
+    m.reloads->WithLabels({"rejected"}).Increment();
     LogError("config reload refused: the new file is invalid; the running config is kept",
-             {{"config", opts.config_file}, {"error", std::string(fresh.status().message())}});
+             {{"config", opts.config_file}, {"error", std::string(fresh_or.status().message())}});
     return;
   }
-  reloads.WithLabels({"applied"}).Increment();
+  auto fresh = std::make_shared<const config::Config>(*std::move(fresh_or));
+  for (const std::string& warning : fresh->warnings) LogWarn("config", {{"warning", warning}});
+  std::shared_ptr<const config::Config> applied;
+  {
+    std::lock_guard<std::mutex> lock(running.mu);
+    applied = running.config;
+  }
+  const ReloadPlan plan = PlanReload(started, *applied, *fresh, opts.role);
   ApplyConfigLogLevel(*fresh, opts);
-  std::vector<std::string> changes = ChangesNeedingRestart(running, *fresh);
-  if (changes.empty()) {
-    LogInfo("config reloaded", {{"config", opts.config_file},
-                                {"log_level", fresh->worker.log_level.empty() ? "info" : fresh->worker.log_level}});
+  std::vector<std::string> failures;
+
+  for (const std::string& link : plan.identities) {
+    auto hub = hubs.find(link);
+    if (hub == hubs.end()) continue;
+    if (absl::Status s = hub->second->UpdateIdentities(fresh->links.at(link).hub->identities); !s.ok()) {
+      failures.push_back(std::string(s.message()));
+    }
+  }
+  // Only this thread changes the list of halves: reading it needs no lock.
+  for (const std::string& name : plan.apply_live) {
+    for (Half& h : running.halves) {
+      if (h.pipeline == name) h.runner->ApplyLive(fresh->pipelines.at(name));
+    }
+  }
+
+  // Restarts and removals: take the old halves out, drain them together,
+  // then start the new ones.
+  std::set<std::string> replace(plan.restart.begin(), plan.restart.end());
+  replace.insert(plan.stop.begin(), plan.stop.end());
+  std::vector<Half> old;
+  {
+    std::lock_guard<std::mutex> lock(running.mu);
+    for (auto it = running.halves.begin(); it != running.halves.end();) {
+      if (replace.count(it->pipeline) && it->kind != Half::kHub) {
+        old.push_back(std::move(*it));
+        it = running.halves.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const Half& h : old) {
+    LogInfo(std::find(plan.stop.begin(), plan.stop.end(), h.pipeline) != plan.stop.end()
+                ? "pipeline removed from the config: draining it"
+                : "pipeline settings changed: draining it to start it again",
+            {{"pipeline", h.pipeline}, {"role", KindName(h.kind)}});
+  }
+  StopAll(old, SystemClock::Instance().Now() + started.worker.drain_timeout);
+  old.clear();
+  std::vector<std::string> starting = plan.restart;
+  starting.insert(starting.end(), plan.start.begin(), plan.start.end());
+  // What runs from now on. A pipeline that could not be started is left
+  // out, so the next reload sees it as added and tries again.
+  auto now_applied = std::make_shared<config::Config>(*fresh);
+  for (const std::string& name : starting) {
+    auto halves = CreateHalves(*fresh, name, opts.role, registry);
+    if (!halves.ok()) {
+      failures.push_back(absl::StrCat("pipeline '", name, "' not started: ", halves.status().message()));
+      now_applied->pipelines.erase(name);
+      continue;
+    }
+    for (Half& h : *halves) {
+      h.runner->Start();
+      LogInfo("pipeline started with the reloaded config", {{"pipeline", name}, {"role", KindName(h.kind)}});
+      std::lock_guard<std::mutex> lock(running.mu);
+      running.halves.push_back(std::move(h));
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(running.mu);
+    running.config = std::move(now_applied);
+  }
+
+  m.restart_pending->Set(plan.needs_process_restart.empty() ? 0 : 1);
+  if (!failures.empty()) {
+    m.reloads->WithLabels({"failed"}).Increment();
+    LogError("config reload: part of the new config could not be applied",
+             {{"config", opts.config_file}, {"errors", absl::StrJoin(failures, "; ")}});
   } else {
+    m.reloads->WithLabels({"applied"}).Increment();
+  }
+  LogInfo("config reloaded", {{"config", opts.config_file},
+                              {"applied", plan.applied.empty() ? "nothing changed" : absl::StrJoin(plan.applied, ", ")},
+                              {"pipelines_restarted", absl::StrJoin(plan.restart, ",")},
+                              {"pipelines_started", absl::StrJoin(plan.start, ",")},
+                              {"pipelines_stopped", absl::StrJoin(plan.stop, ",")},
+                              {"log_level", fresh->worker.log_level.empty() ? "info" : fresh->worker.log_level}});
+  if (!plan.needs_process_restart.empty()) {
     LogWarn("config reloaded; these changes take effect only after a restart",
-            {{"config", opts.config_file}, {"changes", absl::StrJoin(changes, ", ")}});
+            {{"config", opts.config_file}, {"changes", absl::StrJoin(plan.needs_process_restart, ", ")}});
   }
 }
 
 }  // namespace
 
 int RunCommand(const CommonOptions& opts) {
-  auto config = config::LoadConfigFile(opts.config_file);
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+  auto loaded = config::LoadConfigFile(opts.config_file);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(loaded.status().message()).c_str());
     return 1;
   }
+  // The config the process started with: what its listeners, budgets and
+  // hub halves keep until a restart (reloads compare against it).
+  const auto started = std::make_shared<const config::Config>(*std::move(loaded));
+  const config::Config* config = started.get();
   ApplyConfigLogLevel(*config, opts);
   for (const std::string& warning : config->warnings) LogWarn("config", {{"warning", warning}});
   // Signals are taken synchronously by this thread only; every thread
@@ -174,33 +322,34 @@ int RunCommand(const CommonOptions& opts) {
       .Set(1);
   auto& reloads = registry.AddCounter(
       "longhaul_config_reloads_total",
-      "Config re-reads on SIGHUP: applied (valid; the log level taken over) or rejected (invalid; the running "
-      "config kept).",
+      "Config re-reads on SIGHUP: applied (valid; taken over as far as it can be without a process restart), "
+      "rejected (invalid; the running config kept), failed (valid, but a pipeline could not be started "
+      "again).",
       {"result"});
-  reloads.WithLabels({"applied"});
-  reloads.WithLabels({"rejected"});
-  std::vector<std::unique_ptr<mirror::PipelineRunner>> runners;
+  for (const char* result : {"applied", "rejected", "failed"}) reloads.WithLabels({result});
+  ReloadMetrics reload_metrics{
+      &reloads, &registry
+                     .AddGauge("longhaul_config_restart_pending",
+                               "1 when the config file has changes only a process restart applies (logged on "
+                               "reload), else 0.",
+                               {})
+                     .WithLabels({})};
+  Running running;
+  running.config = started;
+  std::vector<Half>& halves = running.halves;
   // The hub end of each link this process serves, created before the hub
   // halves that register with it; it starts accepting edges after them.
   std::map<std::string, std::unique_ptr<mirror::LinkHub>> hubs;
-  const bool run_edges = opts.role != Role::kHub;
-  const bool run_hubs = opts.role != Role::kEdge;
   auto fail = [](const absl::Status& s) {
     std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
     return 1;
   };
   for (const auto& [name, pipeline] : config->pipelines) {
-    if (pipeline.via.empty()) {
-      if (opts.role != Role::kAll) {
-        LogInfo("direct pipeline not run in this role (only with --role all)", {{"pipeline", name}});
-        continue;
-      }
-      auto runner = mirror::CreatePipelineRunner(*config, name, &registry);
-      if (!runner.ok()) return fail(runner.status());
-      runners.push_back(std::move(*runner));
+    if (pipeline.via.empty() && !RunsDirect(pipeline, opts.role)) {
+      LogInfo("direct pipeline not run in this role (only with --role all)", {{"pipeline", name}});
       continue;
     }
-    if (run_hubs) {
+    if (RunsHub(pipeline, opts.role)) {
       auto& hub = hubs[pipeline.via];
       if (!hub) {
         auto created = mirror::LinkHub::Create(*config, pipeline.via, &registry);
@@ -209,15 +358,17 @@ int RunCommand(const CommonOptions& opts) {
       }
       auto runner = hub->CreatePipelineRunner(name);
       if (!runner.ok()) return fail(runner.status());
-      runners.push_back(std::move(*runner));
+      halves.push_back(Half{name, Half::kHub, std::move(*runner)});
     }
-    if (run_edges) {
-      auto runner = mirror::CreateEdgeRunner(*config, name, &registry);
-      if (!runner.ok()) return fail(runner.status());
-      runners.push_back(std::move(*runner));
-    }
+    auto created = CreateHalves(*config, name, opts.role, &registry);
+    if (!created.ok()) return fail(created.status());
+    for (Half& h : *created) halves.push_back(std::move(h));
   }
-  if (runners.empty()) {
+  // The link files of the pipelines at start (a reload that adds a link
+  // needs a restart for its certificates to show here).
+  metrics::CollectorHandle certificate_expiry =
+      AddCertificateExpiryMetrics(registry, *config, opts.role != Role::kHub, opts.role != Role::kEdge);
+  if (halves.empty()) {
     return fail(absl::InvalidArgumentError(absl::StrCat(
         opts.config_file, ": nothing to run in this role (no pipeline with via for --role edge|hub)")));
   }
@@ -225,12 +376,12 @@ int RunCommand(const CommonOptions& opts) {
                                 {"revision", build.revision},
                                 {"config", opts.config_file},
                                 {"role", opts.role == Role::kAll ? "all" : opts.role == Role::kEdge ? "edge" : "hub"},
-                                {"pipelines", static_cast<unsigned long>(runners.size())}});
+                                {"pipelines", static_cast<unsigned long>(halves.size())}});
   for (auto& [link, hub] : hubs) {
     if (absl::Status s = hub->Start(); !s.ok()) return fail(s);
   }
-  for (auto& r : runners) r->Start();
-  ProcessStatus status(&*config, &runners);
+  for (Half& h : halves) h.runner->Start();
+  ProcessStatus status(&running);
   auto admin = AdminServer::Start(config->admin.listen, &registry, &status);
   if (!admin.ok()) {
     // Replication does not depend on the admin server; say so loudly and go on.
@@ -246,13 +397,17 @@ int RunCommand(const CommonOptions& opts) {
 
   const bool interactive = isatty(STDERR_FILENO);
   SteadyTime last_report = SystemClock::Instance().Now();
-  std::vector<int64_t> last_records(runners.size(), 0);
+  std::map<std::pair<std::string, std::string>, int64_t> last_records;  // (pipeline, role) -> records
   int signal_number = 0;
   while (true) {
     timespec tick{1, 0};
     int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGHUP) {
-      ReloadConfig(*config, opts, reloads);
+      // systemd's ExecReload and `kill -HUP` alike; the unit is "reloading"
+      // until this returns (pipelines that restart drain first).
+      NotifyService("RELOADING=1");
+      ReloadConfig(*started, running, opts, hubs, &registry, reload_metrics);
+      NotifyService("READY=1");
       continue;
     }
     if (sig > 0) {
@@ -262,15 +417,17 @@ int RunCommand(const CommonOptions& opts) {
     SteadyTime now = SystemClock::Instance().Now();
     if (interactive && now - last_report >= std::chrono::seconds(5)) {
       double secs = std::chrono::duration<double>(now - last_report).count();
-      for (size_t i = 0; i < runners.size(); ++i) {
-        mirror::PipelineStatus st = runners[i]->Status();
+      std::lock_guard<std::mutex> lock(running.mu);
+      for (const Half& h : halves) {
+        mirror::PipelineStatus st = h.runner->Status();
         Totals t = Sum(st);
+        int64_t& last = last_records[{st.name, st.role}];
         std::fprintf(stderr, "%s  %s: %.0f rec/s, %lld replicated, lag %lld records / %.1f s, lanes %d/%d%s%s\n",
                      absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone()).c_str(), st.name.c_str(),
-                     (t.records - last_records[i]) / secs, static_cast<long long>(t.records),
+                     std::max<double>(0, (t.records - last) / secs), static_cast<long long>(t.records),
                      static_cast<long long>(t.lag_records), t.lag_seconds, t.lanes, st.lanes_total,
                      st.last_error.empty() ? "" : ", error: ", st.last_error.c_str());
-        last_records[i] = t.records;
+        last = t.records;
       }
       last_report = now;
     }
@@ -284,8 +441,6 @@ int RunCommand(const CommonOptions& opts) {
                        {"timeout_ms", static_cast<long long>(config->worker.drain_timeout.count())}});
   // Stop pipelines in parallel so each gets the whole drain budget; a second
   // thread watches the deadline in case a Kafka call blocks beyond it.
-  std::vector<std::thread> stoppers;
-  for (auto& r : runners) stoppers.emplace_back([&r, deadline] { r->Stop(deadline); });
   std::atomic<bool> done{false};
   std::thread watchdog([&] {
     while (!done.load()) {
@@ -297,7 +452,7 @@ int RunCommand(const CommonOptions& opts) {
       std::this_thread::sleep_for(milliseconds(50));
     }
   });
-  for (auto& t : stoppers) t.join();
+  StopAll(halves, deadline);
   // After the pipelines: their lanes acknowledged what they committed while
   // draining, over sessions that were still open.
   for (auto& [link, hub] : hubs) hub->Stop();

@@ -109,6 +109,32 @@ void AppendLink(std::string* out, const mirror::LinkStatus& l) {
   out->push_back('}');
 }
 
+// A hub's edges: connected or since when not, and the backlog each last
+// reported (docs/observability.md).
+void AppendEdges(std::string* out, const std::vector<mirror::EdgeStatus>& edges) {
+  out->append(",\"edges\":[");
+  for (size_t i = 0; i < edges.size(); ++i) {
+    const mirror::EdgeStatus& e = edges[i];
+    if (i) out->push_back(',');
+    out->append("{\"name\":");
+    AppendString(out, e.name);
+    out->append(",\"connected\":").append(e.connected ? "true" : "false");
+    out->append(",\"since_ms\":").append(std::to_string(e.since_ms));
+    out->append(",\"last_report_ms\":");
+    if (e.last_report_ms < 0) out->append("null");
+    else out->append(std::to_string(e.last_report_ms));
+    out->append(",\"backlog_records\":").append(std::to_string(e.backlog_records));
+    out->append(",\"lag_seconds\":");
+    AppendNumber(out, e.lag_seconds);
+    out->append(",\"lost_records\":").append(std::to_string(e.lost_records));
+    out->append(",\"buffered_bytes\":").append(std::to_string(e.buffered_bytes));
+    out->append(",\"buffer_budget_bytes\":").append(std::to_string(e.buffer_budget_bytes));
+    out->append(",\"partitions\":").append(std::to_string(e.partitions.size()));
+    out->push_back('}');
+  }
+  out->push_back(']');
+}
+
 }  // namespace
 
 std::string StatusJson(const std::vector<mirror::PipelineStatus>& pipelines, const std::string& worker_id,
@@ -168,6 +194,7 @@ std::string StatusJson(const std::vector<mirror::PipelineStatus>& pipelines, con
     out.append(",\"last_error\":");
     if (st.last_error.empty()) out.append("null");
     else AppendString(&out, st.last_error);
+    if (st.role == "hub") AppendEdges(&out, st.edges);
     out.append(",\"partitions\":[");
     for (size_t j = 0; j < st.partitions.size(); ++j) {
       const auto& p = st.partitions[j];

@@ -14,16 +14,19 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "edge_batcher.h"
 #include "kafka_admin.h"
 #include "kafka_record_source.h"
 #include "longhaul/base/backoff.h"
 #include "longhaul/base/logging.h"
+#include "longhaul/config/config_diff.h"
 #include "longhaul/mirror/pipeline_runner.h"
 #include "longhaul/offsets/lane.h"
 #include "longhaul/transport/edge_link.h"
 #include "longhaul/transport/record_codec.h"
 #include "partition_metrics.h"
 #include "pipeline_state.h"
+#include "priority_classes.h"
 #include "source_gap.h"
 #include "topic_discovery.h"
 
@@ -97,6 +100,13 @@ absl::StatusOr<transport::EdgeLinkOptions> EdgeLinkOptionsFor(const config::Link
   o.dead_link_timeout = e.dead_link_timeout;
   o.report_interval = e.report_interval;
   o.reconnect_max = std::chrono::milliseconds(10'000);
+  absl::StatusOr<LinkClasses> classes = LinkClassesFor(e.priorities);
+  if (!classes.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge.priorities: ", classes.status().message()));
+  }
+  o.classes = std::move(classes->classes);
+  o.class_of = std::move(classes->class_of);
+  o.rate_limit_bits_per_second = static_cast<uint64_t>(e.rate_limit_bits_per_second);
   if (absl::Status s = transport::ValidateEdgeLinkOptions(o); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("links.", link.name, ".edge: ", s.message()));
   }
@@ -110,12 +120,6 @@ constexpr milliseconds kAdminTimeout{10'000};
 constexpr milliseconds kSnapshotInterval{500};
 // How often the link's report (the edge's backlog for the hub) is refreshed.
 constexpr milliseconds kReportInterval{1'000};
-// A batch refused as out of order with no resume seek explaining it within
-// this time means the reader and the link disagree: start over from the
-// hub's resume points.
-constexpr milliseconds kResyncGrace{2'000};
-// Encoded-size slack for the frame header and the batch's own fields.
-constexpr uint64_t kFrameSlackBytes = 4096;
 
 std::string Hostname() {
   char buf[256] = {0};
@@ -136,20 +140,36 @@ struct Snapshot {
   std::string last_error;
 };
 
+// The link as the batcher sees it.
+class LinkSink final : public EdgeBatchSink {
+ public:
+  explicit LinkSink(transport::EdgeLink* link) : link_(link) {}
+  bool CanSend(uint64_t bytes) override { return link_->CanSend(bytes); }
+  absl::StatusOr<uint64_t> SendBatch(transport::OutgoingBatch batch) override {
+    return link_->SendBatch(std::move(batch));
+  }
+
+ private:
+  transport::EdgeLink* link_;
+};
+
 class EdgeRunner final : public PipelineRunner {
  public:
   EdgeRunner(const config::Config& config, const std::string& pipeline, metrics::Registry* registry,
-             transport::EdgeLinkOptions options)
+             transport::EdgeLinkOptions options, Clock* clock)
       : config_(config),
+        clock_(clock),
         pipeline_(config_.pipelines.at(pipeline)),
         source_(config_.Cluster(pipeline_.source)),
         names_(pipeline_),
         options_(std::move(options)),
-        collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })) {}
+        batching_(EdgeBatchingFor(options_)),
+        collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })),
+        live_(std::make_shared<const config::PipelineConfig>(pipeline_)) {}
 
   ~EdgeRunner() override {
     collector_.Reset();
-    Stop(SystemClock::Instance().Now());
+    Stop(clock_->Now());
   }
 
   void Start() override {
@@ -166,6 +186,16 @@ class EdgeRunner final : public PipelineRunner {
     wake_.notify_all();
     if (discovery_thread_.joinable()) discovery_thread_.join();
     if (reader_thread_.joinable()) reader_thread_.join();
+  }
+
+  void ApplyLive(const config::PipelineConfig& fresh) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      live_ = std::make_shared<const config::PipelineConfig>(config::WithLiveSettings(*live_, fresh));
+      discovery_requested_ = true;  // the new filter now, not after discovery_interval
+    }
+    wake_.notify_all();
+    LogInfo("edge: pipeline took over reloaded settings", {{"pipeline", pipeline_.name}});
   }
 
   PipelineStatus Status() const override {
@@ -208,45 +238,6 @@ class EdgeRunner final : public PipelineRunner {
   }
 
  private:
-  // A partition as the reader sees it. Reader thread only.
-  struct Part {
-    TopicPartition tp;
-    bool discovered = false;  // the source has it and the pipeline mirrors it
-    bool assigned = false;
-    bool start_known = false;  // from a resume seek, or the pipeline start (hub does not know it)
-    bool hub_known = false;
-    // Next offset to read; -1 before the first record when starting at the
-    // beginning of the partition.
-    int64_t pos = -1;
-    // Where the next sealed batch starts (the end of the last one, or a
-    // seek); -1 for a partition the link has not seen.
-    int64_t sealed_next = -1;
-    // The last batch the link took: its first offset and its end.
-    int64_t last_sent_first = -1;
-    int64_t sent_next = -1;
-    int64_t acked = -1;  // the hub's committed next offset
-    int64_t records_sent = 0;
-    int64_t bytes_sent = 0;
-    // Records read and not yet sealed into a batch.
-    std::vector<Record> open;
-    uint64_t open_bytes = 0;
-    SteadyTime opened_at{};
-    // Sealed batches the link has not taken yet (buffer full).
-    struct Sealed {
-      transport::OutgoingBatch batch;
-      uint64_t bytes = 0;
-      int64_t oldest_timestamp_ms = -1;  // -1: no record
-    };
-    std::deque<Sealed> sealed;
-    // Batches the link took and the hub has not acknowledged: where each
-    // ends and the create time of its oldest record (for the report).
-    std::deque<std::pair<int64_t, int64_t>> unacked;
-    // A batch was refused as out of order; a resume seek should follow.
-    std::optional<SteadyTime> resync_since;
-    int64_t caught_up_at_ms = -1;
-    // A source gap stopped it (on_source_gap: stop): not read until restart.
-    bool stopped = false;
-  };
   // Source gaps per partition; kept across reader restarts so that a gap
   // met again is not counted again. Reader thread writes, Status() reads
   // through the snapshot.
@@ -265,6 +256,17 @@ class EdgeRunner final : public PipelineRunner {
     std::unique_lock<std::mutex> lock(mu_);
     wake_.wait_for(lock, d, [&] { return stopping_; });
     return stopping_;
+  }
+  // Discovery's wait: also ends when a reload asks for a discovery now.
+  bool WaitForDiscoveryOrStop(milliseconds d) {
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait_for(lock, d, [&] { return stopping_ || discovery_requested_; });
+    discovery_requested_ = false;
+    return stopping_;
+  }
+  std::shared_ptr<const config::PipelineConfig> Live() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return live_;
   }
   void SetError(const std::string& e) {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
@@ -289,7 +291,7 @@ class EdgeRunner final : public PipelineRunner {
         if (topics.ok()) {
           std::set<TopicPartition> found;
           std::map<std::string, TopicRetention> retention;
-          for (const auto& [topic, partitions] : SelectTopics(pipeline_, *topics)) {
+          for (const auto& [topic, partitions] : SelectTopics(*Live(), *topics)) {
             for (int p = 0; p < partitions; ++p) found.insert(TopicPartition{topic, p});
             // For the time left before retention deletes what was not sent.
             if (auto configs = admin->EffectiveTopicConfigs(topic, kAdminTimeout); configs.ok()) {
@@ -309,7 +311,7 @@ class EdgeRunner final : public PipelineRunner {
           s = topics.status();
         }
       }
-      milliseconds next = pipeline_.discovery_interval;
+      milliseconds next = Live()->discovery_interval;
       if (!s.ok()) {
         LogWarn("edge: topic discovery failed; will retry",
                 {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
@@ -318,7 +320,7 @@ class EdgeRunner final : public PipelineRunner {
       } else {
         backoff.Reset();
       }
-      if (WaitOrStop(next)) break;
+      if (WaitForDiscoveryOrStop(next)) break;
     }
   }
 
@@ -390,16 +392,16 @@ class EdgeRunner final : public PipelineRunner {
   }
 
   absl::Status RunReader() {
-    parts_.clear();
-    by_handle_.clear();
+    batcher_.reset();
+    caught_up_at_ms_.clear();
     {
       std::lock_guard<std::mutex> lock(events_mu_);
       events_.clear();
     }
     link_ready_ = false;
     link_up_ = false;
-    blocked_ = false;
-    open_count_ = 0;
+    consumer_paused_ = false;
+    pauses_before_ = pauses_.load();
     applied_discovery_ = 0;
     if (auto s = CreateConsumer(); !s.ok()) return s;
     if (auto s = StartLink(); !s.ok()) {
@@ -407,6 +409,12 @@ class EdgeRunner final : public PipelineRunner {
       consumer_.reset();
       return s;
     }
+    sink_ = std::make_unique<LinkSink>(link_.get());
+    EdgeBatcherOptions batching;
+    batching.max_batch_bytes = batching_.max_bytes;
+    batching.max_batch_delay = batching_.max_delay;
+    batching.buffer_budget_bytes = options_.buffer_budget_bytes;
+    batcher_ = std::make_unique<EdgeBatcher>(sink_.get(), clock_, batching);
     absl::Status result = ReadLoop();
     Drain();
     link_->Stop();
@@ -418,38 +426,28 @@ class EdgeRunner final : public PipelineRunner {
   }
 
   absl::Status ReadLoop() {
-    SteadyTime next_snapshot = SystemClock::Instance().Now();
+    SteadyTime next_snapshot = clock_->Now();
     SteadyTime next_report = next_snapshot;
-    bool assignment_dirty = false;
     while (!stopping()) {
       if (superseded_) return superseded_status_;
-      if (auto s = ProcessEvents(&assignment_dirty); !s.ok()) return s;
-      ApplyDiscovery(&assignment_dirty);
-      if (assignment_dirty) {
-        if (auto s = Reassign(); !s.ok()) return s;
-        assignment_dirty = false;
-      }
-      const bool have_open = open_count_ > 0;
+      if (auto s = ProcessEvents(); !s.ok()) return s;
+      if (auto s = ApplyDiscovery(); !s.ok()) return s;
+      if (auto s = SyncConsumer(); !s.ok()) return s;
       SourceRecordView view;
       absl::Status warning;
-      auto got = consumer_->Next(have_open ? milliseconds(10) : milliseconds(100), &view, &warning);
+      auto got = consumer_->Next(batcher_->has_open() ? milliseconds(10) : milliseconds(100), &view, &warning);
       if (!got.ok()) return got.status();
       if (*got) {
-        if (auto s = OnRecord(view); !s.ok()) return s;
+        if (auto s = batcher_->OnRecord(view); !s.ok()) return s;
       } else if (!warning.ok()) {
         LogDebug("edge: source read", {{"pipeline", pipeline_.name}, {"error", std::string(warning.message())}});
       }
       for (const OutOfRange& oor : consumer_->TakeOutOfRange()) {
         if (auto s = OnOutOfRange(oor); !s.ok()) return s;
       }
-      SteadyTime now = SystemClock::Instance().Now();
-      if (auto s = FlushDue(now, /*all=*/false); !s.ok()) return s;
-      for (auto& [tp, p] : parts_) {
-        if (p.resync_since && now - *p.resync_since > kResyncGrace) {
-          return absl::InternalError(absl::StrCat("the link refused a batch of ", tp.ToString(),
-                                                  " as out of order and no resume explained it"));
-        }
-      }
+      if (auto s = batcher_->Tick(); !s.ok()) return s;
+      if (auto s = SyncConsumer(); !s.ok()) return s;
+      const SteadyTime now = clock_->Now();
       if (now >= next_snapshot) {
         UpdateSnapshot();
         next_snapshot = now + kSnapshotInterval;
@@ -462,24 +460,40 @@ class EdgeRunner final : public PipelineRunner {
     return absl::OkStatus();
   }
 
+  // Applies the batcher's requests to the source consumer: a new
+  // assignment (a seek moved a partition, or new partitions start), and a
+  // pause while the link buffer is full.
+  absl::Status SyncConsumer() {
+    if (batcher_->TakeReassign()) {
+      if (auto s = consumer_->Assign(batcher_->Assignment()); !s.ok()) return s;
+      consumer_paused_ = false;  // a new assignment fetches
+    }
+    if (batcher_->blocked() != consumer_paused_) {
+      if (batcher_->blocked()) LogDebug("edge: link buffer full, pausing the source", {{"pipeline", pipeline_.name}});
+      if (auto s = consumer_->Pause(batcher_->Assigned(), batcher_->blocked()); !s.ok()) return s;
+      consumer_paused_ = batcher_->blocked();
+    }
+    pauses_.store(pauses_before_ + batcher_->pauses());
+    return absl::OkStatus();
+  }
+
   // Stopping: hand what was read to the link and give the hub until the
   // drain deadline to commit it, so a restart resends little.
   void Drain() {
     SteadyTime deadline;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      deadline = std::min(stop_deadline_, SystemClock::Instance().Now() + milliseconds(5'000));
+      deadline = std::min(stop_deadline_, clock_->Now() + milliseconds(5'000));
     }
     if (!link_up_) return;
-    bool dirty = false;
-    FlushDue(SystemClock::Instance().Now(), /*all=*/true).IgnoreError();
-    while (SystemClock::Instance().Now() < deadline && link_->BufferedBytes() > 0) {
-      ProcessEvents(&dirty).IgnoreError();
-      std::this_thread::sleep_for(milliseconds(20));
+    batcher_->Tick(/*all=*/true).IgnoreError();
+    while (clock_->Now() < deadline && link_->BufferedBytes() > 0) {
+      ProcessEvents().IgnoreError();
+      clock_->SleepFor(milliseconds(20));
     }
   }
 
-  absl::Status ProcessEvents(bool* assignment_dirty) {
+  absl::Status ProcessEvents() {
     std::deque<LinkEvent> events;
     {
       std::lock_guard<std::mutex> lock(events_mu_);
@@ -487,19 +501,9 @@ class EdgeRunner final : public PipelineRunner {
     }
     for (auto& e : events) {
       if (auto* resume = std::get_if<transport::ResumeEvent>(&e.what)) {
-        for (const auto& c : resume->committed) {
-          Part& p = PartOf(c.partition);
-          p.hub_known = true;
-          p.acked = std::max(p.acked, c.offset);
-          while (!p.unacked.empty() && p.unacked.front().first <= p.acked) p.unacked.pop_front();
-        }
-        for (const auto& s : resume->seek) HandleSeek(s.partition, s.offset, assignment_dirty);
+        batcher_->OnResume(*resume);
       } else if (auto* ack = std::get_if<transport::AckEvent>(&e.what)) {
-        for (const auto& c : ack->committed) {
-          Part& p = PartOf(c.partition);
-          p.acked = std::max(p.acked, c.offset);
-          while (!p.unacked.empty() && p.unacked.front().first <= p.acked) p.unacked.pop_front();
-        }
+        batcher_->OnAck(*ack);
       } else if (auto* state = std::get_if<std::pair<transport::LinkState, absl::Status>>(&e.what)) {
         if (state->first == transport::LinkState::kFailed) {
           superseded_status_ = absl::FailedPreconditionError(
@@ -519,20 +523,10 @@ class EdgeRunner final : public PipelineRunner {
                   {{"pipeline", pipeline_.name}, {"error", std::string(state->second.message())}});
         }
       } else {
-        if (blocked_) {
-          blocked_ = false;
-          if (auto s = consumer_->Pause(AssignedPartitions(), false); !s.ok()) return s;
-        }
+        batcher_->OnWritable();
       }
     }
-    if (!blocked_) {
-      for (auto& [tp, p] : parts_) {
-        if (!p.sealed.empty()) {
-          if (auto s = TrySend(p); !s.ok()) return s;
-        }
-      }
-    }
-    return absl::OkStatus();
+    return batcher_->SendPending();
   }
 
   // The same judgement as a lane's (lane_worker.cc): read again, or count
@@ -540,11 +534,10 @@ class EdgeRunner final : public PipelineRunner {
   // start. Going on, the next batch still starts where the reader stood,
   // so the hub moves its checkpoint past the gap as past any other.
   absl::Status OnOutOfRange(const OutOfRange& oor) {
-    auto it = parts_.find(oor.partition);
-    if (it == parts_.end() || !it->second.assigned || it->second.stopped) return absl::OkStatus();
-    Part& p = it->second;
+    const EdgePartition* p = batcher_->Find(oor.partition);
+    if (p == nullptr || !p->assigned || p->stopped) return absl::OkStatus();
     const TopicPartition& tp = oor.partition;
-    const int64_t next = oor.offset >= 0 ? oor.offset : std::max<int64_t>(p.pos, 0);
+    const int64_t next = oor.offset >= 0 ? oor.offset : std::max<int64_t>(p->pos, 0);
     auto bounds = consumer_->QueryLogBounds(tp);
     if (!bounds.ok()) return bounds.status();  // the reader restarts and meets it again
     const OutOfRangeVerdict verdict = JudgeOutOfRange(next, bounds->start, bounds->end);
@@ -579,229 +572,52 @@ class EdgeRunner final : public PipelineRunner {
               {"newly_counted", static_cast<long long>(counted)},
               {"error", what}});
     if (!skip) {
-      p.stopped = true;
+      batcher_->Stop(tp);
       return consumer_->Reposition(tp, std::nullopt);
     }
-    p.pos = verdict.lost_end;
+    batcher_->SkipTo(tp, verdict.lost_end);
     return consumer_->Reposition(tp, verdict.lost_end);
   }
 
-  Part& PartOf(const TopicPartition& tp) {
-    auto [it, inserted] = parts_.try_emplace(tp);
-    if (inserted) it->second.tp = tp;
-    return it->second;
-  }
-
-  void HandleSeek(const TopicPartition& tp, int64_t offset, bool* assignment_dirty) {
-    Part& p = PartOf(tp);
-    p.hub_known = true;
-    p.start_known = true;
-    p.resync_since.reset();
-    if (p.last_sent_first == offset && p.sent_next > offset && p.sealed_next >= p.sent_next) {
-      // The link took a batch starting exactly there after it applied this
-      // seek and before we saw it: it expects the end of that batch, which
-      // is where we are.
-      return;
-    }
-    if (!p.open.empty()) --open_count_;
-    p.open.clear();
-    p.open_bytes = 0;
-    p.sealed.clear();
-    p.unacked.clear();
-    p.pos = offset;
-    p.sealed_next = offset;
-    p.sent_next = offset;
-    p.last_sent_first = -1;
-    if (p.assigned) *assignment_dirty = true;
-  }
-
-  void ApplyDiscovery(bool* assignment_dirty) {
-    std::set<TopicPartition> discovered;
+  absl::Status ApplyDiscovery() {
+    std::optional<std::set<TopicPartition>> discovered;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (discovered_version_ != applied_discovery_) {
         discovered = discovered_;
         applied_discovery_ = discovered_version_;
-        for (const auto& tp : discovered) PartOf(tp).discovered = true;
       }
     }
-    if (!link_ready_) return;
-    for (auto& [tp, p] : parts_) {
-      if (!p.discovered || p.assigned || p.stopped) continue;
-      if (!p.start_known) {
-        // The hub does not know the partition: the pipeline's start.
-        if (pipeline_.start == config::StartPosition::kLatest) {
-          auto latest = consumer_->LatestOffset(tp);
-          if (!latest.ok()) {
-            LogWarn("edge: cannot resolve the latest offset yet",
-                    {{"partition", tp.ToString()}, {"error", std::string(latest.status().message())}});
-            continue;
-          }
-          p.pos = *latest;
-          p.sealed_next = *latest;
+    if (discovered) {
+      for (const auto& [tp, p] : batcher_->partitions()) {
+        // A reloaded topic filter no longer selects it: a fresh reader
+        // (from the hub's resume points) leaves it out; what was sent of
+        // it is committed or resent as after any restart.
+        if (p.discovered && !discovered->count(tp)) {
+          return absl::AbortedError(absl::StrCat("the topic filter no longer selects ", tp.ToString(),
+                                                 " (config reload): the reader starts again without it"));
         }
-        p.start_known = true;
       }
-      p.assigned = true;
-      *assignment_dirty = true;
+      batcher_->SetDiscovered(*discovered);
     }
-  }
-
-  std::vector<TopicPartition> AssignedPartitions() const {
-    std::vector<TopicPartition> out;
-    for (const auto& [tp, p] : parts_) {
-      if (p.assigned) out.push_back(tp);
+    if (!link_ready_) return absl::OkStatus();
+    std::function<absl::StatusOr<int64_t>(const TopicPartition&)> latest;
+    if (pipeline_.start == config::StartPosition::kLatest) {
+      latest = [this](const TopicPartition& tp) { return consumer_->LatestOffset(tp); };
     }
-    return out;
-  }
-
-  absl::Status Reassign() {
-    std::vector<SourceAssignment> assignment;
-    for (const auto& [tp, p] : parts_) {
-      if (p.assigned && !p.stopped) assignment.push_back(SourceAssignment{tp, p.pos});
-    }
-    by_handle_.clear();
-    if (auto s = consumer_->Assign(assignment); !s.ok()) return s;
-    if (blocked_) return consumer_->Pause(AssignedPartitions(), true);
-    return absl::OkStatus();
-  }
-
-  Part* FindPart(const SourceRecordView& r) {
-    auto key = std::make_pair(r.partition_handle, r.partition);
-    if (auto it = by_handle_.find(key); it != by_handle_.end()) return it->second;
-    auto it = parts_.find(TopicPartition{r.topic, r.partition});
-    Part* p = it == parts_.end() ? nullptr : &it->second;
-    by_handle_[key] = p;
-    return p;
-  }
-
-  absl::Status OnRecord(const SourceRecordView& r) {
-    Part* p = FindPart(r);
-    if (p == nullptr || !p->assigned || (p->pos >= 0 && r.offset < p->pos)) {
-      if (r.headers) rd_kafka_headers_destroy(r.headers);
-      return absl::OkStatus();  // not ours, or read again from before a seek
-    }
-    Record rec;
-    rec.offset = r.offset;
-    rec.timestamp_ms = r.timestamp_ms;
-    if (r.key) rec.key.emplace(static_cast<const char*>(r.key), r.key_len);
-    if (r.value) rec.value.emplace(static_cast<const char*>(r.value), r.value_len);
-    if (r.headers) {
-      size_t i = 0;
-      const char* name;
-      const void* value;
-      size_t size;
-      while (rd_kafka_header_get_all(r.headers, i++, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        RecordHeader h;
-        h.name = name;
-        if (value) h.value.emplace(static_cast<const char*>(value), size);
-        rec.headers.push_back(std::move(h));
-      }
-      rd_kafka_headers_destroy(r.headers);
-    }
-    if (p->open.empty()) {
-      p->opened_at = SystemClock::Instance().Now();
-      ++open_count_;
-    }
-    p->open_bytes += transport::EncodedSizeBound(rec);
-    p->open.push_back(std::move(rec));
-    p->pos = r.offset + 1;
-    if (p->open_bytes >= batching_.max_bytes) {
-      Seal(*p);
-      return TrySend(*p);
+    for (const auto& [tp, error] : batcher_->StartDiscovered(latest)) {
+      LogWarn("edge: cannot resolve the latest offset yet",
+              {{"partition", tp.ToString()}, {"error", std::string(error.message())}});
     }
     return absl::OkStatus();
-  }
-
-  void Seal(Part& p) {
-    if (p.open.empty()) return;
-    Part::Sealed s;
-    s.batch.partition = p.tp;
-    s.batch.first_offset = p.sealed_next;  // where the reader stood; -1: the first record's
-    s.batch.last_offset = p.open.back().offset;
-    s.bytes = p.open_bytes + kFrameSlackBytes;
-    for (const Record& r : p.open) {
-      if (s.oldest_timestamp_ms < 0 || r.timestamp_ms < s.oldest_timestamp_ms) s.oldest_timestamp_ms = r.timestamp_ms;
-    }
-    s.batch.records = std::move(p.open);
-    p.sealed_next = s.batch.last_offset + 1;
-    p.open.clear();
-    p.open_bytes = 0;
-    --open_count_;
-    p.sealed.push_back(std::move(s));
-  }
-
-  absl::Status FlushDue(SteadyTime now, bool all) {
-    if (open_count_ == 0 && !all) return absl::OkStatus();
-    for (auto& [tp, p] : parts_) {
-      if (p.open.empty()) continue;
-      if (all || now - p.opened_at >= batching_.max_delay) {
-        Seal(p);
-        if (auto s = TrySend(p); !s.ok()) return s;
-      }
-    }
-    return absl::OkStatus();
-  }
-
-  // Hands p's sealed batches to the link in order until it is full.
-  absl::Status TrySend(Part& p) {
-    while (!p.sealed.empty() && !blocked_ && !p.resync_since) {
-      Part::Sealed& s = p.sealed.front();
-      // A batch larger than the whole budget still goes once the buffer is empty.
-      if (!link_->CanSend(std::min<uint64_t>(s.bytes, options_.buffer_budget_bytes))) return Block();
-      const int64_t first = s.batch.first_offset >= 0 ? s.batch.first_offset : s.batch.records.front().offset;
-      const int64_t end = s.batch.last_offset + 1;
-      const int64_t records = static_cast<int64_t>(s.batch.records.size());
-      const int64_t bytes = static_cast<int64_t>(s.bytes - kFrameSlackBytes);
-      const int64_t oldest = s.oldest_timestamp_ms;
-      absl::StatusOr<uint64_t> sent = link_->SendBatch(std::move(s.batch));
-      p.sealed.pop_front();
-      if (sent.ok()) {
-        if (oldest >= 0) p.unacked.emplace_back(end, oldest);
-        p.last_sent_first = first;
-        p.sent_next = end;
-        p.records_sent += records;
-        p.bytes_sent += bytes;
-        continue;
-      }
-      switch (sent.status().code()) {
-        case absl::StatusCode::kFailedPrecondition:
-          // Raced with a resume seek (which will reposition the partition),
-          // or the link and we disagree (then start over after a grace).
-          p.resync_since = SystemClock::Instance().Now();
-          p.sealed.clear();
-          return absl::OkStatus();
-        case absl::StatusCode::kResourceExhausted: {
-          // Cannot happen after CanSend (only this thread adds), but if it
-          // does the batch is gone: read it again.
-          bool dirty = false;
-          HandleSeek(p.tp, first, &dirty);
-          if (dirty) Reassign().IgnoreError();
-          return Block();
-        }
-        case absl::StatusCode::kCancelled:
-          return absl::OkStatus();  // stopping
-        default:
-          return sent.status();
-      }
-    }
-    return absl::OkStatus();
-  }
-
-  // The link buffer is full: stop fetching until on_writable.
-  absl::Status Block() {
-    if (blocked_) return absl::OkStatus();
-    blocked_ = true;
-    ++pauses_;
-    LogDebug("edge: link buffer full, pausing the source", {{"pipeline", pipeline_.name}});
-    return consumer_->Pause(AssignedPartitions(), true);
   }
 
   void UpdateSnapshot() {
     std::map<TopicPartition, EndOffsets> offsets = consumer_ ? consumer_->Offsets() : decltype(offsets){};
-    const int64_t now_ms = SystemClock::Instance().WallMillis();
+    const int64_t now_ms = clock_->WallMillis();
     std::vector<PartitionStatus> out;
-    for (auto& [tp, p] : parts_) {
+    const std::map<TopicPartition, EdgePartition> no_partitions;
+    for (const auto& [tp, p] : batcher_ ? batcher_->partitions() : no_partitions) {
       if (!p.discovered) continue;
       PartitionStatus ps;
       ps.topic = tp.topic;
@@ -818,15 +634,15 @@ class EdgeRunner final : public PipelineRunner {
         // Transaction markers at the end of the log are never delivered:
         // with nothing read and unacknowledged, everything before the
         // reader's position is replicated or was skipped.
-        const bool idle = p.open.empty() && p.sealed.empty() && p.sent_next == p.acked;
-        if (idle && it->second.position > replicated) replicated = it->second.position;
+        if (p.idle() && it->second.position > replicated) replicated = it->second.position;
       }
       ps.replicated_offset = replicated;
       if (ps.source_end_offset >= 0 && replicated >= 0) {
         ps.lag_records = std::max<int64_t>(0, ps.source_end_offset - replicated);
       }
-      if (ps.lag_records == 0) p.caught_up_at_ms = now_ms;
-      if (ps.lag_records > 0 && p.caught_up_at_ms > 0) ps.lag_seconds = (now_ms - p.caught_up_at_ms) / 1000.0;
+      int64_t& caught_up_at_ms = caught_up_at_ms_.try_emplace(tp, -1).first->second;
+      if (ps.lag_records == 0) caught_up_at_ms = now_ms;
+      if (ps.lag_records > 0 && caught_up_at_ms > 0) ps.lag_seconds = (now_ms - caught_up_at_ms) / 1000.0;
       out.push_back(std::move(ps));
     }
     std::lock_guard<std::mutex> lock(snapshot_mu_);
@@ -842,8 +658,8 @@ class EdgeRunner final : public PipelineRunner {
       ps.source_gap_records = g->second.records;
       ps.source_gap_first = g->second.first;
       ps.source_gap_end = g->second.end;
-      auto part = parts_.find(g->first);
-      if (part != parts_.end() && part->second.stopped) {
+      const EdgePartition* part = batcher_ ? batcher_->Find(g->first) : nullptr;
+      if (part != nullptr && part->stopped) {
         ps.state = "error";
         ps.error = g->second.error;
       }
@@ -860,11 +676,11 @@ class EdgeRunner final : public PipelineRunner {
   // The edge's backlog as it knows it, for the hub (the link sends the
   // latest after each resume and every report_interval).
   void UpdateReport() {
-    if (!link_ || !consumer_) return;
+    if (!link_ || !consumer_ || !batcher_) return;
     const std::map<TopicPartition, EndOffsets> offsets = consumer_->Offsets();
     transport::ReportFrame report;
-    report.wall_ms = SystemClock::Instance().WallMillis();
-    for (const auto& [tp, p] : parts_) {
+    report.wall_ms = clock_->WallMillis();
+    for (const auto& [tp, p] : batcher_->partitions()) {
       if (!p.discovered) continue;
       transport::PartitionReport r;
       r.partition = tp;
@@ -881,7 +697,13 @@ class EdgeRunner final : public PipelineRunner {
       else if (!p.sealed.empty()) oldest = p.sealed.front().oldest_timestamp_ms;
       else if (!p.open.empty()) oldest = p.open.front().timestamp_ms;
       r.oldest_unsent_timestamp_ms = std::max<int64_t>(oldest, -1);
-      r.lost_records = 0;  // retention gaps: not counted at the edge yet
+      {
+        // Records the source deleted before the edge read them (source
+        // gaps, counted once): the hub shows them with the edge.
+        std::lock_guard<std::mutex> lock(snapshot_mu_);
+        auto g = gaps_.find(tp);
+        r.lost_records = g == gaps_.end() ? 0 : g->second.records;
+      }
       report.partitions.push_back(std::move(r));
     }
     if (absl::Status s = link_->SetReport(std::move(report)); !s.ok()) {
@@ -893,17 +715,19 @@ class EdgeRunner final : public PipelineRunner {
     PipelineStatus st = Status();
     const std::string& p = st.name;
     for (const auto& ps : st.partitions) {
-      std::vector<metrics::Label> labels = {{"pipeline", p}, {"topic", ps.topic}};
+      std::vector<metrics::Label> labels = {{"pipeline", p}, {"role", "edge"}, {"topic", ps.topic}};
       if (config_.admin.per_partition_metrics) labels.push_back({"partition", std::to_string(ps.partition)});
-      // Own names: in one process with --role all, the hub half reports
-      // longhaul_replicated_offset etc. for the same partitions.
-      sink.AddGauge("longhaul_edge_source_end_offset", "End offset (read_committed) of the source partition, as the "
-                    "edge last saw it.", labels, static_cast<double>(std::max<int64_t>(ps.source_end_offset, 0)));
-      sink.AddGauge("longhaul_edge_committed_offset",
-                    "Next source offset the hub acknowledged as committed on the target.", labels,
+      // The families every role exports, role="edge": with --role all the
+      // hub half exports the same partitions with role="hub".
+      sink.AddGauge("longhaul_source_end_offset", "End offset (read_committed) of the source partition.", labels,
+                    static_cast<double>(std::max<int64_t>(ps.source_end_offset, 0)));
+      sink.AddGauge("longhaul_replicated_offset", "Next source offset committed on the target.", labels,
                     static_cast<double>(std::max<int64_t>(ps.replicated_offset, 0)));
-      sink.AddGauge("longhaul_edge_lag_records", "Source records not yet committed on the target, seen from the edge.",
-                    labels, static_cast<double>(ps.lag_records));
+      sink.AddGauge("longhaul_lag_records", "Source records not yet committed on the target.", labels,
+                    static_cast<double>(ps.lag_records));
+      sink.AddGauge("longhaul_lag_seconds",
+                    "Age of the oldest source record not yet committed on the target (see docs/observability.md).",
+                    labels, ps.lag_seconds);
       sink.AddGauge("longhaul_link_sent_offset", "Next source offset the edge handed to the link.", labels,
                     static_cast<double>(std::max<int64_t>(ps.sent_offset, 0)));
     }
@@ -977,9 +801,35 @@ class EdgeRunner final : public PipelineRunner {
             static_cast<double>(m.window_waits));
     counter("longhaul_link_source_pauses_total", "Times the edge paused the source because the link buffer was full.",
             static_cast<double>(pauses_.load()));
+    gauge("longhaul_link_rate_limit_bits_per_second", "links.<l>.edge.rate_limit (0: no cap).",
+          static_cast<double>(m.rate_limit_bits_per_second));
+    // Per traffic class (links.<l>.edge.priorities): what waits at the edge
+    // and for how long, what went, and the records not yet committed.
+    std::vector<double> class_lag(m.classes.size(), 0);
+    if (!m.classes.empty()) {
+      for (const auto& ps : st.partitions) {
+        size_t cls = options_.class_of ? options_.class_of(ps.topic) : 0;
+        class_lag[std::min(cls, class_lag.size() - 1)] += static_cast<double>(ps.lag_records);
+      }
+    }
+    for (size_t i = 0; i < m.classes.size(); ++i) {
+      const transport::EdgeClassMetrics& c = m.classes[i];
+      const std::vector<metrics::Label> labels = {{"link", link}, {"pipeline", p}, {"role", "edge"}, {"class", c.name}};
+      sink.AddGauge("longhaul_link_class_queued_bytes", "Data frames of the class waiting at the edge to be sent.",
+                    labels, static_cast<double>(c.queued_bytes));
+      sink.AddGauge("longhaul_link_class_queue_delay_seconds",
+                    "How long the class's oldest waiting data frame has waited at the edge (0: none waits).", labels,
+                    c.oldest_queued_seconds);
+      sink.AddCounter("longhaul_link_class_wire_bytes_total", "Data frame bytes of the class written, resends included.",
+                      labels, static_cast<double>(c.bytes_sent));
+      sink.AddGauge("longhaul_link_class_lag_records",
+                    "Source records of the class's topics not yet committed on the target, seen from the edge.", labels,
+                    class_lag[i]);
+    }
   }
 
   config::Config config_;
+  Clock* clock_;
   const config::PipelineConfig& pipeline_;
   const config::ClusterConfig& source_;
   PipelineNames names_;
@@ -991,6 +841,10 @@ class EdgeRunner final : public PipelineRunner {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool discovery_requested_ = false;  // a reload asks for a discovery now
+  // pipeline_ with the live settings of the last reload (topic filter,
+  // discovery interval); under mu_.
+  std::shared_ptr<const config::PipelineConfig> live_;
   SteadyTime stop_deadline_{};
   std::set<TopicPartition> discovered_;
   uint64_t discovered_version_ = 0;
@@ -1007,16 +861,19 @@ class EdgeRunner final : public PipelineRunner {
   // Reader thread only.
   std::unique_ptr<KafkaRecordSource> consumer_;
   std::unique_ptr<transport::EdgeLink> link_;
-  std::map<TopicPartition, Part> parts_;
-  absl::flat_hash_map<std::pair<const void*, int32_t>, Part*> by_handle_;
+  std::unique_ptr<LinkSink> sink_;
+  std::unique_ptr<EdgeBatcher> batcher_;
+  // Whether the consumer's partitions are paused now (the batcher's
+  // blocked() as last applied), and pauses counted before this reader.
+  bool consumer_paused_ = false;
+  uint64_t pauses_before_ = 0;
+  std::map<TopicPartition, int64_t> caught_up_at_ms_;  // wall time each partition last had no lag
   uint64_t applied_discovery_ = 0;
-  int open_count_ = 0;  // partitions with an open batch
   bool link_ready_ = false;
   bool link_up_ = false;
   // The link stopped for good (LinkState::kFailed): never restart it.
   std::atomic<bool> superseded_{false};
   absl::Status superseded_status_;
-  bool blocked_ = false;
 };
 
 }  // namespace
@@ -1038,7 +895,8 @@ absl::StatusOr<std::unique_ptr<PipelineRunner>> CreateEdgeRunner(const config::C
   }
   auto options = EdgeLinkOptionsFor(link->second, pipeline, Hostname());
   if (!options.ok()) return options.status();
-  return std::unique_ptr<PipelineRunner>(new EdgeRunner(config, pipeline_name, registry, std::move(*options)));
+  return std::unique_ptr<PipelineRunner>(
+      new EdgeRunner(config, pipeline_name, registry, std::move(*options), &SystemClock::Instance()));
 }
 
 }  // namespace longhaul::mirror

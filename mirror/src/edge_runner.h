@@ -24,6 +24,14 @@ struct EdgeBatching {
   std::chrono::milliseconds max_delay{50};
 };
 
+// How the edge batches for this link. A frame on the wire cannot be
+// overtaken, so on a link with traffic classes or a rate cap (a thin link)
+// batches are kept small: 64 KiB, and at most 100 ms of the capped rate
+// (not under 16 KiB). At 2 Mbit/s a 1 MiB batch would hold an alarm behind
+// it for 4 s; 64 KiB holds it for a quarter of a second, and the frame
+// overhead stays under 0.1 %.
+EdgeBatching EdgeBatchingFor(const transport::EdgeLinkOptions& options);
+
 // The EdgeLink options of `link` (its edge section) for `pipeline`: the hub
 // address split into host and port, TLS files, connections, compression,
 // buffer budget, heartbeats. InvalidArgument names the key that is wrong.

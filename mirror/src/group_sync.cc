@@ -172,8 +172,8 @@ absl::StatusOr<GroupSyncReport> GroupSyncer::Sync(const std::string& group, cons
 }
 
 GroupSyncLoop::GroupSyncLoop(const config::PipelineConfig& pipeline, const config::ClusterConfig& source,
-                             const config::ClusterConfig& target)
-    : pipeline_(pipeline), source_(source), target_(target) {
+                             const config::ClusterConfig& target, const PipelineMetrics* metrics)
+    : pipeline_(pipeline), source_(source), target_(target), metrics_(metrics) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -190,7 +190,10 @@ void GroupSyncLoop::Run() {
   LogInfo("group offset sync started", {{"pipeline", pipeline_.name},
                                         {"interval_ms", static_cast<long long>(pipeline_.groups.interval.count())}});
   while (!stop_.load()) {
-    RunOnce();
+    const bool ok = RunOnce();
+    if (metrics_ != nullptr && !stop_.load()) {
+      (ok ? metrics_->group_sync_ok : metrics_->group_sync_failed)->Increment();
+    }
     std::unique_lock<std::mutex> lock(mu_);
     wake_.wait_for(lock, pipeline_.groups.interval, [&] { return stop_.load(); });
   }
@@ -198,13 +201,13 @@ void GroupSyncLoop::Run() {
   LogInfo("group offset sync stopped", {{"pipeline", pipeline_.name}});
 }
 
-void GroupSyncLoop::RunOnce() {
+bool GroupSyncLoop::RunOnce() {
   if (!syncer_) {
     auto s = GroupSyncer::Create(pipeline_, source_, target_, &stop_);
     if (!s.ok()) {
       LogWarn("group offset sync: cannot create clients; will retry",
               {{"pipeline", pipeline_.name}, {"error", std::string(s.status().message())}});
-      return;
+      return false;
     }
     syncer_ = std::move(*s);
   }
@@ -212,13 +215,15 @@ void GroupSyncLoop::RunOnce() {
   if (!groups.ok()) {
     LogWarn("group offset sync: cannot list groups; will retry",
             {{"pipeline", pipeline_.name}, {"error", std::string(groups.status().message())}});
-    return;
+    return false;
   }
+  bool all_synced = true;
   for (const std::string& group : *groups) {
-    if (stop_.load()) return;
+    if (stop_.load()) return all_synced;
     auto report = syncer_->Sync(group, SyncOptions{});
     if (!report.ok()) {
-      if (stop_.load()) return;
+      if (stop_.load()) return all_synced;
+      all_synced = false;
       LogWarn("group offset sync failed; will retry",
               {{"pipeline", pipeline_.name}, {"group", group}, {"error", std::string(report.status().message())}});
       continue;
@@ -254,7 +259,9 @@ void GroupSyncLoop::RunOnce() {
       LogDebug("group is active on the target; not synced",
                {{"pipeline", pipeline_.name}, {"group", group}, {"members", report->target_members}});
     }
+    if (failed > 0) all_synced = false;
   }
+  return all_synced;
 }
 
 absl::StatusOr<GroupTranslation> TranslateGroupOffsets(const config::Config& config, const std::string& pipeline,

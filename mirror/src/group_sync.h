@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "group_sync_admin.h"
+#include "mirror_metrics.h"
 #include "longhaul/config/config.h"
 #include "longhaul/mirror/offset_translation.h"
 #include "offset_translator.h"
@@ -63,19 +64,22 @@ class GroupSyncer {
 // destructor. Errors are logged and retried at the next interval.
 class GroupSyncLoop {
  public:
+  // `metrics` (may be null) counts the rounds; it must outlive the loop.
   GroupSyncLoop(const config::PipelineConfig& pipeline, const config::ClusterConfig& source,
-                const config::ClusterConfig& target);
+                const config::ClusterConfig& target, const PipelineMetrics* metrics = nullptr);
   ~GroupSyncLoop();
   GroupSyncLoop(const GroupSyncLoop&) = delete;
   GroupSyncLoop& operator=(const GroupSyncLoop&) = delete;
 
  private:
   void Run();
-  void RunOnce();
+  // True when every matching group was synced.
+  bool RunOnce();
 
   const config::PipelineConfig& pipeline_;
   const config::ClusterConfig& source_;
   const config::ClusterConfig& target_;
+  const PipelineMetrics* const metrics_;
   std::unique_ptr<GroupSyncer> syncer_;
   std::set<std::string> synced_groups_;  // logged at info once each
   std::atomic<bool> stop_{false};

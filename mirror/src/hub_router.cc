@@ -41,12 +41,21 @@ std::string EdgeNameOf(const transport::EdgeInfo& edge) {
 }
 
 HubPipeline::HubPipeline(const config::PipelineConfig& pipeline, HubRouter* router, uint32_t generation_nonce,
-                         UnknownGeneration unknown_generation)
+                         UnknownGeneration unknown_generation, std::chrono::milliseconds forget_edges_after,
+                         const Clock* clock)
     : config_(pipeline),
       router_(router),
       unknown_generation_(unknown_generation),
+      clock_(clock),
       generations_(generation_nonce),
-      lanes_(pipeline.lanes) {}
+      lanes_(pipeline.lanes),
+      backlog_(EdgeBacklogLimits{pipeline.max_topics, pipeline.max_partitions, forget_edges_after}) {}
+
+void HubPipeline::NoteConnectedLocked(const std::string& name, const std::string& edge) {
+  const bool connected =
+      std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& s) { return s.second.name == name; });
+  backlog_.SetConnected(name, edge, connected, clock_->WallMillis());
+}
 
 std::vector<int> HubPipeline::LanesOf(const std::string& edge) const {
   if (many()) return {static_cast<int>(offsets::LaneOfEdge(edge, config_.lanes))};
@@ -111,6 +120,10 @@ void HubPipeline::OnHello(std::shared_ptr<transport::HubSession> session) {
            answer.status);
     return;
   }
+  // Its name for people and per-edge metrics, also with edges: one.
+  std::string display = EdgeNameOf(info);
+  if (display.empty()) display = info.identity.substr(0, 64);
+  std::set<std::string> fenced_names;
   if (answer.supersedes) {
     // A new instance of the edge: every session of an older one is fenced.
     for (auto it = sessions_.begin(); it != sessions_.end();) {
@@ -120,6 +133,7 @@ void HubPipeline::OnHello(std::shared_ptr<transport::HubSession> session) {
       }
       it->second.session->Close(absl::FailedPreconditionError(absl::StrCat(
           "stale generation ", it->second.generation, ": a newer instance of edge '", edge, "' took over")));
+      fenced_names.insert(it->second.name);
       it = sessions_.erase(it);
     }
     const bool streaming = std::any_of(sessions_.begin(), sessions_.end(),
@@ -127,6 +141,7 @@ void HubPipeline::OnHello(std::shared_ptr<transport::HubSession> session) {
     if (streaming) EndEdgeLocked(edge, absl::FailedPreconditionError(absl::StrCat(
                             "stale generation: a newer instance of edge '", edge, "' took over pipeline '", name(),
                             "'")));
+    for (const std::string& n : fenced_names) NoteConnectedLocked(n, edge);
   }
   if (many()) {
     const int lane = static_cast<int>(offsets::LaneOfEdge(edge, config_.lanes));
@@ -138,7 +153,8 @@ void HubPipeline::OnHello(std::shared_ptr<transport::HubSession> session) {
       return;
     }
   }
-  sessions_[session->id()] = SessionEntry{session, edge, answer.generation, false};
+  sessions_[session->id()] = SessionEntry{session, edge, display, answer.generation, false};
+  NoteConnectedLocked(display, edge);
   waiting_.insert(edge);
   TryAcceptLocked(edge);
   if (!sessions_[session->id()].accepted) {
@@ -191,15 +207,18 @@ void HubPipeline::TryAcceptWaitingLocked() {
 
 void HubPipeline::EndEdgeLocked(const std::string& edge, const absl::Status& status) {
   int closed = 0;
+  std::set<std::string> names;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (it->second.edge != edge || !it->second.accepted) {
       ++it;
       continue;
     }
     it->second.session->Close(status);
+    names.insert(it->second.name);
     it = sessions_.erase(it);
     ++closed;
   }
+  for (const std::string& n : names) NoteConnectedLocked(n, edge);
   EdgeState& state = edges_[edge];
   state.draining = true;
   for (int lane : LanesOf(edge)) {
@@ -222,24 +241,29 @@ void HubPipeline::RefuseLocked(const SessionEntry& entry, const std::string& rea
   EndEdgeLocked(edge, absl::PermissionDeniedError(absl::StrCat("pipeline '", name(), "': ", why)));
 }
 
+bool HubPipeline::TopicAllowed(const std::string& topic, std::string* reason, std::string* why) const {
+  if (!IsLegalTopicName(topic)) {
+    *reason = "topic";
+    *why = absl::StrCat("topic '", topic, "' is not a legal Kafka topic name (1 to 249 of A-Z a-z 0-9 . _ -)");
+    return false;
+  }
+  if (IsInternalTopic(topic)) {
+    *reason = "internal_topic";
+    *why = absl::StrCat("topic '", topic, "' is internal ('__'); no edge may write it");
+    return false;
+  }
+  if (!MirrorsTopic(config_, topic)) {
+    *reason = "topic";
+    *why = absl::StrCat("topic '", topic, "' is not selected by the pipeline's topics include/exclude");
+    return false;
+  }
+  return true;
+}
+
 bool HubPipeline::AuthoriseLocked(const std::string& edge, const transport::ReceivedBatch& b, std::string* reason,
                                   std::string* why) {
   const TopicPartition& tp = b.partition;
-  if (!IsLegalTopicName(tp.topic)) {
-    *reason = "topic";
-    *why = absl::StrCat("topic '", tp.topic, "' is not a legal Kafka topic name (1 to 249 of A-Z a-z 0-9 . _ -)");
-    return false;
-  }
-  if (IsInternalTopic(tp.topic)) {
-    *reason = "internal_topic";
-    *why = absl::StrCat("topic '", tp.topic, "' is internal ('__'); no edge may write it");
-    return false;
-  }
-  if (!MirrorsTopic(config_, tp.topic)) {
-    *reason = "topic";
-    *why = absl::StrCat("topic '", tp.topic, "' is not selected by the pipeline's topics include/exclude");
-    return false;
-  }
+  if (!TopicAllowed(tp.topic, reason, why)) return false;
   if (tp.partition < 0 || tp.partition >= config_.max_partitions) {
     *reason = "partition_cap";
     *why = absl::StrCat(tp.ToString(), ": partition outside 0 to ", config_.max_partitions - 1,
@@ -261,6 +285,13 @@ bool HubPipeline::AuthoriseLocked(const std::string& edge, const transport::Rece
     return false;
   }
   return true;
+}
+
+void HubPipeline::ApplyLive(const config::PipelineConfig& fresh) {
+  std::lock_guard<std::mutex> lock(mu_);
+  config_.topics = fresh.topics;
+  config_.max_partitions = fresh.max_partitions;
+  config_.max_topics = fresh.max_topics;
 }
 
 bool HubPipeline::LearnLocked(const TopicPartition& tp) {
@@ -339,12 +370,39 @@ void HubPipeline::OnClosed(transport::HubSession& session, const absl::Status& w
   if (it == sessions_.end()) return;
   const SessionEntry entry = std::move(it->second);
   sessions_.erase(it);
+  NoteConnectedLocked(entry.name, entry.edge);
   if (stopping_) return;
   if (entry.accepted) {
     EndEdgeLocked(entry.edge, absl::UnavailableError(absl::StrCat("another connection of edge '", entry.edge,
                                                                   "' ended (", why.message(), "); resume again")));
   }
   TryAcceptLocked(entry.edge);
+}
+
+void HubPipeline::OnReport(transport::HubSession& session, const transport::ReportFrame& report) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(session.id());
+  // Reports count from a streaming session only (the edge sends one right
+  // after its resume).
+  if (it == sessions_.end() || !it->second.accepted) return;
+  const SessionEntry& entry = it->second;
+  const int64_t now_ms = clock_->WallMillis();
+  backlog_.Forget(now_ms);
+  absl::Status accepted = backlog_.Accept(entry.name, entry.edge, report, now_ms, [&](const std::string& topic) {
+    std::string reason, why;
+    return TopicAllowed(topic, &reason, &why) ? std::string() : why;
+  });
+  if (!accepted.ok()) RefuseLocked(entry, "report", std::string(accepted.message()));
+}
+
+std::vector<EdgeStatus> HubPipeline::Edges() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now_ms = clock_->WallMillis();
+  backlog_.Forget(now_ms);
+  return backlog_.Views(now_ms, [&](const TopicPartition& tp) {
+    auto c = committed_.find(tp);
+    return c == committed_.end() ? int64_t{-1} : c->second;
+  });
 }
 
 std::shared_ptr<LaneInbox> HubPipeline::Attach(int lane) {
@@ -431,7 +489,8 @@ std::map<std::string, uint64_t> HubPipeline::Refusals() const {
 // ---- HubRouter ----
 
 std::shared_ptr<HubPipeline> HubRouter::AddPipeline(const config::PipelineConfig& pipeline) {
-  auto p = std::make_shared<HubPipeline>(pipeline, this);
+  auto p = std::make_shared<HubPipeline>(pipeline, this, EdgeGenerations::RandomNonce(),
+                                         HubPipeline::UnknownGeneration::kRefuse, forget_edges_after_);
   std::lock_guard<std::mutex> lock(mu_);
   pipelines_[pipeline.name] = p;
   return p;
@@ -499,6 +558,10 @@ void HubRouter::OnClosed(transport::HubSession& session, const absl::Status& why
   if (auto p = Find(session.edge().hello.pipeline)) p->OnClosed(session, why);
 }
 
+void HubRouter::OnReport(transport::HubSession& session, transport::ReportFrame report) {
+  if (auto p = Find(session.edge().hello.pipeline)) p->OnReport(session, report);
+}
+
 // ---- the hub half's SourceSide ----
 
 namespace {
@@ -509,6 +572,7 @@ class HubSourceSide final : public SourceSide {
       : pipeline_(std::move(pipeline)), router_(router) {}
 
   absl::StatusOr<std::map<SourceTopic, int>> Topics(std::chrono::milliseconds) override { return pipeline_->Topics(); }
+  void ApplyLive(const config::PipelineConfig& live) override { pipeline_->ApplyLive(live); }
   // Topic configs are not synced in link mode: the hub cannot see the source.
   absl::StatusOr<Properties> TopicConfigs(const std::string&, std::chrono::milliseconds) override {
     return Properties{};
@@ -546,6 +610,7 @@ class HubSourceSide final : public SourceSide {
     }
     link.compression_ratio = link.bytes_in == 0 ? 1.0 : static_cast<double>(link.bytes_out) / link.bytes_in;
     status->link = std::move(link);
+    status->edges = pipeline_->Edges();
   }
 
   void Collect(metrics::CollectorSink& sink) const override {
@@ -555,7 +620,37 @@ class HubSourceSide final : public SourceSide {
                   "session of the pipeline is accepted).", {{"link", link}, {"pipeline", p}, {"role", "hub"}},
                   pipeline_->StreamingSessions() > 0 ? 1 : 0);
     sink.AddGauge("longhaul_link_sessions", "Edge sessions streaming into this hub for the pipeline.",
-                  {{"link", link}, {"pipeline", p}}, pipeline_->StreamingSessions());
+                  {{"link", link}, {"pipeline", p}, {"role", "hub"}}, pipeline_->StreamingSessions());
+    // Each edge as the hub knows it (its sessions and its last report).
+    for (const EdgeStatus& e : pipeline_->Edges()) {
+      const std::initializer_list<metrics::Label> labels = {
+          {"link", link}, {"pipeline", p}, {"role", "hub"}, {"edge", e.name}};
+      sink.AddGauge("longhaul_link_edge_connected", "1 while the edge has a session with this hub, else 0.", labels,
+                    e.connected ? 1 : 0);
+      if (!e.connected) {
+        sink.AddGauge("longhaul_link_edge_disconnected_since_timestamp_seconds",
+                      "When the edge's last session with this hub ended (Unix time); only while it has none.",
+                      labels, static_cast<double>(e.since_ms) / 1000.0);
+      }
+      if (e.last_report_ms < 0) continue;
+      sink.AddGauge("longhaul_link_edge_last_report_timestamp_seconds",
+                    "When the edge's last report of its backlog arrived (Unix time).", labels,
+                    static_cast<double>(e.last_report_ms) / 1000.0);
+      sink.AddGauge("longhaul_link_edge_backlog_records",
+                    "Source records at the edge not yet committed on the target, from its last report and the "
+                    "hub's commits (kept while the edge is away).",
+                    labels, static_cast<double>(e.backlog_records));
+      sink.AddGauge("longhaul_link_edge_lag_seconds",
+                    "Age of the edge's oldest source record not yet committed on the target; keeps growing while "
+                    "the edge is away.",
+                    labels, e.lag_seconds);
+      // The same families as the edge's own (role="edge"), here as the
+      // edge last reported them.
+      sink.AddGauge("longhaul_link_buffered_bytes", "Bytes the edge holds until the hub acknowledges them.", labels,
+                    static_cast<double>(e.buffered_bytes));
+      sink.AddGauge("longhaul_link_buffer_budget_bytes", "links.<l>.edge.buffer_bytes.", labels,
+                    static_cast<double>(e.buffer_budget_bytes));
+    }
   }
 
  private:

@@ -28,8 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "edge_backlog.h"
 #include "edge_generations.h"
 #include "link_record_source.h"
+#include "longhaul/base/clock.h"
 #include "longhaul/config/config.h"
 #include "longhaul/transport/hub_server.h"
 #include "source_side.h"
@@ -58,7 +60,9 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
   };
   HubPipeline(const config::PipelineConfig& pipeline, HubRouter* router,
               uint32_t generation_nonce = EdgeGenerations::RandomNonce(),
-              UnknownGeneration unknown_generation = UnknownGeneration::kRefuse);
+              UnknownGeneration unknown_generation = UnknownGeneration::kRefuse,
+              std::chrono::milliseconds forget_edges_after = EdgeBacklogLimits{}.forget_after,
+              const Clock* clock = &SystemClock::Instance());
 
   const std::string& name() const { return config_.name; }
   // edges: many only: the header that carries the edge's name, or empty.
@@ -68,6 +72,9 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
   void OnHello(std::shared_ptr<transport::HubSession> session);
   void OnData(transport::HubSession& session, transport::ReceivedBatch batch);
   void OnClosed(transport::HubSession& session, const absl::Status& why);
+  // The edge's report of its backlog (EdgeBacklog). One that is not sane
+  // closes the edge's sessions (refusal reason "report").
+  void OnReport(transport::HubSession& session, const transport::ReportFrame& report);
 
   // ---- from lane sessions, on lane threads ----
   // A new lane session's inbox.
@@ -81,10 +88,16 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
 
   // ---- for the runner (SourceSide) ----
   std::map<SourceTopic, int> Topics() const;
+  // Config reload: the topic filter and the caps (max_partitions,
+  // max_topics) of `fresh` apply to the batches that follow.
+  void ApplyLive(const config::PipelineConfig& fresh);
   void SetDiscoveryTrigger(std::function<void()> trigger);
   void Stopping();
   // Sessions streaming for this pipeline.
   int StreamingSessions() const;
+  // The pipeline's edges: connected or since when not, and their backlog
+  // as last reported (edges away longer than forget_edges_after are gone).
+  std::vector<EdgeStatus> Edges();
   // Sessions and hellos refused, by reason (longhaul_link_refused_total).
   std::map<std::string, uint64_t> Refusals() const;
 
@@ -92,6 +105,7 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
   struct SessionEntry {
     std::shared_ptr<transport::HubSession> session;
     std::string edge;  // the edge key: its name (edges: many) or "" (edges: one)
+    std::string name;  // its name for people (EdgeNameOf, else the identity), in either mode
     uint64_t generation = 0;
     bool accepted = false;
   };
@@ -113,16 +127,23 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
   void EndEdgeLocked(const std::string& edge, const absl::Status& status);
   // Refuses a batch: closes its session (and so the edge's others).
   void RefuseLocked(const SessionEntry& entry, const std::string& reason, const std::string& why);
+  // Whether an edge may send topic `topic`, else the refusal reason and message.
+  bool TopicAllowed(const std::string& topic, std::string* reason, std::string* why) const;
   // Whether `tp` may be written, else the refusal reason and message.
   bool AuthoriseLocked(const std::string& edge, const transport::ReceivedBatch& batch, std::string* reason,
                        std::string* why);
   // Records that `tp` exists; true if a target topic must grow.
   bool LearnLocked(const TopicPartition& tp);
   void RaiseCommittedLocked(const TopicPartition& tp, int64_t next);
+  // Tells backlog_ whether edge `name` (key `edge`) still has a session.
+  void NoteConnectedLocked(const std::string& name, const std::string& edge);
 
-  const config::PipelineConfig config_;
+  // Live keys (topics, max_partitions, max_topics) change under mu_ on a
+  // reload; the others are fixed.
+  config::PipelineConfig config_;
   HubRouter* const router_;
   const UnknownGeneration unknown_generation_;
+  const Clock* const clock_;
 
   mutable std::mutex mu_;
   bool stopping_ = false;
@@ -138,11 +159,14 @@ class HubPipeline : public std::enable_shared_from_this<HubPipeline> {
   std::map<TopicPartition, int64_t> expected_;
   std::map<std::string, uint64_t> refused_;
   std::function<void()> trigger_;
+  EdgeBacklog backlog_;
 };
 
 class HubRouter final : public transport::HubSessionHandler {
  public:
-  explicit HubRouter(std::string link) : link_(std::move(link)) {}
+  explicit HubRouter(std::string link,
+                     std::chrono::milliseconds forget_edges_after = EdgeBacklogLimits{}.forget_after)
+      : link_(std::move(link)), forget_edges_after_(forget_edges_after) {}
 
   const std::string& link() const { return link_; }
   // Registers a pipeline's hub half. Before the server starts.
@@ -161,11 +185,13 @@ class HubRouter final : public transport::HubSessionHandler {
   void OnHello(std::shared_ptr<transport::HubSession> session) override;
   void OnData(transport::HubSession& session, transport::ReceivedBatch batch) override;
   void OnClosed(transport::HubSession& session, const absl::Status& why) override;
+  void OnReport(transport::HubSession& session, transport::ReportFrame report) override;
 
  private:
   std::shared_ptr<HubPipeline> Find(const std::string& pipeline) const;
 
   const std::string link_;
+  const std::chrono::milliseconds forget_edges_after_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<HubPipeline>> pipelines_;
   transport::HubServer* server_ = nullptr;

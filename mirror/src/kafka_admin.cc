@@ -1,5 +1,10 @@
 #include "kafka_admin.h"
 
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "kafka_status.h"
 
@@ -144,30 +149,69 @@ absl::StatusOr<Properties> KafkaAdmin::DescribeTopicConfigs(const std::string& t
 
 namespace {
 
-absl::Status CreateTopicRequest(rd_kafka_t* rk, const std::string& topic, int partitions, const Properties& configs,
-                                std::chrono::milliseconds timeout, int replication_factor, bool validate_only,
-                                const std::string& what) {
+// One CreateTopics request for `topics`; `what_of(topic)` starts each
+// topic's error message.
+absl::StatusOr<std::map<std::string, absl::Status>> CreateTopicsRequest(
+    rd_kafka_t* rk, const std::vector<KafkaAdmin::NewTopic>& topics, std::chrono::milliseconds timeout,
+    int replication_factor, bool validate_only, const std::string& what,
+    const std::function<std::string(const KafkaAdmin::NewTopic&)>& what_of) {
+  std::map<std::string, absl::Status> out;
+  if (topics.empty()) return out;
   char errstr[512];
-  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, errstr, sizeof errstr);
-  if (nt == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": ", errstr));
-  for (const auto& [k, v] : configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+  std::vector<rd_kafka_NewTopic_t*> nts;
+  absl::Status bad;
+  for (const auto& t : topics) {
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.topic.c_str(), t.partitions, replication_factor, errstr,
+                                                    sizeof errstr);
+    if (nt == nullptr) {
+      bad = absl::InvalidArgumentError(absl::StrCat(what_of(t), ": ", errstr));
+      break;
+    }
+    for (const auto& [k, v] : t.configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+    nts.push_back(nt);
+  }
+  if (!bad.ok()) {
+    for (auto* nt : nts) rd_kafka_NewTopic_destroy(nt);
+    return bad;
+  }
   KafkaQueue q(rd_kafka_queue_new(rk));
   auto opts = MakeAdminOptions(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
   if (validate_only) rd_kafka_AdminOptions_set_validate_only(opts.get(), 1, errstr, sizeof errstr);
-  rd_kafka_CreateTopics(rk, &nt, 1, opts.get(), q.get());
-  rd_kafka_NewTopic_destroy(nt);
+  rd_kafka_CreateTopics(rk, nts.data(), nts.size(), opts.get(), q.get());
+  for (auto* nt : nts) rd_kafka_NewTopic_destroy(nt);
   auto ev = AwaitAdminResult(q.get(), timeout, what);
   if (!ev.ok()) return ev.status();
+  std::map<std::string, const KafkaAdmin::NewTopic*> by_name;
+  for (const auto& t : topics) by_name[t.topic] = &t;
   size_t n = 0;
   const rd_kafka_topic_result_t** rs =
       rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev->get()), &n);
   for (size_t i = 0; i < n; ++i) {
-    rd_kafka_resp_err_t err = rd_kafka_topic_result_error(rs[i]);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+    const std::string name = rd_kafka_topic_result_name(rs[i]);
+    auto it = by_name.find(name);
+    if (it == by_name.end()) continue;
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(rs[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      out[name] = absl::OkStatus();
+      continue;
+    }
     const char* msg = rd_kafka_topic_result_error_string(rs[i]);
-    return KafkaStatus(err, absl::StrCat(what, msg ? absl::StrCat(": ", msg) : ""));
+    out[name] = KafkaStatus(err, absl::StrCat(what_of(*it->second), msg ? absl::StrCat(": ", msg) : ""));
   }
-  return absl::OkStatus();
+  for (const auto& t : topics) {
+    out.try_emplace(t.topic, absl::UnknownError(absl::StrCat(what_of(t), ": no result for the topic in the answer")));
+  }
+  return out;
+}
+
+absl::Status CreateTopicRequest(rd_kafka_t* rk, const std::string& topic, int partitions, const Properties& configs,
+                                std::chrono::milliseconds timeout, int replication_factor, bool validate_only,
+                                const std::string& what) {
+  auto results = CreateTopicsRequest(rk, {KafkaAdmin::NewTopic{topic, partitions, configs}}, timeout,
+                                     replication_factor, validate_only, what,
+                                     [&](const KafkaAdmin::NewTopic&) { return what; });
+  if (!results.ok()) return results.status();
+  return results->at(topic);
 }
 
 }  // namespace
@@ -178,6 +222,18 @@ absl::Status KafkaAdmin::CreateTopic(const std::string& topic, int partitions, c
       rk_.get(), topic, partitions, configs, timeout, replication_factor, /*validate_only=*/false,
       absl::StrCat(what_, ": creating topic '", topic, "' with ", partitions, " partitions",
                    replication_factor > 0 ? absl::StrCat(" and replication factor ", replication_factor) : ""));
+}
+
+absl::StatusOr<std::map<std::string, absl::Status>> KafkaAdmin::CreateTopics(const std::vector<NewTopic>& topics,
+                                                                             std::chrono::milliseconds timeout,
+                                                                             int replication_factor) {
+  const std::string rf =
+      replication_factor > 0 ? absl::StrCat(" and replication factor ", replication_factor) : std::string();
+  return CreateTopicsRequest(rk_.get(), topics, timeout, replication_factor, /*validate_only=*/false,
+                             absl::StrCat(what_, ": creating ", topics.size(), " topics"), [&](const NewTopic& t) {
+                               return absl::StrCat(what_, ": creating topic '", t.topic, "' with ", t.partitions,
+                                                   " partitions", rf);
+                             });
 }
 
 absl::Status KafkaAdmin::ValidateCreateTopic(const std::string& topic, int partitions, int replication_factor,
@@ -233,26 +289,61 @@ absl::Status KafkaAdmin::AlterTopicConfigs(const std::string& topic, const Prope
 }
 
 absl::Status KafkaAdmin::GrowPartitions(const std::string& topic, int total, std::chrono::milliseconds timeout) {
-  std::string what = absl::StrCat(what_, ": growing topic '", topic, "' to ", total, " partitions");
+  auto results = GrowPartitions(std::map<std::string, int>{{topic, total}}, timeout);
+  if (!results.ok()) return results.status();
+  return results->at(topic);
+}
+
+absl::StatusOr<std::map<std::string, absl::Status>> KafkaAdmin::GrowPartitions(
+    const std::map<std::string, int>& totals, std::chrono::milliseconds timeout) {
+  std::map<std::string, absl::Status> out;
+  if (totals.empty()) return out;
+  auto what_of = [&](const std::string& topic, int total) {
+    return absl::StrCat(what_, ": growing topic '", topic, "' to ", total, " partitions");
+  };
+  const std::string what =
+      totals.size() == 1 ? what_of(totals.begin()->first, totals.begin()->second)
+                         : absl::StrCat(what_, ": growing ", totals.size(), " topics");
   char errstr[512];
-  rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(topic.c_str(), total, errstr, sizeof errstr);
-  if (np == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": ", errstr));
+  std::vector<rd_kafka_NewPartitions_t*> nps;
+  absl::Status bad;
+  for (const auto& [topic, total] : totals) {
+    rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(topic.c_str(), total, errstr, sizeof errstr);
+    if (np == nullptr) {
+      bad = absl::InvalidArgumentError(absl::StrCat(what_of(topic, total), ": ", errstr));
+      break;
+    }
+    nps.push_back(np);
+  }
+  if (!bad.ok()) {
+    for (auto* np : nps) rd_kafka_NewPartitions_destroy(np);
+    return bad;
+  }
   KafkaQueue q(rd_kafka_queue_new(rk_.get()));
   auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout);
-  rd_kafka_CreatePartitions(rk_.get(), &np, 1, opts.get(), q.get());
-  rd_kafka_NewPartitions_destroy(np);
+  rd_kafka_CreatePartitions(rk_.get(), nps.data(), nps.size(), opts.get(), q.get());
+  for (auto* np : nps) rd_kafka_NewPartitions_destroy(np);
   auto ev = AwaitAdminResult(q.get(), timeout, what);
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_topic_result_t** rs =
       rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev->get()), &n);
   for (size_t i = 0; i < n; ++i) {
-    rd_kafka_resp_err_t err = rd_kafka_topic_result_error(rs[i]);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    const std::string topic = rd_kafka_topic_result_name(rs[i]);
+    auto it = totals.find(topic);
+    if (it == totals.end()) continue;
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(rs[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out[topic] = absl::OkStatus();
+      continue;
+    }
     const char* msg = rd_kafka_topic_result_error_string(rs[i]);
-    return KafkaStatus(err, absl::StrCat(what, msg ? absl::StrCat(": ", msg) : ""));
+    out[topic] = KafkaStatus(err, absl::StrCat(what_of(topic, it->second), msg ? absl::StrCat(": ", msg) : ""));
   }
-  return absl::OkStatus();
+  for (const auto& [topic, total] : totals) {
+    out.try_emplace(topic, absl::UnknownError(absl::StrCat(what_of(topic, total), ": no result for the topic in the answer")));
+  }
+  return out;
 }
 
 }  // namespace longhaul::mirror

@@ -52,6 +52,18 @@ class KafkaAdmin {
   // it). replication_factor -1: the broker's default.replication.factor.
   absl::Status CreateTopic(const std::string& topic, int partitions, const Properties& configs,
                            std::chrono::milliseconds timeout, int replication_factor = -1);
+  // Several topics in one CreateTopics request (a hub meeting hundreds of
+  // new edges: one request per topic costs a controller round trip each).
+  // Per topic: OK if it exists afterwards, else its error; an error for the
+  // whole call only when the request itself failed.
+  struct NewTopic {
+    std::string topic;
+    int partitions = 1;
+    Properties configs;
+  };
+  absl::StatusOr<std::map<std::string, absl::Status>> CreateTopics(const std::vector<NewTopic>& topics,
+                                                                   std::chrono::milliseconds timeout,
+                                                                   int replication_factor = -1);
   // Asks the broker whether CreateTopic would succeed (validate_only): it
   // checks the principal's CREATE permission and the arguments, creates
   // nothing. PermissionDenied when the ACL is missing.
@@ -77,6 +89,10 @@ class KafkaAdmin {
   // Creates ALLOW bindings (CreateAcls; needs ALTER on the cluster). Creating
   // one that exists is not an error (Kafka keeps one).
   absl::Status CreateTopicAcls(const std::vector<TopicAcl>& acls, std::chrono::milliseconds timeout);
+  // Several topics (name -> partitions wanted in all) in one request; per
+  // topic OK or its error, as CreateTopics.
+  absl::StatusOr<std::map<std::string, absl::Status>> GrowPartitions(const std::map<std::string, int>& totals,
+                                                                     std::chrono::milliseconds timeout);
 
   // The read_committed end offset (last stable offset) of each partition, in
   // one ListOffsets request per leader. Partitions whose leader did not answer

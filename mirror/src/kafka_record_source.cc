@@ -141,8 +141,8 @@ absl::StatusOr<bool> KafkaRecordSource::Next(std::chrono::milliseconds wait, Sou
   // Detached, not copied: the parsed list becomes the caller's (and then the
   // producer's), saving an allocation per header and per record.
   rd_kafka_headers_t* headers = nullptr;
-  out->headers =
-      rd_kafka_message_detach_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR ? headers : nullptr;
+  out->headers = RecordHeaders::AdoptNative(
+      rd_kafka_message_detach_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR ? headers : nullptr);
   return true;
 }
 

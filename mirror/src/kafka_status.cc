@@ -1,5 +1,6 @@
 #include "kafka_status.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
 namespace longhaul::mirror {
@@ -130,5 +131,12 @@ absl::Status TakeKafkaError(rd_kafka_error_t* error, const std::string& context)
 bool IsRetriable(const absl::Status& s) { return HasClass(s, KafkaErrorClass::kRetriable); }
 bool IsAbortable(const absl::Status& s) { return HasClass(s, KafkaErrorClass::kAbortable); }
 bool IsFenced(const absl::Status& s) { return HasClass(s, KafkaErrorClass::kFenced); }
+
+absl::Status WithContext(const absl::Status& s, const std::string& prefix) {
+  if (s.ok()) return s;
+  absl::Status out(s.code(), absl::StrCat(prefix, ": ", s.message()));
+  s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
+}
 
 }  // namespace longhaul::mirror

@@ -35,4 +35,8 @@ bool IsRetriable(const absl::Status& status);
 bool IsAbortable(const absl::Status& status);
 bool IsFenced(const absl::Status& status);
 
+// `status` with "prefix: " before its message; code and payloads (the class
+// above) kept.
+absl::Status WithContext(const absl::Status& status, const std::string& prefix);
+
 }  // namespace longhaul::mirror

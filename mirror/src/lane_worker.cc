@@ -11,10 +11,9 @@
 #include "longhaul/base/check.h"
 #include "longhaul/base/logging.h"
 #include "longhaul/mirror/commit_policy.h"
+#include "lane_transaction.h"
 #include "longhaul/offsets/checkpoint.h"
-#include "longhaul/offsets/offset_sync.h"
-#include "longhaul/offsets/segment.h"
-#include "provenance.h"
+#include "rdkafka_transactional_writer.h"
 #include "source_gap.h"
 
 namespace longhaul::mirror {
@@ -34,13 +33,6 @@ constexpr milliseconds kNewPartitionWait{30'000};
 constexpr int kMaxBatch = 1024;
 
 int ToMs(milliseconds d) { return static_cast<int>(std::max<int64_t>(d.count(), 0)); }
-
-absl::Status Annotate(const absl::Status& s, const std::string& prefix) {
-  if (s.ok()) return s;
-  absl::Status out(s.code(), absl::StrCat(prefix, ": ", s.message()));
-  s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
-  return out;
-}
 
 // Reads the newest checkpoint of every partition of this lane: partition
 // `lane` of the pipeline's checkpoint topic, read_committed, from the start
@@ -70,10 +62,10 @@ absl::StatusOr<std::map<TopicPartition, offsets::Checkpoint>> ReadCheckpoints(co
 
   std::map<TopicPartition, offsets::Checkpoint> out;
   const std::string& our_source = ctx.source->name;
-  auto deadline = std::chrono::steady_clock::now() + milliseconds(60'000);
+  const SteadyTime deadline = ctx.clock->Now() + milliseconds(60'000);
   while (true) {
     if (stop.load()) return absl::CancelledError(what + ": stopping");
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (ctx.clock->Now() > deadline) {
       return absl::DeadlineExceededError(what + ": did not reach the end of the partition within 60 s");
     }
     KafkaMessage m(rd_kafka_consumer_poll(rk->get(), ToMs(kPollSlice)));
@@ -87,7 +79,7 @@ absl::StatusOr<std::map<TopicPartition, offsets::Checkpoint>> ReadCheckpoints(co
     std::string_view key(static_cast<const char*>(m->key), m->key_len);
     auto decoded_key = offsets::DecodeCheckpointKey(key);
     if (!decoded_key.ok()) {
-      return Annotate(decoded_key.status(), absl::StrCat(what, ": record at offset ", m->offset));
+      return WithContext(decoded_key.status(), absl::StrCat(what, ": record at offset ", m->offset));
     }
     if (decoded_key->source_cluster != our_source) continue;
     // In an edges: many pipeline every partition is one edge's (key
@@ -101,7 +93,7 @@ absl::StatusOr<std::map<TopicPartition, offsets::Checkpoint>> ReadCheckpoints(co
       continue;
     }
     auto cp = offsets::DecodeCheckpoint(std::string_view(static_cast<const char*>(m->payload), m->len));
-    if (!cp.ok()) return Annotate(cp.status(), absl::StrCat(what, ": record at offset ", m->offset));
+    if (!cp.ok()) return WithContext(cp.status(), absl::StrCat(what, ": record at offset ", m->offset));
     out[std::move(tp)] = std::move(*cp);
   }
   rd_kafka_consumer_close(rk->get());
@@ -114,24 +106,16 @@ absl::StatusOr<std::map<TopicPartition, offsets::Checkpoint>> ReadCheckpoints(co
 // first error or the stop request. Any error ends the session; the worker
 // starts a new one, which re-reads the checkpoints. That single recovery path
 // (instead of rewinding in place) is what keeps exactly-once easy to reason about.
+// The transaction's bookkeeping is LaneTransaction's (lane_transaction.h);
+// this is its I/O shell: the writer, the record source, the directory.
 class LaneWorker::Session {
  public:
-  Session(LaneWorker* owner)
-      : w_(owner),
-        ctx_(owner->ctx_),
-        policy_(ctx_.pipeline->commit_interval, ctx_.pipeline->min_commit_interval,
-                ctx_.pipeline->max_transaction_bytes),
-        provenance_(*ctx_.pipeline) {
+  Session(LaneWorker* owner) : w_(owner), ctx_(owner->ctx_) {
     transactional_ = ctx_.pipeline->delivery == config::Delivery::kExactlyOnce;
-  }
-  ~Session() {
-    for (auto& [_, slot] : slots_) {
-      if (slot->target_rkt) rd_kafka_topic_destroy(slot->target_rkt);
-    }
   }
 
   absl::Status Run() {
-    if (auto s = CreateProducer(); !s.ok()) return s;
+    if (auto s = CreateWriter(); !s.ok()) return s;
     if (auto s = InitTransactions(); !s.ok()) return s;
     auto cps = ReadCheckpoints(ctx_, w_->lane_, w_->stop_);
     if (!cps.ok()) return cps.status();
@@ -145,7 +129,7 @@ class LaneWorker::Session {
     }
     LogInfo("lane started", {{"pipeline", ctx_.pipeline->name},
                              {"lane", w_->lane_},
-                             {"partitions", static_cast<unsigned long>(slots_.size())},
+                             {"partitions", static_cast<unsigned long>(txn_->partition_count())},
                              {"checkpoints", static_cast<unsigned long>(checkpoints_.size())}});
 
     auto next_progress = ctx_.clock->Now();
@@ -154,16 +138,16 @@ class LaneWorker::Session {
       if (w_->stop_.load()) return Drain();
       SteadyTime now = ctx_.clock->Now();
       if (ctx_.directory->version() != directory_version_) {
-        if (policy_.HasWork()) {
+        if (txn_->HasWork()) {
           if (auto s = Commit(now + kCommitTimeout); !s.ok()) return s;
         }
         if (auto s = ApplyDirectory(); !s.ok()) return s;
       }
       // Wait for the first record only until the transaction is due, then
       // take what is already queued without waiting.
-      milliseconds wait = std::min(kPollSlice, policy_.TimeUntilDue(now, /*early=*/!behind));
+      milliseconds wait = std::min(kPollSlice, txn_->policy().TimeUntilDue(now, /*early=*/!behind));
       bool ran_dry = false;
-      for (int n = 0; n < kMaxBatch && !policy_.Full(); ++n) {
+      for (int n = 0; n < kMaxBatch && !txn_->policy().Full(); ++n) {
         SourceRecordView record;
         absl::Status warning;
         auto got = source_->Next(n == 0 ? wait : milliseconds::zero(), &record, &warning);
@@ -179,26 +163,25 @@ class LaneWorker::Session {
           break;
         }
         if (n == 0) now = ctx_.clock->Now();  // after the wait: when the transaction's first record arrived
-        if (auto s = Forward(record, now); !s.ok()) return s;
+        if (auto s = txn_->Add(record, now); !s.ok()) return s;
       }
       for (const OutOfRange& oor : source_->TakeOutOfRange()) {
         if (auto s = OnOutOfRange(oor); !s.ok()) return s;
       }
-      rd_kafka_poll(producer_.get(), 0);  // serve delivery reports
-      if (!delivery_error_.ok()) return delivery_error_;
+      if (auto s = txn_->ServeDeliveries(); !s.ok()) return s;
       now = ctx_.clock->Now();
       // Ran dry and read to the end of every partition: commit now rather
       // than at commit_interval. Running dry alone is not enough: under a
       // backlog the queue empties while the next fetch is on its way, and
       // committing then would stall the lane for nothing.
       bool caught_up = false;
-      if (ran_dry && policy_.MayCommitEarly(now)) {
+      if (ran_dry && txn_->policy().MayCommitEarly(now)) {
         caught_up = source_->CaughtUp();
         behind = !caught_up;
       } else if (!ran_dry) {
         behind = false;
       }
-      if (policy_.ShouldCommit(now, caught_up)) {
+      if (txn_->policy().ShouldCommit(now, caught_up)) {
         if (auto s = Commit(now + kCommitTimeout); !s.ok()) return s;
         // The committed records came with fresher end offsets than the last
         // refresh: without this, replicated_offset runs ahead of
@@ -215,84 +198,19 @@ class LaneWorker::Session {
   // Best effort after a failed session: a new session's init_transactions
   // aborts whatever is left anyway.
   void Abort(milliseconds timeout) {
-    if (!producer_ || !transactional_ || !txn_open_) return;
-    absl::Status s = TakeKafkaError(rd_kafka_abort_transaction(producer_.get(), ToMs(timeout)), "aborting");
-    if (!s.ok()) LogDebug("abort failed", {{"lane", w_->lane_}, {"error", std::string(s.message())}});
-    txn_open_ = false;
+    if (txn_) txn_->Abort(timeout);
   }
 
   void Close() {
     if (source_) source_->Close();
-    if (producer_) {
-      rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-      rd_kafka_flush(producer_.get(), 1000);
-    }
+    if (writer_) writer_->Purge();
     source_.reset();
-    producer_.reset();
+    txn_.reset();
+    writer_.reset();
   }
 
  private:
-  struct Slot {
-    MirroredPartition mp;
-    rd_kafka_topic_t* target_rkt = nullptr;
-    PartitionProgress* progress = nullptr;
-    int64_t committed_next = -1;    // next source offset durable on the target
-    // Next target offset after the last record written, as last checkpointed:
-    // carried into checkpoints of transactions that wrote no record of the
-    // partition (only filtered records, a resolved start, a skipped gap), so
-    // translation still knows where the replicated part ends.
-    int64_t committed_next_target = -1;
-    int64_t txn_last_source = -1;   // last source offset written in the open transaction
-    int64_t txn_last_target = -1;
-    int64_t txn_records = 0;
-    int64_t txn_bytes = 0;
-    bool pending_checkpoint = false;  // start position resolved, or a skipped gap, not yet persisted
-    // on_source_gap: stop (or a source log that lost copied records): the
-    // partition is not read in this session.
-    bool stopped = false;
-    // on_source_gap: skip: the lost ranges the next checkpoint moves past
-    // and records (in order; usually one).
-    std::vector<offsets::LostRange> skipped;
-    // Records of the open transaction not written because their provenance
-    // says they have been in the target cluster (active/active): their
-    // offsets count as copied, so the checkpoint moves past them.
-    int64_t txn_filtered = 0;
-    int64_t filtered_next = -1;  // one past the last of them
-    std::deque<int64_t> awaiting_delivery;  // source offsets in produce order
-    offsets::SegmentBuilder segments;
-  };
-
-  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-    static_cast<Session*>(opaque)->HandleDelivery(m);
-  }
-
-  void HandleDelivery(const rd_kafka_message_t* m) {
-    auto* slot = static_cast<Slot*>(m->_private);
-    if (m->err) {
-      if (delivery_error_.ok()) {
-        std::string where = slot ? slot->mp.source.ToString() : std::string("checkpoint");
-        delivery_error_ = KafkaStatus(m->err, absl::StrCat("lane ", w_->lane_, ": delivery to the target failed for ",
-                                                          where));
-      }
-      return;
-    }
-    if (slot == nullptr) return;  // a checkpoint record
-    if (m->offset < 0) {
-      // acks=all always reports the offset; without it the segment is unknown.
-      if (delivery_error_.ok()) {
-        delivery_error_ = absl::InternalError(absl::StrCat("lane ", w_->lane_, ": delivery report for ",
-                                                           slot->mp.source.ToString(), " carries no target offset"));
-      }
-      return;
-    }
-    LH_CHECK(!slot->awaiting_delivery.empty());
-    int64_t source_offset = slot->awaiting_delivery.front();
-    slot->awaiting_delivery.pop_front();
-    slot->segments.Add(source_offset, m->offset);
-    slot->txn_last_target = m->offset;
-  }
-
-  absl::Status CreateProducer() {
+  absl::Status CreateWriter() {
     std::string what = absl::StrCat("target producer of pipeline '", ctx_.pipeline->name, "' lane ", w_->lane_);
     Properties defaults = {
         {"client.id", absl::StrCat("longhaul-", ctx_.pipeline->name, "-lane-", w_->lane_)},
@@ -307,22 +225,29 @@ class LaneWorker::Session {
         {"message.timeout.ms", "55000"},
         {"reconnect.backoff.max.ms", "2000"},
     };
-    auto conf = MakeConf(defaults, ctx_.target->ClientProperties(config::ClientRole::kProducer), what);
-    if (!conf.ok()) return conf.status();
-    char errstr[256];
-    if (transactional_) {
-      // Set after the operator's properties: the lane's id is what fences zombies.
-      std::string txn_id = absl::StrCat(ctx_.names->transactional_id_prefix, w_->lane_);
-      if (rd_kafka_conf_set(conf->get(), "transactional.id", txn_id.c_str(), errstr, sizeof errstr) !=
-          RD_KAFKA_CONF_OK) {
-        return absl::InternalError(absl::StrCat(what, ": ", errstr));
-      }
-    }
-    rd_kafka_conf_set_dr_msg_cb(conf->get(), &Session::OnDelivery);
-    rd_kafka_conf_set_opaque(conf->get(), this);
-    auto rk = MakeClient(RD_KAFKA_PRODUCER, std::move(*conf), what);
-    if (!rk.ok()) return rk.status();
-    producer_ = std::move(*rk);
+    std::optional<std::string> txn_id;
+    if (transactional_) txn_id = absl::StrCat(ctx_.names->transactional_id_prefix, w_->lane_);
+    auto writer = RdKafkaTransactionalWriter::Create(
+        defaults, ctx_.target->ClientProperties(config::ClientRole::kProducer), txn_id, what);
+    if (!writer.ok()) return writer.status();
+    writer_ = std::move(*writer);
+    LaneTransactionOptions options;
+    options.lane = w_->lane_;
+    options.source_cluster = ctx_.source->name;
+    options.checkpoint_topic = ctx_.names->checkpoint_topic;
+    options.offset_sync_topic = ctx_.names->offset_sync_topic;
+    options.transactional = transactional_;
+    options.commit_interval = ctx_.pipeline->commit_interval;
+    options.min_commit_interval = ctx_.pipeline->min_commit_interval;
+    options.max_transaction_bytes = ctx_.pipeline->max_transaction_bytes;
+    options.new_partition_wait = kNewPartitionWait;
+    options.provenance = ProvenanceRule(*ctx_.pipeline);
+    LaneWorker* w = w_;
+    txn_ = std::make_unique<LaneTransaction>(writer_.get(), ctx_.clock, ctx_.metrics, std::move(options),
+                                             [w]() -> std::optional<SteadyTime> {
+                                               if (!w->stop_.load()) return std::nullopt;
+                                               return SteadyTime(std::chrono::nanoseconds(w->stop_deadline_ns_.load()));
+                                             });
     return absl::OkStatus();
   }
 
@@ -331,7 +256,7 @@ class LaneWorker::Session {
     std::string what = absl::StrCat("lane ", w_->lane_, ": init_transactions on the target");
     while (true) {
       if (w_->stop_.load()) return absl::CancelledError("stopping");
-      absl::Status s = TakeKafkaError(rd_kafka_init_transactions(producer_.get(), ToMs(kInitTimeout)), what);
+      absl::Status s = writer_->InitTransactions(kInitTimeout, what);
       if (s.ok()) return s;
       if (!IsRetriable(s) && s.code() != absl::StatusCode::kDeadlineExceeded) return s;
       LogWarn("target not ready for transactions, retrying",
@@ -348,47 +273,26 @@ class LaneWorker::Session {
   }
 
   // (Re)assigns the lane's partitions. Only called with no open work, so
-  // every slot's committed position is exact.
+  // every partition's committed position is exact.
   absl::Status ApplyDirectory() {
     directory_version_ = ctx_.directory->version();
-    std::vector<MirroredPartition> wanted = ctx_.directory->ForLane(w_->lane_);
-    absl::flat_hash_map<TopicPartition, std::unique_ptr<Slot>> next;
-    for (const auto& mp : wanted) {
-      auto it = slots_.find(mp.source);
-      if (it != slots_.end() && it->second->mp == mp) {
-        next[mp.source] = std::move(it->second);
-        continue;
-      }
-      auto slot = std::make_unique<Slot>();
-      slot->mp = mp;
-      slot->progress = ctx_.directory->Progress(mp.source);
-      slot->target_rkt = rd_kafka_topic_new(producer_.get(), mp.target_topic.c_str(), nullptr);
-      if (auto cp = checkpoints_.find(mp.source); cp != checkpoints_.end()) {
-        slot->committed_next = cp->second.next_source_offset;
-        slot->committed_next_target = cp->second.next_target_offset;
-      } else if (ctx_.pipeline->start == config::StartPosition::kLatest) {
-        auto latest = source_->LatestOffset(mp.source);
-        if (!latest.ok()) return latest.status();
-        slot->committed_next = *latest;
-        // Persist the resolved start, or a restart before the first record
-        // would resolve "latest" again and skip what arrived in between.
-        slot->pending_checkpoint = true;
-        policy_.OnPendingCheckpoint(ctx_.clock->Now());
-      }
-      if (slot->committed_next >= 0) slot->progress->replicated_offset.store(slot->committed_next);
-      next[mp.source] = std::move(slot);
-    }
-    for (auto& [tp, slot] : slots_) {
-      if (slot && slot->target_rkt) rd_kafka_topic_destroy(slot->target_rkt);
-    }
-    slots_ = std::move(next);
-    by_handle_.clear();
-
-    std::vector<SourceAssignment> assignment;
-    for (const auto& [tp, slot] : slots_) {
-      if (!slot->stopped) assignment.push_back({tp, slot->committed_next});
-    }
-    return source_->Assign(assignment);
+    absl::Status s = txn_->SetPartitions(
+        ctx_.directory->ForLane(w_->lane_), [&](const TopicPartition& tp) { return ctx_.directory->Progress(tp); },
+        [&](const MirroredPartition& mp) -> absl::StatusOr<LaneTransaction::PartitionStart> {
+          LaneTransaction::PartitionStart start;
+          if (auto cp = checkpoints_.find(mp.source); cp != checkpoints_.end()) {
+            start.committed_next = cp->second.next_source_offset;
+            start.committed_next_target = cp->second.next_target_offset;
+          } else if (ctx_.pipeline->start == config::StartPosition::kLatest) {
+            auto latest = source_->LatestOffset(mp.source);
+            if (!latest.ok()) return latest.status();
+            start.committed_next = *latest;
+            start.pending_checkpoint = true;
+          }
+          return start;
+        });
+    if (!s.ok()) return s;
+    return source_->Assign(txn_->Assignment());
   }
 
   // The source could not serve a partition's next offset. Within the log
@@ -398,20 +302,20 @@ class LaneWorker::Session {
   // stops (stop) or goes on from the log start (skip). Beyond the end: the
   // source lost records we copied; the partition stops whatever the policy.
   absl::Status OnOutOfRange(const OutOfRange& oor) {
-    auto it = slots_.find(oor.partition);
-    if (it == slots_.end() || it->second->stopped) return absl::OkStatus();
-    Slot& slot = *it->second;
+    LaneTransaction::Partition* part = txn_->Find(oor.partition);
+    if (part == nullptr || part->stopped) return absl::OkStatus();
     const TopicPartition& tp = oor.partition;
     // Where the lane stands: the source's own word, else after what it read.
     int64_t next = oor.offset;
-    if (next < 0) next = slot.txn_records > 0 ? slot.txn_last_source + 1 : std::max<int64_t>(slot.committed_next, 0);
+    if (next < 0) next = part->NextOffset();
     auto bounds = source_->QueryLogBounds(tp);
     if (!bounds.ok()) {
       // Cannot judge it now: a new session asks again from the checkpoint.
-      return Annotate(bounds.status(), absl::StrCat("lane ", w_->lane_, ": offset ", next, " of ", tp.ToString(),
-                                                    " is out of range and the log bounds are unknown"));
+      return WithContext(bounds.status(), absl::StrCat("lane ", w_->lane_, ": offset ", next, " of ", tp.ToString(),
+                                                       " is out of range and the log bounds are unknown"));
     }
-    slot.progress->source_log_start.store(bounds->start);
+    PartitionProgress* progress = part->progress;
+    progress->source_log_start.store(bounds->start);
     const OutOfRangeVerdict verdict = JudgeOutOfRange(next, bounds->start, bounds->end);
     const std::string& pipeline = ctx_.pipeline->name;
     switch (verdict.kind) {
@@ -425,9 +329,9 @@ class LaneWorker::Session {
                                          "recreated, or an unclean leader election); the partition is stopped");
         LogError("source partition is behind what was copied; partition stopped",
                  {{"pipeline", pipeline}, {"partition", tp.ToString()}, {"error", error}});
-        slot.progress->source_end_offset.store(bounds->end);
-        slot.progress->AddGap(next, next, /*stopped=*/true, error);
-        slot.stopped = true;
+        progress->source_end_offset.store(bounds->end);
+        progress->AddGap(next, next, /*stopped=*/true, error);
+        txn_->StopPartition(tp);
         return source_->Reposition(tp, std::nullopt);
       }
       case OutOfRangeKind::kBelowLogStart:
@@ -436,8 +340,8 @@ class LaneWorker::Session {
     const bool skip = ctx_.pipeline->on_source_gap == config::SourceGapPolicy::kSkip;
     std::string lost = DescribeSourceGap(tp, verdict.lost_first, verdict.lost_end);
     std::string error = skip ? "" : absl::StrCat(lost, "; the partition is stopped (on_source_gap: stop)");
-    const int64_t counted = slot.progress->AddGap(verdict.lost_first, verdict.lost_end, !skip, error);
-    slot.progress->source_end_offset.store(bounds->end);
+    const int64_t counted = progress->AddGap(verdict.lost_first, verdict.lost_end, !skip, error);
+    progress->source_end_offset.store(bounds->end);
     LogError(skip ? "source records lost; going on from the log start (on_source_gap: skip)"
                   : "source records lost; partition stopped (on_source_gap: stop)",
              {{"pipeline", pipeline},
@@ -449,240 +353,25 @@ class LaneWorker::Session {
               {"newly_counted", static_cast<long long>(counted)},
               {"error", lost}});
     if (!skip) {
-      slot.stopped = true;
+      txn_->StopPartition(tp);
       return source_->Reposition(tp, std::nullopt);
     }
-    if (!slot.skipped.empty() && slot.skipped.back().end >= verdict.lost_first) {
-      slot.skipped.back().end = std::max(slot.skipped.back().end, verdict.lost_end);
-    } else {
-      slot.skipped.push_back(offsets::LostRange{verdict.lost_first, verdict.lost_end});
-    }
-    slot.pending_checkpoint = true;
-    policy_.OnPendingCheckpoint(ctx_.clock->Now());
+    txn_->SkipLostRange(tp, verdict.lost_first, verdict.lost_end);
     return source_->Reposition(tp, verdict.lost_end);
   }
 
-  Slot* FindSlot(const SourceRecordView& r) {
-    auto key = std::make_pair(r.partition_handle, r.partition);
-    if (auto it = by_handle_.find(key); it != by_handle_.end()) return it->second;
-    auto it = slots_.find(TopicPartition{r.topic, r.partition, r.origin ? r.origin : ""});
-    Slot* slot = it == slots_.end() ? nullptr : it->second.get();
-    by_handle_[key] = slot;
-    return slot;
-  }
-
-  absl::Status Forward(const SourceRecordView& r, SteadyTime now) {
-    rd_kafka_headers_t* headers = r.headers;  // ours until producev takes it
-    Slot* slot = FindSlot(r);
-    if (slot == nullptr) {  // from a partition we no longer own
-      if (headers) rd_kafka_headers_destroy(headers);
-      return absl::OkStatus();
-    }
-    if (provenance_.Apply(&headers) == ProvenanceVerdict::kVisited) {
-      if (headers) rd_kafka_headers_destroy(headers);
-      slot->txn_filtered++;
-      slot->filtered_next = r.offset + 1;
-      slot->pending_checkpoint = true;
-      policy_.OnPendingCheckpoint(now);
-      return absl::OkStatus();
-    }
-    if (transactional_ && !txn_open_) {
-      if (auto s = TakeKafkaError(rd_kafka_begin_transaction(producer_.get()), "begin_transaction"); !s.ok()) {
-        if (headers) rd_kafka_headers_destroy(headers);
-        return s;
-      }
-      txn_open_ = true;
-    }
-    const int64_t ts = r.timestamp_ms;
-    SteadyTime metadata_deadline{};  // set on the first unknown-partition answer
-    while (true) {
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          producer_.get(), RD_KAFKA_V_RKT(slot->target_rkt), RD_KAFKA_V_PARTITION(r.partition),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(const_cast<void*>(r.value), r.value_len),
-          RD_KAFKA_V_KEY(r.key, r.key_len), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(headers),
-          RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !w_->stop_.load()) {
-        auto waited_from = ctx_.clock->Now();
-        rd_kafka_poll(producer_.get(), 50);  // backpressure: wait for deliveries
-        ctx_.metrics->backpressure_seconds->Increment(
-            std::chrono::duration<double>(ctx_.clock->Now() - waited_from).count());
-        continue;
-      }
-      if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION && !w_->stop_.load()) {
-        // The partition was just added to the target topic (discovery grew
-        // it: a new source partition, or a hub that learns partitions as
-        // edges ship them) and this producer's cached metadata predates it.
-        // Refresh and retry for a while instead of failing the lane, which
-        // would make a hub's edges resend everything uncommitted.
-        const SteadyTime now_for_metadata = ctx_.clock->Now();
-        if (metadata_deadline == SteadyTime{}) metadata_deadline = now_for_metadata + kNewPartitionWait;
-        if (now_for_metadata < metadata_deadline) {
-          const rd_kafka_metadata_t* md = nullptr;
-          if (rd_kafka_metadata(producer_.get(), 0, slot->target_rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            rd_kafka_metadata_destroy(md);
-          }
-          rd_kafka_poll(producer_.get(), 100);
-          continue;
-        }
-      }
-      if (headers) rd_kafka_headers_destroy(headers);
-      return KafkaStatus(err, absl::StrCat("lane ", w_->lane_, ": producing to ", slot->mp.target_topic, "[",
-                                           r.partition, "]"));
-    }
-    int64_t bytes = static_cast<int64_t>(r.value_len + r.key_len);
-    if (slot->txn_records == 0) slot->progress->oldest_pending_timestamp_ms.store(ts);
-    if (!txn_timestamps_.empty() && txn_timestamps_.back().first == ts) {
-      ++txn_timestamps_.back().second;
-    } else {
-      txn_timestamps_.emplace_back(ts, 1);
-    }
-    slot->awaiting_delivery.push_back(r.offset);
-    slot->txn_last_source = r.offset;
-    slot->txn_records++;
-    slot->txn_bytes += bytes;
-    policy_.OnRecord(now, bytes);
-    return absl::OkStatus();
-  }
-
   absl::Status Commit(SteadyTime deadline) {
-    std::string what = absl::StrCat("lane ", w_->lane_, ": committing");
-    const SteadyTime started = ctx_.clock->Now();
-    // A stop request (drain, lanes revoked or lost) tightens the deadline:
-    // never block a rebalance or a SIGTERM for the whole commit timeout.
-    auto effective = [&] {
-      if (!w_->stop_.load()) return deadline;
-      return std::min(deadline, SteadyTime(std::chrono::nanoseconds(w_->stop_deadline_ns_.load())));
-    };
-    // 1. Every record delivered: only then are the target offsets known.
-    while (rd_kafka_outq_len(producer_.get()) > 0) {
-      if (ctx_.clock->Now() > effective()) {
-        return absl::UnavailableError(absl::StrCat(what, ": records not delivered to the target in time"));
-      }
-      rd_kafka_flush(producer_.get(), 200);
-      if (!delivery_error_.ok()) return delivery_error_;
-    }
-    ctx_.metrics->backpressure_seconds->Increment(std::chrono::duration<double>(ctx_.clock->Now() - started).count());
-    if (!delivery_error_.ok()) return delivery_error_;
-    if (transactional_ && !txn_open_) {
-      if (auto s = TakeKafkaError(rd_kafka_begin_transaction(producer_.get()), "begin_transaction"); !s.ok()) {
-        return s;
-      }
-      txn_open_ = true;
-    }
-    // 2. Checkpoints of every partition written in this transaction.
-    int64_t now_ms = ctx_.clock->WallMillis();
-    for (auto& [tp, slot] : slots_) {
-      if (slot->txn_records == 0 && !slot->pending_checkpoint) continue;
-      LH_CHECK(slot->awaiting_delivery.empty());
-      offsets::Checkpoint cp;
-      cp.next_source_offset = slot->txn_records > 0 ? slot->txn_last_source + 1 : slot->committed_next;
-      cp.next_source_offset = std::max(cp.next_source_offset, slot->filtered_next);
-      // A skipped gap moves the resume point past it even before a record
-      // after it was read.
-      if (!slot->skipped.empty()) {
-        cp.next_source_offset = std::max(cp.next_source_offset, slot->skipped.back().end);
-        // Written down with the move past it, so that offset translation
-        // says "lost" for a group inside the gap rather than "exact".
-        cp.lost = slot->skipped;
-      }
-      cp.next_target_offset = slot->txn_records > 0 ? slot->txn_last_target + 1 : slot->committed_next_target;
-      cp.commit_time_ms = now_ms;
-      cp.lane = w_->lane_;
-      cp.segments.assign(slot->segments.segments().begin(), slot->segments.segments().end());
-      key_buf_ = offsets::EncodeCheckpointKey(
-          offsets::CheckpointKey{ctx_.source->name, tp.topic, tp.partition, tp.origin});
-      value_buf_.clear();
-      offsets::EncodeCheckpoint(cp, &value_buf_);
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          producer_.get(), RD_KAFKA_V_TOPIC(ctx_.names->checkpoint_topic.c_str()), RD_KAFKA_V_PARTITION(w_->lane_),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_buf_.data(), key_buf_.size()),
-          RD_KAFKA_V_VALUE(value_buf_.data(), value_buf_.size()), RD_KAFKA_V_OPAQUE(nullptr), RD_KAFKA_V_END);
-      if (err) return KafkaStatus(err, absl::StrCat(what, ": writing the checkpoint of ", tp.ToString()));
-      if (slot->txn_records == 0 && cp.lost.empty()) continue;
-      // The exact source-to-target segments of this transaction, kept (unlike
-      // the compacted checkpoint) for the offset-sync retention, so consumer
-      // groups that committed long ago still translate exactly.
-      offsets::OffsetSyncRecord sync;
-      sync.topic = tp.topic;
-      sync.partition = tp.partition;
-      sync.segments = std::move(cp.segments);
-      sync.lost = std::move(cp.lost);
-      sync.commit_time_ms = now_ms;
-      value_buf_.clear();
-      offsets::EncodeOffsetSync(sync, &value_buf_);
-      err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(ctx_.names->offset_sync_topic.c_str()),
-                              RD_KAFKA_V_PARTITION(w_->lane_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_KEY(key_buf_.data(), key_buf_.size()),
-                              RD_KAFKA_V_VALUE(value_buf_.data(), value_buf_.size()), RD_KAFKA_V_OPAQUE(nullptr),
-                              RD_KAFKA_V_END);
-      if (err) return KafkaStatus(err, absl::StrCat(what, ": writing the offset sync of ", tp.ToString()));
-    }
-    // 3. Records and checkpoints become visible together, or not at all.
-    if (transactional_) {
-      while (true) {
-        auto left = std::chrono::duration_cast<milliseconds>(effective() - ctx_.clock->Now());
-        absl::Status s = TakeKafkaError(
-            rd_kafka_commit_transaction(producer_.get(), ToMs(std::clamp(left, milliseconds(100), milliseconds(10'000)))),
-            what);
-        if (s.ok()) break;
-        if (IsRetriable(s) && ctx_.clock->Now() < effective()) continue;
-        return s;
-      }
-      txn_open_ = false;
-    } else {
-      while (rd_kafka_outq_len(producer_.get()) > 0) {
-        if (ctx_.clock->Now() > effective()) return absl::UnavailableError(what + ": checkpoints not delivered in time");
-        rd_kafka_flush(producer_.get(), 200);
-      }
-      if (!delivery_error_.ok()) return delivery_error_;
-    }
-    // 4. Durable: advance positions.
-    std::map<TopicPartition, int64_t> committed;
-    for (auto& [tp, slot] : slots_) {
-      if (slot->txn_records == 0 && !slot->pending_checkpoint) continue;
-      if (slot->txn_records > 0) {
-        slot->committed_next = slot->txn_last_source + 1;
-        slot->committed_next_target = slot->txn_last_target + 1;
-      }
-      slot->committed_next = std::max(slot->committed_next, slot->filtered_next);
-      if (slot->txn_filtered > 0) {
-        slot->progress->records_filtered_total.fetch_add(slot->txn_filtered);
-        ctx_.metrics->records_filtered_visited->Increment(static_cast<double>(slot->txn_filtered));
-        slot->txn_filtered = 0;
-      }
-      if (!slot->skipped.empty()) slot->committed_next = std::max(slot->committed_next, slot->skipped.back().end);
-      slot->skipped.clear();
-      if (slot->committed_next >= 0) committed[tp] = slot->committed_next;
-      slot->progress->replicated_offset.store(slot->committed_next);
-      slot->progress->advanced_at_ms.store(now_ms);
-      slot->progress->records_total.fetch_add(slot->txn_records);
-      slot->progress->bytes_total.fetch_add(slot->txn_bytes);
-      slot->progress->oldest_pending_timestamp_ms.store(-1);
-      slot->txn_records = 0;
-      slot->txn_bytes = 0;
-      slot->pending_checkpoint = false;
-      slot->segments.Clear();
-    }
-    const SteadyTime finished = ctx_.clock->Now();
-    policy_.OnCommitted(finished, finished - started);
-    if (!committed.empty()) source_->OnCommitted(committed);
-    ctx_.metrics->commit_latency->Observe(std::chrono::duration<double>(finished - started).count());
-    ctx_.metrics->transactions->Increment();
-    const int64_t committed_ms = ctx_.clock->WallMillis();
-    for (const auto& [ts, count] : txn_timestamps_) {
-      ctx_.metrics->replication_latency->Observe(std::max<int64_t>(0, committed_ms - ts) / 1000.0,
-                                                 static_cast<uint64_t>(count));
-    }
-    txn_timestamps_.clear();
-    w_->last_commit_ms_.store(committed_ms);
+    auto committed = txn_->Commit(deadline);
+    if (!committed.ok()) return committed.status();
+    if (!committed->next_offsets.empty()) source_->OnCommitted(committed->next_offsets);
+    w_->last_commit_ms_.store(committed->wall_ms);
     w_->SetError(absl::OkStatus());
     return absl::OkStatus();
   }
 
   absl::Status Drain() {
     auto deadline = SteadyTime(std::chrono::nanoseconds(w_->stop_deadline_ns_.load()));
-    if (policy_.HasWork()) {
+    if (txn_->HasWork()) {
       absl::Status s = Commit(deadline);
       if (!s.ok()) {
         LogWarn("drain: could not commit the open transaction, aborting it",
@@ -696,38 +385,30 @@ class LaneWorker::Session {
   void UpdateEndOffsets() {
     int64_t now_ms = ctx_.clock->WallMillis();
     for (const auto& [tp, offsets] : source_->Offsets()) {
-      auto it = slots_.find(tp);
-      if (it == slots_.end() || offsets.end < 0) continue;
-      Slot& slot = *it->second;
-      slot.progress->source_end_offset.store(offsets.end);
-      int64_t replicated = slot.committed_next >= 0 ? slot.committed_next : std::max<int64_t>(offsets.low, 0);
+      const LaneTransaction::Partition* part = txn_->Find(tp);
+      if (part == nullptr || offsets.end < 0) continue;
+      part->progress->source_end_offset.store(offsets.end);
+      int64_t replicated = part->committed_next >= 0 ? part->committed_next : std::max<int64_t>(offsets.low, 0);
       // Transaction markers and aborted records at the end of the source log
       // are never delivered, so the last checkpoint stops short of the end.
       // With nothing open in our transaction, everything before the reader's
       // position is replicated or was skipped: count it as replicated.
-      if (slot.txn_records == 0 && offsets.position > replicated) replicated = offsets.position;
-      slot.progress->replicated_offset.store(replicated);
-      if (replicated >= offsets.end) slot.progress->caught_up_at_ms.store(now_ms);
+      if (part->txn_records == 0 && offsets.position > replicated) replicated = offsets.position;
+      part->progress->replicated_offset.store(replicated);
+      if (replicated >= offsets.end) part->progress->caught_up_at_ms.store(now_ms);
     }
   }
 
   LaneWorker* w_;
   const LaneContext& ctx_;
-  CommitPolicy policy_;
-  const ProvenanceRule provenance_;
   bool transactional_ = true;
-  bool txn_open_ = false;
-  KafkaHandle producer_;
+  // Declared in this order so that the transaction (which the writer calls
+  // back with delivery reports) goes before the writer.
+  std::unique_ptr<RdKafkaTransactionalWriter> writer_;
+  std::unique_ptr<LaneTransaction> txn_;
   std::unique_ptr<RecordSource> source_;
   uint64_t directory_version_ = 0;
   std::map<TopicPartition, offsets::Checkpoint> checkpoints_;
-  absl::flat_hash_map<TopicPartition, std::unique_ptr<Slot>> slots_;
-  absl::flat_hash_map<std::pair<const void*, int32_t>, Slot*> by_handle_;
-  absl::Status delivery_error_;
-  std::string key_buf_, value_buf_;
-  // Create times of the open transaction's records, run-length encoded
-  // (timestamp, records): consecutive records mostly share their millisecond.
-  std::vector<std::pair<int64_t, int64_t>> txn_timestamps_;
 };
 
 LaneWorker::LaneWorker(LaneContext ctx, int lane) : ctx_(ctx), lane_(lane) {}
@@ -787,7 +468,7 @@ void LaneWorker::Run() {
     session.Close();
     auto delay = backoff.Next();
     for (auto until = ctx_.clock->Now() + delay; ctx_.clock->Now() < until && !stop_.load();) {
-      std::this_thread::sleep_for(milliseconds(50));
+      ctx_.clock->SleepFor(milliseconds(50));
     }
   }
   LogInfo("lane stopped", {{"pipeline", ctx_.pipeline->name}, {"lane", lane_}});

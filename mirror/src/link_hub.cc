@@ -19,7 +19,8 @@ class LinkHubImpl final : public LinkHub {
       : config_(config),
         link_(link),
         registry_(registry),
-        router_(std::make_unique<HubRouter>(link.name)),
+        router_(std::make_unique<HubRouter>(link.name, link.hub ? link.hub->forget_edges_after
+                                                                : EdgeBacklogLimits{}.forget_after)),
         collector_(registry->AddCollector([this](metrics::CollectorSink& sink) { Collect(sink); })) {}
 
   ~LinkHubImpl() override {
@@ -98,24 +99,45 @@ class LinkHubImpl final : public LinkHub {
 
   std::string address() const override { return server_ ? server_->address() : std::string(); }
 
+  absl::Status UpdateIdentities(const std::map<std::string, std::vector<std::string>>& identities) override {
+    if (!server_) return absl::FailedPreconditionError(absl::StrCat("links.", link_.name, ".hub: not started"));
+    std::vector<transport::IdentityRule> rules;
+    for (const auto& [identity, pipelines] : identities) rules.push_back({identity, pipelines});
+    if (absl::Status s = server_->UpdateIdentities(std::move(rules)); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("links.", link_.name, ".hub.identities: ", s.message()));
+    }
+    return absl::OkStatus();
+  }
+
  private:
   // Link-wide counters (all pipelines of the link).
   void Collect(metrics::CollectorSink& sink) const {
     auto m = router_->Metrics();
     if (!m) return;
     const std::string& link = link_.name;
-    sink.AddCounter("longhaul_link_hub_bytes_uncompressed_total",
-                    "Record bytes the hub received over the link, after decompression.", {{"link", link}},
-                    static_cast<double>(m->bytes_uncompressed));
-    sink.AddCounter("longhaul_link_hub_wire_bytes_total", "Bytes of data frames the hub received.", {{"link", link}},
-                    static_cast<double>(m->wire_bytes_received));
-    sink.AddCounter("longhaul_link_hub_batches_total", "Batches the hub handed to its lanes.", {{"link", link}},
-                    static_cast<double>(m->batches_received));
-    sink.AddCounter("longhaul_link_hub_duplicate_batches_total",
-                    "Batches an edge sent again that were committed already (dropped and acknowledged).",
-                    {{"link", link}}, static_cast<double>(m->duplicate_batches));
-    sink.AddCounter("longhaul_link_hub_sessions_total", "Edge sessions the hub accepted.", {{"link", link}},
-                    static_cast<double>(m->sessions_started));
+    // One family per quantity in both roles (role="edge" from the edges'
+    // pipelines, role="hub" here, for the whole link); docs/observability.md
+    // lists the names before 0.5.
+    auto counter = [&](const char* name, const char* help, double v) {
+      sink.AddCounter(name, help, {{"link", link}, {"role", "hub"}}, v);
+    };
+    counter("longhaul_link_bytes_uncompressed_total",
+            "Record bytes over the link before compression (edge: shipped; hub: received, after decompression).",
+            static_cast<double>(m->bytes_uncompressed));
+    counter("longhaul_link_wire_bytes_total",
+            "Bytes of data frames on the wire (edge: written, resends included; hub: received).",
+            static_cast<double>(m->wire_bytes_received));
+    counter("longhaul_link_batches_received_total", "Batches the hub handed to its lanes.",
+            static_cast<double>(m->batches_received));
+    counter("longhaul_link_duplicate_batches_total",
+            "Batches an edge sent again that were committed already (dropped and acknowledged).",
+            static_cast<double>(m->duplicate_batches));
+    counter("longhaul_link_sessions_accepted_total", "Edge sessions the hub accepted.",
+            static_cast<double>(m->sessions_started));
+    counter("longhaul_link_bad_frames_total", "Sessions closed for a malformed frame.",
+            static_cast<double>(m->bad_frames));
+    sink.AddGauge("longhaul_link_connections_open", "Edge connections open on the hub (all pipelines).",
+                  {{"link", link}, {"role", "hub"}}, static_cast<double>(m->sessions.size()));
     // One family for every refusal, by the server (before or at hello:
     // pipeline "" until a hello passed the identity rules) and by a
     // pipeline (a batch it may not write). Reasons are listed in
@@ -130,12 +152,9 @@ class LinkHubImpl final : public LinkHub {
                       "offsets, partitions, outbound_queue, and the pipeline's own: topic, internal_topic, "
                       "partition_cap, topic_cap, offsets, overlap, gap, identity, stale_generation, "
                       "unknown_generation, not_served).",
-                      {{"link", link}, {"pipeline", key.first}, {"reason", key.second}}, static_cast<double>(n));
+                      {{"link", link}, {"pipeline", key.first}, {"role", "hub"}, {"reason", key.second}},
+                      static_cast<double>(n));
     }
-    sink.AddCounter("longhaul_link_hub_bad_frames_total", "Sessions closed for a malformed frame.", {{"link", link}},
-                    static_cast<double>(m->bad_frames));
-    sink.AddGauge("longhaul_link_hub_sessions", "Edge connections open on the hub (all pipelines).",
-                  {{"link", link}}, static_cast<double>(m->sessions.size()));
   }
 
   const config::Config config_;

@@ -157,21 +157,11 @@ absl::StatusOr<bool> LinkRecordSource::Next(std::chrono::milliseconds wait, Sour
         out->key_len = r.key ? r.key->size() : 0;
         out->value = r.value ? r.value->data() : nullptr;
         out->value_len = r.value ? r.value->size() : 0;
-        out->headers = nullptr;
         // edges: many with edge_header: the edge's name travels with each
         // record (after the record's own headers, whose order is kept).
-        const bool tag = !edge_header_.empty() && !current_state_->origin.empty();
-        if (!r.headers.empty() || tag) {
-          out->headers = rd_kafka_headers_new(r.headers.size() + (tag ? 1 : 0));
-          for (const RecordHeader& h : r.headers) {
-            rd_kafka_header_add(out->headers, h.name.data(), static_cast<ssize_t>(h.name.size()),
-                                h.value ? h.value->data() : nullptr,
-                                h.value ? static_cast<ssize_t>(h.value->size()) : 0);
-          }
-          if (tag) {
-            rd_kafka_header_add(out->headers, edge_header_.data(), static_cast<ssize_t>(edge_header_.size()),
-                                current_state_->origin.data(), static_cast<ssize_t>(current_state_->origin.size()));
-          }
+        out->headers = RecordHeaders::Of(r.headers);
+        if (!edge_header_.empty() && !current_state_->origin.empty()) {
+          out->headers.Add(edge_header_, current_state_->origin);
         }
         result = true;
         break;

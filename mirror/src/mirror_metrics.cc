@@ -57,11 +57,24 @@ PipelineMetrics PipelineMetrics::Register(metrics::Registry* registry, const std
   m.partitions_added = &sync.WithLabels({pipeline, "partitions_added"});
   m.topic_configs_altered = &sync.WithLabels({pipeline, "configs_altered"});
   m.topic_acls_created = &sync.WithLabels({pipeline, "acls_created"});
+  m.lane_starts = &registry
+                       ->AddCounter("longhaul_lane_starts_total",
+                                    "Lane workers this process started, one per lane taken (at start, after a "
+                                    "rebalance, when a config reload restarts the pipeline).",
+                                    {"pipeline"})
+                       .WithLabels({pipeline});
   auto& errors = registry->AddCounter("longhaul_errors_total", "Errors by reason (a closed set).",
                                       {"pipeline", "reason"});
   for (int i = 0; i < kErrorReasonCount; ++i) {
     m.errors[i] = &errors.WithLabels({pipeline, ErrorReasonName(static_cast<ErrorReason>(i))});
   }
+  auto& group_sync = registry->AddCounter(
+      "longhaul_group_sync_rounds_total",
+      "Rounds of consumer group offset sync (groups.interval): ok (every matching group synced) or failed "
+      "(clients, listing groups or a group's sync failed; the log says why).",
+      {"pipeline", "result"});
+  m.group_sync_ok = &group_sync.WithLabels({pipeline, "ok"});
+  m.group_sync_failed = &group_sync.WithLabels({pipeline, "failed"});
   return m;
 }
 

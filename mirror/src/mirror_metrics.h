@@ -29,7 +29,15 @@ struct PipelineMetrics {
   metrics::Counter* partitions_added = nullptr;
   metrics::Counter* topic_configs_altered = nullptr;
   metrics::Counter* topic_acls_created = nullptr;  // topic-ACL bindings granted on the target
+  // Lane workers started on taking a lane: a lane's restart shows here
+  // (longhaul_lane_starts_total), e.g. when a config reload restarts its
+  // pipeline, or does not.
+  metrics::Counter* lane_starts = nullptr;
   std::array<metrics::Counter*, kErrorReasonCount> errors{};
+  // Rounds of consumer group offset sync: every group synced, or not
+  // (longhaul_group_sync_rounds_total{result}).
+  metrics::Counter* group_sync_ok = nullptr;
+  metrics::Counter* group_sync_failed = nullptr;
 
   void Error(ErrorReason r) const { errors[static_cast<int>(r)]->Increment(); }
   static PipelineMetrics Register(metrics::Registry* registry, const std::string& pipeline);

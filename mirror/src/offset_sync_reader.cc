@@ -21,12 +21,6 @@ constexpr milliseconds kProbeTimeout{30'000};
 constexpr int kPollMs = 100;
 constexpr int kWatermarkTimeoutMs = 10'000;
 
-absl::Status Annotate(const absl::Status& s, const std::string& prefix) {
-  absl::Status out(s.code(), absl::StrCat(prefix, ": ", s.message()));
-  s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
-  return out;
-}
-
 bool Stopped(const std::atomic<bool>* stop) { return stop != nullptr && stop->load(); }
 
 // A consumer that never joins its group (manual assignment only), reading
@@ -166,14 +160,14 @@ class RdKafkaOffsetSyncReader final : public OffsetSyncReader {
       std::string_view key(static_cast<const char*>(m->key), m->key_len);
       auto decoded = offsets::DecodeCheckpointKey(key);
       if (!decoded.ok()) {
-        return Annotate(decoded.status(), absl::StrCat("record at offset ", m->offset, " of ", topic, "[", lane, "]"));
+        return WithContext(decoded.status(), absl::StrCat("record at offset ", m->offset, " of ", topic, "[", lane, "]"));
       }
       if (decoded->source_cluster != source_cluster_) continue;
       // One edge's partition of an `edges: many` pipeline: translation does
       // not name edges yet, so these never mix into another edge's map.
       if (!decoded->edge.empty()) continue;
       if (absl::Status s = fn(m.get(), *decoded); !s.ok()) {
-        return Annotate(s, absl::StrCat("record at offset ", m->offset, " of ", topic, "[", lane, "]"));
+        return WithContext(s, absl::StrCat("record at offset ", m->offset, " of ", topic, "[", lane, "]"));
       }
     }
   }

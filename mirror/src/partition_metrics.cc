@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 #include <utility>
 
 namespace longhaul::mirror {
@@ -20,9 +21,9 @@ void AddPartitionHealthMetrics(metrics::CollectorSink& sink, const PipelineStatu
     double gap_records = 0;
     double retention_remaining = -1;
   };
-  std::map<std::pair<std::string, std::string>, Row> rows;
+  std::map<std::tuple<std::string, std::string, std::string>, Row> rows;  // (edge, topic, partition)
   for (const auto& ps : status.partitions) {
-    Row& r = rows[{ps.topic, per_partition ? std::to_string(ps.partition) : ""}];
+    Row& r = rows[{ps.edge, ps.topic, per_partition ? std::to_string(ps.partition) : ""}];
     if (PartitionStateRank(ps.state) > PartitionStateRank(r.state)) r.state = ps.state;
     r.gap_records += static_cast<double>(ps.source_gap_records);
     if (ps.retention_remaining_seconds >= 0) {
@@ -32,8 +33,11 @@ void AddPartitionHealthMetrics(metrics::CollectorSink& sink, const PipelineStatu
     }
   }
   for (const auto& [key, r] : rows) {
-    std::vector<metrics::Label> labels = {{"pipeline", status.name}, {"role", status.role}, {"topic", key.first}};
-    if (per_partition) labels.push_back({"partition", key.second});
+    const auto& [edge, topic, partition] = key;
+    std::vector<metrics::Label> labels = {{"pipeline", status.name}, {"role", status.role}, {"topic", topic}};
+    if (per_partition) labels.push_back({"partition", partition});
+    // A hub pipeline fed by many edges: one series per edge (as the lag).
+    if (!edge.empty()) labels.push_back({"edge", edge});
     sink.AddCounter("longhaul_source_gap_records_total",
                     "Source records deleted at the source (retention, DeleteRecords) before they were copied: lost. "
                     "Counted once per process; see on_source_gap.",

@@ -1,5 +1,6 @@
 #include "longhaul/mirror/pipeline_runner.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -17,13 +18,17 @@
 #include "group_sync.h"
 #include "lane_worker.h"
 #include "mirror_metrics.h"
+#include "partition_health.h"
 #include "partition_metrics.h"
 #include "longhaul/base/backoff.h"
 #include "longhaul/base/logging.h"
+#include "longhaul/config/config_diff.h"
 #include "longhaul/offsets/lane.h"
+#include "edge_backlog.h"
 #include "pipeline_state.h"
 #include "source_gap.h"
 #include "source_side.h"
+#include "target_plan.h"
 #include "topic_discovery.h"
 
 namespace longhaul::mirror {
@@ -36,7 +41,10 @@ constexpr milliseconds kAdminTimeout{10'000};
 class KafkaSourceSide final : public SourceSide {
  public:
   KafkaSourceSide(const config::Config& config, const config::PipelineConfig& pipeline)
-      : pipeline_(pipeline), source_(config.Cluster(pipeline.source)), names_(pipeline_) {
+      : pipeline_(pipeline),
+        live_(std::make_shared<const config::PipelineConfig>(pipeline)),
+        source_(config.Cluster(pipeline.source)),
+        names_(pipeline_) {
     // The process byte budget, split across lanes; each lane's consumer
     // prefetch is sized so a backlog of any size stays within it, counting
     // librdkafka's per-record overhead, not only payload (consumer_budget.h).
@@ -57,7 +65,7 @@ class KafkaSourceSide final : public SourceSide {
     auto all = admin_->Topics(timeout);
     if (!all.ok()) return all.status();
     std::map<SourceTopic, int> out;
-    for (const auto& [topic, partitions] : SelectTopics(pipeline_, *all)) out.emplace(SourceTopic{topic, ""}, partitions);
+    for (const auto& [topic, partitions] : SelectTopics(*Live(), *all)) out.emplace(SourceTopic{topic, ""}, partitions);
     return out;
   }
 
@@ -65,7 +73,12 @@ class KafkaSourceSide final : public SourceSide {
     if (auto s = EnsureAdmin(); !s.ok()) return s;
     auto explicit_configs = admin_->ExplicitTopicConfigs(topic, timeout);
     if (!explicit_configs.ok()) return explicit_configs.status();
-    return SyncedTopicConfigs(*explicit_configs, pipeline_.topic_configs);
+    return SyncedTopicConfigs(*explicit_configs, Live()->topic_configs);
+  }
+  void ApplyLive(const config::PipelineConfig& live) override {
+    auto fresh = std::make_shared<const config::PipelineConfig>(live);
+    std::lock_guard<std::mutex> lock(live_mu_);
+    live_ = std::move(fresh);
   }
   bool KnowsTopicConfigs() const override { return true; }
 
@@ -111,6 +124,11 @@ class KafkaSourceSide final : public SourceSide {
   }
 
  private:
+  std::shared_ptr<const config::PipelineConfig> Live() const {
+    std::lock_guard<std::mutex> lock(live_mu_);
+    return live_;
+  }
+
   // Called from the discovery thread only.
   absl::Status EnsureAdmin() {
     if (admin_) return absl::OkStatus();
@@ -122,6 +140,10 @@ class KafkaSourceSide final : public SourceSide {
   }
 
   const config::PipelineConfig pipeline_;
+  // The pipeline with the live settings of the last reload (topic filter,
+  // topic_configs); replaced by ApplyLive.
+  mutable std::mutex live_mu_;
+  std::shared_ptr<const config::PipelineConfig> live_;
   const config::ClusterConfig source_;
   const PipelineNames names_;
   Properties consumer_properties_;  // the operator's, with the prefetch sized to the budget
@@ -141,6 +163,7 @@ class LanePipelineRunner final : public PipelineRunner {
         source_(config_.Cluster(pipeline_.source)),
         target_(config_.Cluster(pipeline_.target)),
         names_(pipeline_),
+        live_(std::make_shared<const config::PipelineConfig>(pipeline_)),
         directory_(pipeline_.lanes),
         side_(std::move(side)),
         metrics_(PipelineMetrics::Register(registry, pipeline_.name)),
@@ -159,15 +182,41 @@ class LanePipelineRunner final : public PipelineRunner {
 
   ~LanePipelineRunner() override {
     collector_.Reset();
-    Stop(SystemClock::Instance().Now());
+    Stop(clock_->Now());
   }
 
   void Start() override {
     discovery_thread_ = std::thread([this] { DiscoveryLoop(); });
     membership_thread_ = std::thread([this] { MembershipLoop(); });
     if (pipeline_.groups.enabled() && side_->CanSyncGroups()) {
-      group_sync_ = std::make_unique<GroupSyncLoop>(pipeline_, source_, target_);
+      group_sync_ = std::make_unique<GroupSyncLoop>(pipeline_, source_, target_, &metrics_);
     }
+  }
+
+  void ApplyLive(const config::PipelineConfig& fresh) override {
+    const std::shared_ptr<const config::PipelineConfig> old = Live();
+    auto live = std::make_shared<const config::PipelineConfig>(config::WithLiveSettings(*old, fresh));
+    const bool groups_changed = old->groups.filter.include() != live->groups.filter.include() ||
+                                old->groups.filter.exclude() != live->groups.filter.exclude() ||
+                                old->groups.interval != live->groups.interval ||
+                                old->topics.include() != live->topics.include() ||
+                                old->topics.exclude() != live->topics.exclude();
+    side_->ApplyLive(*live);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      live_ = live;
+      discovery_requested_ = true;  // the new filter now, not after discovery_interval
+    }
+    wake_.notify_all();
+    // Group sync reads both filters (groups, and topics for the offsets it
+    // translates); it keeps no state of its own, so a new loop takes over.
+    if (groups_changed && side_->CanSyncGroups()) {
+      group_sync_.reset();
+      group_sync_config_ = live;  // the loop keeps a reference
+      if (live->groups.enabled()) group_sync_ = std::make_unique<GroupSyncLoop>(*live, source_, target_);
+    }
+    LogInfo("pipeline took over reloaded settings", {{"pipeline", pipeline_.name}});
   }
 
   void Stop(SteadyTime deadline) override {
@@ -198,7 +247,7 @@ class LanePipelineRunner final : public PipelineRunner {
     {
       std::lock_guard<std::mutex> lock(mu_);
       orphaned = orphaned_lanes_;
-      int64_t wall = SystemClock::Instance().WallMillis();
+      int64_t wall = clock_->WallMillis();
       for (const auto& [lane, worker] : lanes_) {
         owned.insert(lane);
         std::string e = worker->LastError();
@@ -210,7 +259,10 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     st.lanes_owned.assign(owned.begin(), owned.end());
     side_->AddStatus(&st);
-    int64_t now_ms = SystemClock::Instance().WallMillis();
+    // A hub knows the edges' backlog from their reports: lag is end to end.
+    const ReportedBacklogIndex reported(st.edges);
+    const std::shared_ptr<const config::PipelineConfig> live = Live();
+    int64_t now_ms = clock_->WallMillis();
     for (const auto& [mp, progress] : const_cast<PartitionDirectory&>(directory_).AllWithProgress()) {
       const bool running = owned.count(mp.lane) > 0;
       if (!running && !orphaned.count(mp.lane)) continue;
@@ -220,37 +272,35 @@ class LanePipelineRunner final : public PipelineRunner {
       ps.partition = mp.source.partition;
       ps.target_topic = mp.target_topic;
       ps.lane = mp.lane;
-      ps.source_end_offset = progress->source_end_offset.load();
-      ps.replicated_offset = progress->replicated_offset.load();
+      PartitionProgressReading reading;
+      reading.source_end_offset = progress->source_end_offset.load();
+      reading.replicated_offset = progress->replicated_offset.load();
+      reading.oldest_pending_timestamp_ms = progress->oldest_pending_timestamp_ms.load();
+      reading.caught_up_at_ms = progress->caught_up_at_ms.load();
+      reading.advanced_at_ms = progress->advanced_at_ms.load();
+      const PartitionProgress::Gap gap = progress->gap();
+      reading.gap_stopped = gap.stopped;
+      reading.gap_error = gap.error;
+      ps.source_end_offset = reading.source_end_offset;
+      ps.replicated_offset = reading.replicated_offset;
       ps.records_total = progress->records_total.load();
       ps.bytes_total = progress->bytes_total.load();
       ps.records_filtered = progress->records_filtered_total.load();
-      if (ps.source_end_offset >= 0 && ps.replicated_offset >= 0) {
-        ps.lag_records = std::max<int64_t>(0, ps.source_end_offset - ps.replicated_offset);
-      }
-      if (ps.lag_records > 0) {
-        int64_t since = progress->oldest_pending_timestamp_ms.load();
-        if (since <= 0) since = progress->caught_up_at_ms.load();
-        if (since > 0) ps.lag_seconds = std::max<double>(0, (now_ms - since) / 1000.0);
-        // Status judgement, in the spirit of Burrow, with the pipeline's
-        // thresholds (lag_thresholds).
-        int64_t advanced = progress->advanced_at_ms.load();
-        if (advanced > 0 && now_ms - advanced > pipeline_.stalled_after.count()) {
-          ps.state = "stalled";
-        } else if (ps.lag_seconds * 1000 > static_cast<double>(pipeline_.lagging_after.count())) {
-          ps.state = "lagging";
-        }
-      }
-      // Burrow's "stopped": nobody is replicating the partition right now.
-      if (!running) ps.state = "stopped";
-      const PartitionProgress::Gap gap = progress->gap();
+      const PartitionLag lag = MeasureLag(reading, now_ms);
+      ps.lag_records = lag.records;
+      ps.lag_seconds = lag.seconds;
+      // A hub knows the edges' backlog from their reports: lag is end to end.
+      reported.Apply(&ps);
+      // Status judgement, in the spirit of Burrow, with the pipeline's
+      // thresholds (lag_thresholds, as last reloaded).
+      const PartitionVerdict verdict =
+          JudgePartitionState(reading, PartitionLag{ps.lag_records, ps.lag_seconds}, running, now_ms,
+                              HealthThresholds{live->lagging_after, live->stalled_after});
+      ps.state = verdict.state;
+      ps.error = verdict.error;
       ps.source_gap_records = progress->source_gap_records_total.load();
       ps.source_gap_first = gap.first;
       ps.source_gap_end = gap.end;
-      if (gap.stopped && running) {
-        ps.state = "error";
-        ps.error = gap.error;
-      }
       if (!ps.error.empty() && st.last_error.empty()) st.last_error = ps.error;
       ps.retention_remaining_seconds = RetentionRemaining(ps, now_ms);
       st.partitions.push_back(std::move(ps));
@@ -319,7 +369,7 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     for (const auto& [key, r] : rows) {
       const auto& [edge, topic, partition] = key;
-      std::vector<metrics::Label> labels = {{"pipeline", p}, {"topic", topic}};
+      std::vector<metrics::Label> labels = {{"pipeline", p}, {"role", st.role}, {"topic", topic}};
       if (config_.admin.per_partition_metrics) labels.push_back({"partition", partition});
       // A pipeline fed by many edges has one series per edge.
       if (pipeline_.edges == config::Edges::kMany) labels.push_back({"edge", edge});
@@ -338,6 +388,12 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     AddPartitionHealthMetrics(sink, st, config_.admin.per_partition_metrics);
     side_->Collect(sink);
+  }
+
+  // The pipeline with the live settings of the last reload (ApplyLive).
+  std::shared_ptr<const config::PipelineConfig> Live() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return live_;
   }
 
   // Waits up to `d`, less if stopping or discovery was requested.
@@ -361,9 +417,9 @@ class LanePipelineRunner final : public PipelineRunner {
   // target reachability probe every couple of seconds for /readyz.
   void DiscoveryLoop() {
     Backoff backoff(milliseconds(1000), pipeline_.discovery_interval);
-    SteadyTime next_discovery = SystemClock::Instance().Now();
+    SteadyTime next_discovery = clock_->Now();
     while (!stopping()) {
-      SteadyTime now = SystemClock::Instance().Now();
+      SteadyTime now = clock_->Now();
       if (TakeDiscoveryRequest()) next_discovery = std::min(next_discovery, now);
       if (now >= next_discovery) {
         absl::Status s = DiscoverOnce();
@@ -375,10 +431,10 @@ class LanePipelineRunner final : public PipelineRunner {
           metrics_.Error(ErrorReason::kDiscovery);
           LogWarn("topic discovery failed; will retry",
                   {{"pipeline", pipeline_.name}, {"error", std::string(s.message())}});
-          next_discovery = SystemClock::Instance().Now() + backoff.Next();
+          next_discovery = clock_->Now() + backoff.Next();
         } else {
           backoff.Reset();
-          next_discovery = SystemClock::Instance().Now() + pipeline_.discovery_interval;
+          next_discovery = clock_->Now() + Live()->discovery_interval;
         }
       } else if (target_admin_) {
         target_reachable_.store(target_admin_->Reachable(milliseconds(2000)));
@@ -386,7 +442,7 @@ class LanePipelineRunner final : public PipelineRunner {
       RefreshOrphanedLanes();
       if (WaitOrStop(std::min<milliseconds>(
               milliseconds(2000),
-              std::chrono::duration_cast<milliseconds>(next_discovery - SystemClock::Instance().Now())))) {
+              std::chrono::duration_cast<milliseconds>(next_discovery - clock_->Now())))) {
         break;
       }
     }
@@ -413,7 +469,7 @@ class LanePipelineRunner final : public PipelineRunner {
     for (const auto& [tp, _] : wanted) tps.push_back(tp);
     auto ends = side_->EndOffsets(tps, milliseconds(2000));
     if (!ends.ok()) return;  // the source is down too; the last values stay
-    const int64_t now_ms = SystemClock::Instance().WallMillis();
+    const int64_t now_ms = clock_->WallMillis();
     for (const auto& [tp, progress] : wanted) {
       auto it = ends->find(tp);
       if (it == ends->end()) continue;
@@ -459,6 +515,126 @@ class LanePipelineRunner final : public PipelineRunner {
                                       kAdminTimeout, pipeline_.replication_factor);
   }
 
+  // Creates the target topics that are missing and grows those with too
+  // few partitions, each kind in one request. A hub meeting hundreds of
+  // new edges (a topic each with {edge} in rename) took a minute creating
+  // them one round trip at a time (~10 a second here) while their
+  // partitions waited. A partition is published only once the target's
+  // topic listing shows it (up to kListedWait here, else in a later round,
+  // which is requested): acting on a listing that predates a change made a
+  // grown topic be grown again (INVALID_PARTITIONS, and its partitions
+  // withdrawn for the round), and a lane's producer that asked a broker not
+  // yet aware of a grown partition failed its delivery. `targets` loses
+  // the topics still unlisted and keeps the listed count of those whose
+  // growth is unlisted; `target_topics` becomes the latest listing. What
+  // fails is left to the caller's one-by-one path, which reports it.
+  //
+  // Never withdraws a partition: a topic once listed with N partitions
+  // counts as having them even when a later listing leaves it out (the
+  // listing skips topics whose metadata has an error, e.g. while a broker
+  // under load moves leaders); withdrawing a published partition would
+  // make its lane drop it mid-transaction.
+  template <class Needs>
+  void PrepareTargetTopics(Needs& targets, std::map<std::string, int>* target_topics) {
+    constexpr milliseconds kListedWait{3'000};
+    constexpr std::chrono::minutes kUnlistedGiveUp{2};
+    const SteadyTime now = SystemClock::Instance().Now();
+    auto remember_listing = [&] {
+      for (const auto& [topic, n] : *target_topics) {
+        int& seen = ever_listed_[topic];
+        seen = std::max(seen, n);
+      }
+      for (const auto& [topic, n] : ever_listed_) {
+        int& listed = (*target_topics)[topic];
+        listed = std::max(listed, n);
+      }
+    };
+    remember_listing();
+    for (auto it = unlisted_.begin(); it != unlisted_.end();) {
+      auto listed = target_topics->find(it->first);
+      const bool done = listed != target_topics->end() && listed->second >= it->second.partitions;
+      if (!done && now - it->second.since > kUnlistedGiveUp) {
+        LogWarn("target topic created or grown is still not listed as such; going on without waiting",
+                {{"pipeline", pipeline_.name}, {"topic", it->first}, {"partitions", it->second.partitions}});
+      }
+      it = done || now - it->second.since > kUnlistedGiveUp ? unlisted_.erase(it) : std::next(it);
+    }
+    std::vector<KafkaAdmin::NewTopic> missing;
+    std::map<std::string, int> grow;
+    for (const auto& [target_topic, need] : targets) {
+      if (unlisted_.count(target_topic)) continue;
+      auto listed = target_topics->find(target_topic);
+      if (listed != target_topics->end()) {
+        if (listed->second < need.partitions) grow[target_topic] = need.partitions;
+        continue;
+      }
+      KafkaAdmin::NewTopic t{target_topic, need.partitions, {}};
+      if (pipeline_.sync_topic_configs) {
+        auto synced = side_->TopicConfigs(need.config_source, kAdminTimeout);
+        if (!synced.ok()) continue;
+        t.configs = std::move(*synced);
+      }
+      missing.push_back(std::move(t));
+    }
+    if (!missing.empty()) {
+      if (auto created = target_admin_->CreateTopics(missing, kAdminTimeout, pipeline_.replication_factor);
+          created.ok()) {
+        for (const auto& t : missing) {
+          if (auto it = created->find(t.topic); it == created->end() || !it->second.ok()) continue;
+          LogInfo("created target topic", {{"pipeline", pipeline_.name}, {"topic", t.topic},
+                                           {"partitions", t.partitions},
+                                           {"configs", static_cast<unsigned long>(t.configs.size())}});
+          metrics_.topics_created->Increment();
+          unlisted_[t.topic] = Unlisted{t.partitions, now};
+        }
+      }
+    }
+    if (!grow.empty()) {
+      if (auto grown = target_admin_->GrowPartitions(grow, kAdminTimeout); grown.ok()) {
+        for (const auto& [topic, total] : grow) {
+          if (auto it = grown->find(topic); it == grown->end() || !it->second.ok()) continue;
+          LogInfo("added partitions to target topic", {{"pipeline", pipeline_.name}, {"topic", topic},
+                                                       {"from", (*target_topics)[topic]}, {"partitions", total}});
+          metrics_.partitions_added->Increment();
+          unlisted_[topic] = Unlisted{total, now};
+        }
+      }
+    }
+    auto all_listed = [&] {
+      for (auto it = unlisted_.begin(); it != unlisted_.end();) {
+        auto listed = target_topics->find(it->first);
+        it = listed != target_topics->end() && listed->second >= it->second.partitions ? unlisted_.erase(it)
+                                                                                        : std::next(it);
+      }
+      return unlisted_.empty();
+    };
+    const SteadyTime give_up = SystemClock::Instance().Now() + kListedWait;
+    while (!all_listed() && SystemClock::Instance().Now() < give_up) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (wake_.wait_for(lock, milliseconds(200), [&] { return stopping_; })) return;
+      }
+      auto listing = target_admin_->Topics(kAdminTimeout);
+      if (listing.ok()) {
+        *target_topics = std::move(*listing);
+        remember_listing();
+      }
+    }
+    if (unlisted_.empty()) return;
+    for (const auto& [topic, u] : unlisted_) {
+      auto need = targets.find(topic);
+      if (need == targets.end()) continue;
+      auto listed = target_topics->find(topic);
+      if (listed == target_topics->end()) {
+        targets.erase(need);  // not published before either
+      } else {
+        need->second.partitions = std::min(need->second.partitions, listed->second);
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    discovery_requested_ = true;  // look again soon
+  }
+
   absl::Status DiscoverOnce() {
     if (auto s = EnsureAdmins(); !s.ok()) return s;
     auto target_topics = target_admin_->Topics(kAdminTimeout);
@@ -471,30 +647,22 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     auto source_topics = side_->Topics(kAdminTimeout);
     if (!source_topics.ok()) return source_topics.status();
+    const bool sync_topic_configs = Live()->sync_topic_configs;
 
-    // Several source topics can map onto one target topic (the topics of
-    // many edges without {edge} in rename): it needs the most partitions
-    // any of them has.
-    struct TargetNeed {
-      std::string config_source;  // a source topic to take configs from
-      int partitions = 0;
-      int ready = 0;  // partitions that exist on the target
-    };
-    std::map<std::string, TargetNeed> targets;
-    for (const auto& [st, partitions] : *source_topics) {
-      TargetNeed& need = targets[pipeline_.TargetTopic(st.topic, st.origin)];
-      if (need.config_source.empty()) need.config_source = st.topic;
-      need.partitions = std::max(need.partitions, partitions);
-    }
+    std::map<std::string, TargetTopicNeed> targets = PlanTargetTopics(pipeline_, *source_topics);
+    std::map<std::string, int> ready_by_target;
+    PrepareTargetTopics(targets, &*target_topics);
     absl::Status first_error;
-    for (auto& [target_topic, need] : targets) {
+    for (const auto& [target_topic, need] : targets) {
       const int partitions = need.partitions;
       int target_partitions = 0;
       if (auto t = target_topics->find(target_topic); t != target_topics->end()) target_partitions = t->second;
       absl::Status s;
-      if (target_partitions == 0) {
+      const TargetTopicAction action =
+          DecideTargetTopic(target_partitions, partitions, side_->KnowsPartitionCounts());
+      if (action == TargetTopicAction::kCreate) {
         Properties configs;
-        if (pipeline_.sync_topic_configs) {
+        if (sync_topic_configs) {
           auto synced = side_->TopicConfigs(need.config_source, kAdminTimeout);
           if (!synced.ok()) {
             s = synced.status();
@@ -514,7 +682,7 @@ class LanePipelineRunner final : public PipelineRunner {
           target_partitions = partitions;
         }
       } else {
-        if (target_partitions < partitions) {
+        if (action == TargetTopicAction::kGrow) {
           s = target_admin_->GrowPartitions(target_topic, partitions, kAdminTimeout);
           if (s.ok()) {
             LogInfo("added partitions to target topic", {{"pipeline", pipeline_.name}, {"topic", target_topic},
@@ -522,30 +690,19 @@ class LanePipelineRunner final : public PipelineRunner {
             metrics_.partitions_added->Increment();
             target_partitions = partitions;
           }
-        } else if (target_partitions > partitions && side_->KnowsPartitionCounts()) {
+        } else if (action == TargetTopicAction::kTargetHasMore) {
           LogWarn("target topic has more partitions than the source; extra partitions stay empty",
                   {{"pipeline", pipeline_.name}, {"topic", target_topic}});
         }
-        if (pipeline_.sync_topic_configs && side_->KnowsTopicConfigs()) {
+        if (sync_topic_configs && side_->KnowsTopicConfigs()) {
           absl::Status synced = SyncTopicConfigs(need.config_source, target_topic);
           if (s.ok()) s = synced;
         }
       }
       if (!s.ok() && first_error.ok()) first_error = s;
-      need.ready = std::min(partitions, target_partitions);
+      ready_by_target[target_topic] = std::min(partitions, target_partitions);
     }
-    std::vector<MirroredPartition> ready;
-    for (const auto& [st, partitions] : *source_topics) {
-      std::string target_topic = pipeline_.TargetTopic(st.topic, st.origin);
-      const int n = std::min(partitions, targets[target_topic].ready);
-      for (int p = 0; p < n; ++p) {
-        // Edge affinity: every partition of one edge on that edge's lane
-        // (docs/architecture.md); otherwise spread by topic and partition.
-        const int lane = static_cast<int>(st.origin.empty() ? offsets::LaneOf(st.topic, p, pipeline_.lanes)
-                                                            : offsets::LaneOfEdge(st.origin, pipeline_.lanes));
-        ready.push_back(MirroredPartition{TopicPartition{st.topic, p, st.origin}, target_topic, lane});
-      }
-    }
+    std::vector<MirroredPartition> ready = ReadyPartitions(pipeline_, *source_topics, ready_by_target);
     directory_.Publish(ready);
     if (pipeline_.sync_topic_acls) {
       absl::Status synced = SyncTopicAcls(*source_topics);
@@ -578,7 +735,7 @@ class LanePipelineRunner final : public PipelineRunner {
     auto target_configs = target_admin_->ExplicitTopicConfigs(target_topic, kAdminTimeout);
     if (!target_configs.ok()) return target_configs.status();
     std::optional<Properties> wanted =
-        ReconciledTopicConfigs(*source_configs, *target_configs, pipeline_.topic_configs);
+        ReconciledTopicConfigs(*source_configs, *target_configs, Live()->topic_configs);
     if (!wanted) return absl::OkStatus();
     if (absl::Status s = target_admin_->AlterTopicConfigs(target_topic, *wanted, kAdminTimeout); !s.ok()) return s;
     std::vector<std::string> changed;
@@ -646,18 +803,19 @@ class LanePipelineRunner final : public PipelineRunner {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
       for (int lane : lanes) {
-        LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, &SystemClock::Instance(), &metrics_,
+        LaneContext ctx{&pipeline_, &source_, &target_, &names_, &directory_, clock_, &metrics_,
                         [this](int lane) { return side_->MakeRecordSource(lane); }};
         auto worker = std::make_unique<LaneWorker>(ctx, lane);
         worker->Start();
+        metrics_.lane_starts->Increment();
         lanes_[lane] = std::move(worker);
       }
       return;
     }
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
       bool lost = rd_kafka_assignment_lost(rk);
-      SteadyTime deadline = lost ? SystemClock::Instance().Now()
-                                 : SystemClock::Instance().Now() + config_.worker.drain_timeout;
+      SteadyTime deadline = lost ? clock_->Now()
+                                 : clock_->Now() + config_.worker.drain_timeout;
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) deadline = std::min(deadline, stop_deadline_);
@@ -758,10 +916,14 @@ class LanePipelineRunner final : public PipelineRunner {
   }
 
   config::Config config_;
+  // Every time read of the runner and its lanes.
+  Clock* const clock_ = &SystemClock::Instance();
   const config::PipelineConfig& pipeline_;
   const config::ClusterConfig& source_;
   const config::ClusterConfig& target_;
   PipelineNames names_;
+  // pipeline_ with the live settings of the last reload; under mu_.
+  std::shared_ptr<const config::PipelineConfig> live_;
   PartitionDirectory directory_;
   std::unique_ptr<SourceSide> side_;
 
@@ -769,6 +931,7 @@ class LanePipelineRunner final : public PipelineRunner {
   metrics::CollectorHandle collector_;
   std::unique_ptr<KafkaAdmin> target_admin_;
   std::thread discovery_thread_, membership_thread_;
+  std::shared_ptr<const config::PipelineConfig> group_sync_config_;  // what a reloaded group_sync_ reads
   std::unique_ptr<GroupSyncLoop> group_sync_;  // consumer-group offset sync, when pipeline.groups is set
   std::atomic<bool> checkpoint_topic_ready_{false};
   // Topic-ACL bindings this process created on the target (discovery thread only).
@@ -781,6 +944,15 @@ class LanePipelineRunner final : public PipelineRunner {
   bool stopping_ = false;
   bool discovery_requested_ = false;
   SteadyTime stop_deadline_{};
+  // Target topics this runner created or grew that the listing does not
+  // show as such yet (discovery thread only; PrepareTargetTopics).
+  struct Unlisted {
+    int partitions = 0;
+    SteadyTime since{};
+  };
+  std::map<std::string, Unlisted> unlisted_;
+  // The most partitions each target topic was ever listed with (same thread).
+  std::map<std::string, int> ever_listed_;
   std::string discovery_error_;
   std::map<int, std::unique_ptr<LaneWorker>> lanes_;
   // Lanes lost during a target outage, still reported (see RefreshOrphanedLanes).

@@ -78,25 +78,16 @@ ProvenanceRule::Decision ProvenanceRule::Decide(std::optional<std::string_view> 
   return d;
 }
 
-ProvenanceVerdict ProvenanceRule::Apply(rd_kafka_headers_t** headers) const {
+ProvenanceVerdict ProvenanceRule::Apply(RecordHeaders* headers) const {
+  if (header_.empty()) return ProvenanceVerdict::kWrite;  // no rule
+  std::optional<std::string_view> value;
   std::optional<std::string_view> current;
-  if (*headers != nullptr) {
-    const void* value = nullptr;
-    size_t size = 0;
-    if (rd_kafka_header_get_last(*headers, header_.c_str(), &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      // A null value is a header too, just not a trail.
-      current = value == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(value), size);
-    }
-  }
+  // A null value is a header too, just not a trail.
+  if (headers->Last(header_, &value)) current = value.value_or(std::string_view());
   const Decision d = Decide(current);
   if (d.verdict == ProvenanceVerdict::kWrite && d.stamp) {
-    if (*headers == nullptr) {
-      *headers = rd_kafka_headers_new(1);
-    } else if (current) {
-      rd_kafka_header_remove(*headers, header_.c_str());
-    }
-    rd_kafka_header_add(*headers, header_.data(), static_cast<ssize_t>(header_.size()), d.stamp->data(),
-                        static_cast<ssize_t>(d.stamp->size()));
+    if (current) headers->Remove(header_);
+    headers->Add(header_, *d.stamp);
   }
   return d.verdict;
 }

@@ -8,8 +8,6 @@
 // Kafka cluster ids. Private to mirror/; the lane calls ProvenanceRule::Apply.
 #pragma once
 
-#include <librdkafka/rdkafka.h>
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +15,7 @@
 #include <vector>
 
 #include "longhaul/config/config.h"
+#include "record_source.h"
 
 namespace longhaul::mirror {
 
@@ -46,6 +45,8 @@ enum class ProvenanceVerdict {
 // One pipeline's rule. Cheap to copy; not thread-safe per instance (one per lane).
 class ProvenanceRule {
  public:
+  // No rule: every record is written, headers untouched.
+  ProvenanceRule() = default;
   explicit ProvenanceRule(const config::PipelineConfig& pipeline);
 
   struct Decision {
@@ -61,11 +62,10 @@ class ProvenanceRule {
   // nullopt when it has none.
   Decision Decide(std::optional<std::string_view> current) const;
 
-  // Decide() on a record's librdkafka headers (nullptr: none). On kWrite
-  // with stamping, every header of the rule's name is replaced by one with
-  // the new value (a list is created when *headers is nullptr; the caller
-  // owns it either way). On kVisited the headers are left alone.
-  ProvenanceVerdict Apply(rd_kafka_headers_t** headers) const;
+  // Decide() on a record's headers. On kWrite with stamping, every header
+  // of the rule's name is replaced by one with the new value, at the end.
+  // On kVisited the headers are left alone.
+  ProvenanceVerdict Apply(RecordHeaders* headers) const;
 
  private:
   std::string header_;

@@ -4,13 +4,12 @@
 // for both. Private to mirror/; runs on the lane's thread only.
 #pragma once
 
-#include <librdkafka/rdkafka.h>
-
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -19,7 +18,52 @@
 
 namespace longhaul::mirror {
 
-// A borrowed view of one record, valid until the next call to Next().
+// The headers of one record, owned, in order, repeats and null values kept.
+// Zero copy where it matters: a Kafka source hands over the list librdkafka
+// parsed (detached from the consumer's message) and the librdkafka writer
+// gives that same list to its producer, so no header is copied on the way.
+// Everyone else reads it through Get()/ToVector() and never sees a
+// librdkafka type. Move-only; empty() when the record has no headers.
+class RecordHeaders {
+ public:
+  RecordHeaders() = default;
+  RecordHeaders(const RecordHeaders&) = delete;
+  RecordHeaders& operator=(const RecordHeaders&) = delete;
+  RecordHeaders(RecordHeaders&& other) noexcept : native_(other.native_) { other.native_ = nullptr; }
+  RecordHeaders& operator=(RecordHeaders&& other) noexcept;
+  ~RecordHeaders();
+
+  // Takes a librdkafka header list (rd_kafka_headers_t*); nullptr: none.
+  static RecordHeaders AdoptNative(void* native_list);
+  // A copy of `headers` (nothing allocated when it is empty).
+  static RecordHeaders Of(const std::vector<RecordHeader>& headers);
+
+  bool empty() const { return native_ == nullptr; }
+  size_t size() const;
+  // The i-th header; false past the end. `value` is nullopt for a null value.
+  bool Get(size_t i, std::string_view* name, std::optional<std::string_view>* value) const;
+  std::vector<RecordHeader> ToVector() const;
+  // Appends a header (creating the list when there was none).
+  void Add(std::string_view name, std::optional<std::string_view> value);
+  // The value of the last header called `name` (nullopt for a null value);
+  // false when there is none.
+  bool Last(const std::string& name, std::optional<std::string_view>* value) const;
+  // Removes every header called `name`; the others keep their order.
+  void Remove(const std::string& name);
+  // Gives up the librdkafka list (nullptr when empty), for a producer that
+  // takes ownership of it. Only the librdkafka writer calls this.
+  void* ReleaseNative() {
+    void* n = native_;
+    native_ = nullptr;
+    return n;
+  }
+
+ private:
+  void* native_ = nullptr;  // rd_kafka_headers_t*
+};
+
+// One record as a source hands it out: key and value borrowed (valid until
+// the next call to Next()), headers owned (the record's reader takes them).
 struct SourceRecordView {
   const void* partition_handle = nullptr;  // stable per (topic, partition) for the source's lifetime
   const char* topic = nullptr;
@@ -33,9 +77,7 @@ struct SourceRecordView {
   size_t key_len = 0;
   const void* value = nullptr;  // nullptr = tombstone
   size_t value_len = 0;
-  // A fresh header list the caller takes ownership of (librdkafka's producer
-  // consumes it), or nullptr when the record has none.
-  rd_kafka_headers_t* headers = nullptr;
+  RecordHeaders headers;
 };
 
 struct SourceAssignment {

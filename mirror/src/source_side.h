@@ -20,18 +20,9 @@
 #include "longhaul/mirror/pipeline_runner.h"
 #include "record_source.h"
 #include "source_gap.h"
+#include "target_plan.h"
 
 namespace longhaul::mirror {
-
-// A source topic as the runner mirrors it: in a hub pipeline fed by many
-// edges, one edge's topic (`origin` is the edge's name, as in
-// TopicPartition::origin); elsewhere `origin` is empty.
-struct SourceTopic {
-  std::string topic;
-  std::string origin;
-  friend bool operator==(const SourceTopic&, const SourceTopic&) = default;
-  friend auto operator<=>(const SourceTopic&, const SourceTopic&) = default;
-};
 
 class SourceSide {
  public:
@@ -76,6 +67,10 @@ class SourceSide {
   // `trigger` wakes the runner's discovery early (the hub calls it when a
   // batch of a partition it did not know arrives). Set once, before Start.
   virtual void SetDiscoveryTrigger(std::function<void()> trigger) {}
+  // Config reload: the pipeline's live settings (config::WithLiveSettings)
+  // for the calls that follow. Called from the runner's control thread
+  // while the discovery thread may be in Topics().
+  virtual void ApplyLive(const config::PipelineConfig& live) {}
   // The runner starts draining (its lanes will stop next).
   virtual void OnStopping() {}
   // Adds what this side knows to the runner's status snapshot (role, link).

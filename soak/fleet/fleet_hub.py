@@ -25,7 +25,7 @@ def free_port():
 
 
 def hub_config(layout, edges, certs, listen, target_bootstrap, admin_port, pipeline="fleet", topic="telemetry",
-               lanes=8, commit_interval="1s"):
+               lanes=8, commit_interval="1s", handshakes_per_address=64):
     """YAML for one hub. layout "many": one pipeline with `edges: many` and
     rename {edge}.{topic}; "per-edge": pipeline PIPELINE-EDGE per edge with
     rename EDGE.{topic} (one pipeline per edge, the pre-fleet model). Target
@@ -33,6 +33,11 @@ def hub_config(layout, edges, certs, listen, target_bootstrap, admin_port, pipel
     lines = [f"# Written by soak/fleet/fleet_hub.py ({layout} layout, {len(edges)} edges).",
              "links:", "  fleet-link:", "    hub:", f'      listen: "{listen}"',
              f"      ca_file: {certs}/ca.pem", f"      cert_file: {certs}/hub.pem", f"      key_file: {certs}/hub.key",
+             # Every simulated edge dials from 127.0.0.1: as a fleet behind
+             # one NAT address, it needs more than the default 16 handshakes
+             # at once from one address (500 edges starting within 10 s had
+             # 500 connections refused with the default).
+             f"      max_pending_handshakes_per_address: {handshakes_per_address}",
              "      identities:"]
     for e in edges:
         p = pipeline if layout == "many" else f"{pipeline}-{e}"

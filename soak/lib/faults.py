@@ -27,7 +27,8 @@ KINDS: dict[str, tuple[str, tuple[float, float]]] = {
     "worker-kill": ("kill -9 of the worker (longhaul run), restarted after DOWN; in link mode edge-kill and "
                     "hub-kill in turn", (1, 5)),
     "edge-kill": ("link mode: kill -9 of the edge (longhaul run --role edge), restarted after DOWN", (1, 5)),
-    "hub-kill": ("link mode: kill -9 of the hub (longhaul run --role hub), restarted after DOWN", (1, 5)),
+    "hub-kill": ("link mode: kill -9 of the hub (longhaul run --role hub), restarted after DOWN; with --hubs N, "
+                 "of the hub that serves the edge (the others take its lanes over)", (1, 5)),
     "source-restart": ("graceful stop of the source broker, started again after DOWN", (4, 12)),
     "source-kill": ("kill -9 of the source broker, started again after DOWN", (3, 10)),
     "target-restart": ("graceful stop of the target broker, started again after DOWN", (4, 12)),
@@ -55,6 +56,9 @@ class Fault:
     kind: str
     down: float  # seconds the fault lasts
     arg: str = ""  # profile-switch: the profile to switch to
+    # Filled in by the runner: the process a kill hit (with several hubs,
+    # which one).
+    target: str = ""
     # Filled in by the runner.
     started: float | None = None
     recovered: float | None = None
@@ -63,7 +67,8 @@ class Fault:
 
     def describe(self) -> str:
         extra = f" to {self.arg}" if self.arg else ""
-        return f"{self.kind}{extra} for {self.down:.1f}s"
+        hit = f" ({self.target})" if self.target else ""
+        return f"{self.kind}{hit}{extra} for {self.down:.1f}s"
 
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$")
@@ -120,6 +125,15 @@ def adapt_to_mode(faults: list["Fault"], mode: str, source: str = "--fault-kinds
             f.notes.append("worker-kill in link mode")
             turn += 1
     return faults
+
+
+def hub_to_kill(hubs: list[str], serving: str | None, turn: int) -> str:
+    """With several hubs: the one that serves the edge (`serving`, from the
+    edge's status) when known, so that the edge must move; otherwise the
+    hubs in turn."""
+    if serving in hubs:
+        return serving
+    return hubs[turn % len(hubs)]
 
 
 def _switch_target(base_profile: str, i: int) -> str:

@@ -77,7 +77,7 @@ class Role:
 class Topology:
     """Where each piece runs. Direct mode: one worker on the hub side reads
     the source across the link. Link mode: an edge next to the source and a
-    hub next to the target, joined by Longhaul's link (issue 5). Workers
+    hub next to the target, joined by Longhaul's link (docs/edge-and-hub.md). Workers
     start in list order and stop in reverse (the hub before the edge dials
     it; the edge drains before the hub)."""
     mode: str
@@ -89,14 +89,24 @@ class Topology:
     lag_role: str = "worker"  # whose /api/v1/status the lag probe reads: the one next to the target
 
     @staticmethod
-    def for_mode(mode: str, workdir: str, admin_port: int) -> "Topology":
+    def for_mode(mode: str, workdir: str, admin_port: int, hubs: int = 1) -> "Topology":
         if mode == "direct":
+            if hubs != 1:
+                raise SetupError("--hubs needs --mode link")
             return Topology(mode, workers=[Role("worker", "hub", os.path.join(workdir, "longhaul.yaml"),
                                                 admin_port)])
         if mode == "link":
-            return Topology(mode, lag_role="hub", workers=[
-                Role("hub", "hub", os.path.join(workdir, "hub.yaml"), admin_port, ["--role", "hub"]),
-                Role("edge", "edge", os.path.join(workdir, "edge.yaml"), admin_port + 1, ["--role", "edge"])])
+            if hubs == 1:
+                return Topology(mode, lag_role="hub", workers=[
+                    Role("hub", "hub", os.path.join(workdir, "hub.yaml"), admin_port, ["--role", "hub"]),
+                    Role("edge", "edge", os.path.join(workdir, "edge.yaml"), admin_port + 1, ["--role", "edge"])])
+            # Several hubs share an edges: many pipeline (hub1 keeps the
+            # admin port, the edge the next one, hub2.. the ports after).
+            names = [f"hub{i}" for i in range(1, hubs + 1)]
+            roles = [Role(n, "hub", os.path.join(workdir, f"{n}.yaml"), admin_port + (0 if i == 0 else i + 1),
+                          ["--role", "hub"]) for i, n in enumerate(names)]
+            return Topology(mode, lag_role="hub1", workers=[*roles, Role(
+                "edge", "edge", os.path.join(workdir, "edge.yaml"), admin_port + 1, ["--role", "edge"])])
         raise SetupError(f"--mode must be direct or link, not '{mode}'")
 
     def role(self, name: str) -> Role:
@@ -105,9 +115,15 @@ class Topology:
                 return r
         raise SetupError(f"{self.mode} mode runs no {name} (it runs {', '.join(r.name for r in self.workers)})")
 
-    def killed_by(self, kind: str) -> Role | None:
-        """The process a fault kind kills (worker-kill, edge-kill, hub-kill), or None."""
-        return self.role(kind[:-len("-kill")]) if kind in faultlib.PROCESS_KINDS else None
+    def hubs(self) -> list[Role]:
+        return [r for r in self.workers if r.name.startswith("hub")]
+
+    def killed_by(self, kind: str, target: str = "") -> Role | None:
+        """The process a fault kind kills (worker-kill, edge-kill, hub-kill;
+        with several hubs `target` names the hub), or None."""
+        if kind not in faultlib.PROCESS_KINDS:
+            return None
+        return self.role(target or kind[:-len("-kill")])
 
 
 # --- helpers --------------------------------------------------------------
@@ -217,6 +233,7 @@ class SoakRun:
         self.link_status = ""
         self.interrupted = False
         self.setup_error = ""
+        self.hub_kills = 0  # with several hubs: kills so far (the fallback choice goes round)
 
     # -- logging
 
@@ -286,7 +303,7 @@ class SoakRun:
         a = self.a
         if os.geteuid() != 0:
             raise SetupError("soak/run needs root (network namespaces, TUN devices)")
-        self.topology = Topology.for_mode(a.mode, self.workdir, a.admin_port)
+        self.topology = Topology.for_mode(a.mode, self.workdir, a.admin_port, a.hubs)
         self.build = find_build(a.build)
         if not os.access(self.bin("longhaul"), os.X_OK):
             raise SetupError(f"no longhaul binary at {self.bin('longhaul')} (build it, or pass --longhaul PATH)")
@@ -392,11 +409,13 @@ class SoakRun:
         half, as it would in a deployment (the hub never sees the edge's key)."""
         a = self.a
         c = self.certs
+        hubs = self.topology.hubs()
         if role.name == "edge":
+            dial = ",".join(f"{self.addr['hub']}:{self.link_port(h)}" for h in hubs)
             return f"""links:
   soak-link:
     edge:
-      hub: "{self.addr['hub']}:{a.link_port}"
+      hub: "{dial}"
       server_name: {HUB_SERVER_NAME}
       ca_file: {c}/ca.pem
       cert_file: {c}/edge.pem
@@ -410,7 +429,7 @@ class SoakRun:
         return f"""links:
   soak-link:
     hub:
-      listen: "{self.addr['hub']}:{a.link_port}"
+      listen: "{self.addr['hub']}:{self.link_port(role)}"
       ca_file: {c}/ca.pem
       cert_file: {c}/hub.pem
       key_file: {c}/hub.key
@@ -418,11 +437,18 @@ class SoakRun:
         "longhaul://edge/{EDGE_NAME}": ["soak"]
 """
 
+    def link_port(self, hub: Role) -> int:
+        """The port a hub listens on: --link-port, and the ports after it for hub2, hub3, ..."""
+        hubs = self.topology.hubs()
+        return self.a.link_port + hubs.index(hub)
+
     def write_config(self):
         a = self.a
         for role in self.topology.workers:
             link = self.link_section(role) if a.mode == "link" else ""
             via = "    via: soak-link\n" if a.mode == "link" else ""
+            # Several hubs share a pipeline only when each edge needs one lane.
+            edges = "    edges: many\n" if a.hubs > 1 else ""
             with open(role.config, "w") as f:
                 f.write(f"""# Written by soak/run ({role.name}).
 {link}clusters:
@@ -434,7 +460,7 @@ pipelines:
   soak:
     source: src
     target: dst
-{via}    topics:
+{via}{edges}    topics:
       include: ["{self.topic}"]
     rename: "{{topic}}"
     lanes: {a.lanes}
@@ -562,10 +588,12 @@ admin:
 
     def inject(self, f: faultlib.Fault):
         f.started = self.rel()
+        if f.kind == "hub-kill" and len(self.topology.hubs()) > 1:
+            f.target = self.hub_serving_the_edge()
         self.log(f"FAULT {f.describe()}")
         try:
             if f.kind in faultlib.PROCESS_KINDS:
-                role = self.topology.killed_by(f.kind)
+                role = self.topology.killed_by(f.kind, f.target)
                 p = self.procs[role.name]
                 self.killing.add(role.name)
                 if p.poll() is None:
@@ -601,6 +629,16 @@ admin:
         finally:
             f.recovered = self.rel()
             self.log(f"  recovered ({f.recovered - f.started:.1f}s){'; ' + '; '.join(f.notes) if f.notes else ''}")
+
+    def hub_serving_the_edge(self) -> str:
+        """With several hubs: the hub the edge streams to (its status names
+        the hub address in use), or the hubs in turn when it cannot tell."""
+        hubs = self.topology.hubs()
+        link = link_of(self.admin_status(self.topology.role("edge"))) or {}
+        peer = str(link.get("peer") or "")
+        serving = next((h.name for h in hubs if peer.endswith(f":{self.link_port(h)}")), None)
+        self.hub_kills += 1
+        return faultlib.hub_to_kill([h.name for h in hubs], serving, self.hub_kills - 1)
 
     def status_line(self) -> str:
         with self.samples_lock:
@@ -761,7 +799,9 @@ admin:
             "partitions": a.partitions, "lanes": a.lanes, "rate": a.rate, "commit_interval": a.commit_interval,
             "record_size": f"{a.min_size}-{a.max_size}",
             "workdir": self.workdir,
-            "faults": [{"at": f.at, "kind": f.kind, "down": f.down, "arg": f.arg, "started": f.started,
+            "hubs": a.hubs,
+            "faults": [{"at": f.at, "kind": f.kind, "target": f.target, "down": f.down, "arg": f.arg,
+                        "started": f.started,
                         "recovered": f.recovered, "outcome": f.outcome or "not reached", "notes": f.notes}
                        for f in self.schedule],
             "generated": gen,
@@ -780,7 +820,7 @@ admin:
             # Per role, in start order: {"name", "starts", "kills", "final", "link"}.
             "workers": [{"name": r.name, "starts": self.starts.get(r.name, 0),
                          "kills": sum(1 for f in self.schedule if f.started is not None
-                                      and self.topology.killed_by(f.kind) is r),
+                                      and self.topology.killed_by(f.kind, f.target) is r),
                          "final": self.final.get(r.name, ""),
                          "link": link_of(self.role_status.get(r.name))}
                         for r in (self.topology.workers if self.topology else [])],
@@ -822,6 +862,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--admin-port", type=int, default=18080,
                     help="admin API port of the worker, or of the hub in link mode (the edge's is one more)")
     ap.add_argument("--link-port", type=int, default=18443, help="link mode: the port the hub listens on")
+    ap.add_argument("--hubs", type=int, default=1,
+                    help="link mode: hub processes sharing the pipeline (edges: many; the edge lists them all; "
+                         "hub-kill kills the one serving the edge); default 1")
     ap.add_argument("--link-connections", type=int, default=2,
                     help="link mode: parallel TCP connections of the edge (links.<l>.edge.connections)")
     ap.add_argument("--name", help="name of the emulated link; its namespaces are NAME-edge and NAME-hub "
@@ -844,6 +887,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ap.error(str(e))
     if a.duration < 30:
         ap.error("--duration must be at least 30s")
+    if a.hubs < 1 or (a.hubs > 1 and a.mode != "link"):
+        ap.error("--hubs must be 1, or more with --mode link")
     if a.faults is None:
         a.faults = int(a.duration // 30)
     if a.seed is None:

@@ -90,6 +90,9 @@ def render(r: dict) -> str:
         ok = sum(1 for f in injected if f["outcome"] == "ok")
         down = sum(f["down"] for f in injected)
         notes = sorted({f["outcome"] for f in fs if f["outcome"] != "ok"})
+        targets = sorted({f["target"] for f in injected if f.get("target")})
+        if targets:
+            notes.append("hit " + ", ".join(targets))
         out.append(f"{kind:16} {len(injected):>5} {down:>9.1f} {ok:>4}  {'; '.join(notes)}")
         total += len(injected)
         ok_total += ok

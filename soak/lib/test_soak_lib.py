@@ -87,6 +87,23 @@ class TopologyTest(unittest.TestCase):
         self.assertEqual(t.killed_by("hub-kill").name, "hub")
         self.assertIsNone(t.killed_by("link-cut"))
 
+    def test_several_hubs_each_with_its_own_config_and_admin_port_and_the_edge_keeps_its_port(self):
+        t = soak_runner.Topology.for_mode("link", "/w", 18080, hubs=3)
+        self.assertEqual([r.name for r in t.workers], ["hub1", "hub2", "hub3", "edge"])
+        self.assertEqual([r.admin_port for r in t.workers], [18080, 18082, 18083, 18081])
+        self.assertEqual(len({r.config for r in t.workers}), 4)
+        self.assertEqual([h.name for h in t.hubs()], ["hub1", "hub2", "hub3"])
+        self.assertEqual(t.lag_role, "hub1")
+        self.assertEqual(t.killed_by("hub-kill", "hub2").name, "hub2")
+        with self.assertRaisesRegex(soak_runner.SetupError, "needs --mode link"):
+            soak_runner.Topology.for_mode("direct", "/w", 18080, hubs=2)
+
+    def test_hub_kill_hits_the_hub_serving_the_edge_else_goes_round(self):
+        hubs = ["hub1", "hub2", "hub3"]
+        self.assertEqual(faults.hub_to_kill(hubs, "hub3", 0), "hub3")
+        self.assertEqual([faults.hub_to_kill(hubs, None, i) for i in range(4)], ["hub1", "hub2", "hub3", "hub1"])
+        self.assertEqual(faults.hub_to_kill(hubs, "hub9", 1), "hub2")
+
     def test_direct_mode_runs_one_worker_on_the_hub_side(self):
         t = soak_runner.Topology.for_mode("direct", "/w", 18080)
         self.assertEqual([(r.name, r.namespace, r.argv) for r in t.workers], [("worker", "hub", [])])
@@ -101,6 +118,9 @@ class TopologyTest(unittest.TestCase):
         self.assertEqual(a.faults, 6)
         a = soak_runner.parse_args(["--mode", "link", "--fault-kinds", "worker-kill,link-cut", "--seed", "1"])
         self.assertEqual(a.fault_kinds, ["worker-kill", "link-cut"])
+        self.assertEqual(a.hubs, 1)
+        with self.assertRaises(SystemExit):
+            soak_runner.parse_args(["--hubs", "3", "--seed", "1"])  # several hubs need --mode link
 
 
 class ScheduleFileTest(unittest.TestCase):

@@ -3,6 +3,7 @@
 what it shows matches /api/v1/status; writes screenshots.
 
     live_page.py --url http://127.0.0.1:PORT/ --screenshot OUT.png [--attempts N]
+                 [--moving] [--link-state STATE] [--disconnected-edge NAME] [--gap]
 
 The page is rendered with --dump-dom after a virtual-time budget (long
 enough for a few polls), then /api/v1/status is fetched and every value the
@@ -10,7 +11,14 @@ page marks with data-field/data-value is compared with it: the pipeline
 header and stats, and one row per partition (tr[data-partition="topic/N"]).
 The caller makes sure the numbers are not moving (replication caught up);
 a mismatch is retried a few times before it fails. Throughput is not
-compared (it is a rate between two polls).
+compared (it is a rate between two polls). A hub's edges (tr[data-edge]) are
+compared too, disconnected ones first and red.
+
+With the link cut, lag in seconds grows by the second: --moving leaves the
+time-based values out of the comparison. --link-state, --disconnected-edge
+and --gap say what the page must show: the link block in that state, that
+edge disconnected (first in its table, its row red), a partition with
+records lost at the source (its row red).
 
 Exit 0 when everything matched and the screenshots were written, 1 with the
 differences on stderr otherwise. No CDP, no websockets: only Chromium's own
@@ -111,7 +119,8 @@ def fields(node):
     return out
 
 
-def compare(dom_text, status):
+def compare(dom_text, status, moving=False, expect=None):
+    expect = expect or {}
     diffs = []
     parser = DomParser()
     parser.feed(dom_text)
@@ -142,6 +151,8 @@ def compare(dom_text, status):
         shown = fields(section)
         for key in ("name", "state", "delivery", "lanes_total", "lanes_owned", "lag_records", "lag_seconds",
                     "records_total", "target_reachable", "last_error"):
+            if moving and key == "lag_seconds":
+                continue
             expected = js_string(p.get(key))
             if key == "last_error" and not expected:
                 if key in shown:
@@ -164,6 +175,8 @@ def compare(dom_text, status):
             cells = fields(row)
             for field in ("topic", "target_topic", "partition", "lane", "state", "source_end_offset",
                           "replicated_offset", "lag_records", "lag_seconds"):
+                if moving and field == "lag_seconds":
+                    continue
                 got = cells.get(field, (None, None))
                 checked["values"] += 1
                 if got[0] != js_string(q[field]):
@@ -185,7 +198,7 @@ def compare(dom_text, status):
             if (lost > 0) != ("gap" in row.attrs.get("class", "").split()):
                 diffs.append(f"{p['name']} {key}: row class {row.attrs.get('class')!r} with {lost} records lost")
             got = cells.get("retention_remaining_seconds", (None, None))[0]
-            if got != js_string(q.get("retention_remaining_seconds")):
+            if not moving and got != js_string(q.get("retention_remaining_seconds")):
                 diffs.append(f"{p['name']} {key}: retention_remaining_seconds page {got!r} vs status "
                              f"{q.get('retention_remaining_seconds')!r}")
         # Worst partitions first: the rows' states never get better going down.
@@ -194,8 +207,66 @@ def compare(dom_text, status):
                  if n.tag == "tr" and "data-partition" in n.attrs]
         if order != sorted(order, reverse=True):
             diffs.append(f"{p['name']}: partition rows not worst first: states {order}")
+        diffs += compare_edges(p, section, moving, checked)
+        checked["gap_rows"] = checked.get("gap_rows", 0) + sum(
+            1 for n in section.walk()
+            if n.tag == "tr" and "data-partition" in n.attrs and "gap" in n.attrs.get("class", "").split())
+    if expect.get("gap") and not checked.get("gap_rows"):
+        diffs.append("no pipeline shows a partition with records lost at the source in red (tr.gap)")
+    want_edge = expect.get("disconnected_edge")
+    if want_edge and checked.get("disconnected_edge") != want_edge:
+        diffs.append(f"edge {want_edge!r} is not shown disconnected, first and in red")
+    want_link = expect.get("link_state")
+    if want_link:
+        link = next((n for n in root.walk() if n.tag == "section" and n.attrs.get("id") == "link"), None)
+        shown = fields(link) if link is not None else {}
+        if link is None or "hidden" in link.attrs or shown.get("state", (None,))[0] != want_link:
+            diffs.append(f"the link block does not show state {want_link!r}: {shown.get('state')}")
+        elif link.attrs.get("data-state") != (status.get("link") or {}).get("state"):
+            diffs.append(f"link block data-state {link.attrs.get('data-state')!r} vs status {status.get('link')}")
+        else:
+            checked["link_state"] = want_link
     checked["renders"] = renders
     return diffs, checked
+
+
+def compare_edges(p, section, moving, checked):
+    """A hub's edges: one row each, as in the status; disconnected first, red."""
+    diffs = []
+    rows = [n for n in section.walk() if n.tag == "tr" and "data-edge" in n.attrs]
+    if "edges" not in p:
+        if rows:
+            diffs.append(f"{p['name']}: edge rows {[r.attrs['data-edge'] for r in rows]} but the status has no edges")
+        return diffs
+    wanted = {e["name"]: e for e in p["edges"]}
+    by_name = {r.attrs["data-edge"]: r for r in rows}
+    if set(by_name) != set(wanted):
+        diffs.append(f"{p['name']}: edge rows {sorted(by_name)} vs status {sorted(wanted)}")
+    for name, e in sorted(wanted.items()):
+        row = by_name.get(name)
+        if row is None:
+            continue
+        checked["edges"] = checked.get("edges", 0) + 1
+        cells = fields(row)
+        for field in ("name", "connected", "since_ms", "backlog_records", "lost_records", "buffered_bytes",
+                      "last_report_ms", "lag_seconds"):
+            if moving and field == "lag_seconds":
+                continue
+            checked["values"] += 1
+            if cells.get(field, (None,))[0] != js_string(e.get(field)):
+                diffs.append(f"{p['name']} edge {name}: {field} page {cells.get(field)} vs status {e.get(field)!r}")
+        down = "down" in row.attrs.get("class", "").split()
+        if down == bool(e["connected"]) or row.attrs.get("data-connected") != js_string(e["connected"]):
+            diffs.append(f"{p['name']} edge {name}: row class {row.attrs.get('class')!r}, data-connected "
+                         f"{row.attrs.get('data-connected')!r} with connected={e['connected']}")
+        if not e["connected"] and "disconnected since" not in cells.get("since_ms", (None, ""))[1]:
+            diffs.append(f"{p['name']} edge {name}: does not say 'disconnected since': {cells.get('since_ms')}")
+    order = [r.attrs.get("data-connected") == "true" for r in rows]
+    if order != sorted(order):
+        diffs.append(f"{p['name']}: edge rows not disconnected first: {[r.attrs.get('data-edge') for r in rows]}")
+    if rows and rows[0].attrs.get("data-connected") == "false" and "down" in rows[0].attrs.get("class", ""):
+        checked["disconnected_edge"] = rows[0].attrs["data-edge"]
+    return diffs
 
 
 def png_size(path):
@@ -213,7 +284,12 @@ def main():
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     ap.add_argument("--attempts", type=int, default=4)
     ap.add_argument("--budget-ms", type=int, default=7000, help="virtual time the page runs before the dump")
+    ap.add_argument("--moving", action="store_true", help="do not compare lag in seconds (the link is cut)")
+    ap.add_argument("--link-state", help="the link block must show this state (e.g. down)")
+    ap.add_argument("--disconnected-edge", help="this edge must be shown disconnected, first and in red")
+    ap.add_argument("--gap", action="store_true", help="a partition with records lost must be shown red")
     args = ap.parse_args()
+    expect = {"link_state": args.link_state, "disconnected_edge": args.disconnected_edge, "gap": args.gap}
     url = args.url if args.url.endswith("/") else args.url + "/"
     status_url = url + "api/v1/status"
 
@@ -225,7 +301,7 @@ def main():
         else:
             with urllib.request.urlopen(status_url, timeout=10) as r:
                 status = json.load(r)
-            diffs, checked = compare(run.stdout, status)
+            diffs, checked = compare(run.stdout, status, args.moving, expect)
         if not diffs:
             break
         print(f"attempt {attempt}: {len(diffs)} differences, retrying", file=sys.stderr)

@@ -307,17 +307,46 @@ func TestEdgesAndHubsWithLinkCertificates(t *testing.T) {
 	}
 }
 
+// A fleet: every pipeline via the link is edges: many, so several hubs
+// share the lanes and are rolled one at a time.
+func TestSeveralHubsForEdgesManyPipelines(t *testing.T) {
+	objects := render(t, "values/hubs-many.yaml")
+	hub := find[appsv1.Deployment](objects, "Deployment", "rel-longhaul-hub")
+	if hub == nil {
+		t.Fatalf("want a hub Deployment, got %v", kinds(objects))
+	}
+	if find[appsv1.Deployment](objects, "Deployment", "rel-longhaul-worker") != nil {
+		t.Errorf("a worker Deployment rendered although workers.enabled is false")
+	}
+	checkDeployment(t, hub, "hub", 30)
+	if *hub.Spec.Replicas != 3 {
+		t.Errorf("hub replicas %d, want 3", *hub.Spec.Replicas)
+	}
+	ru := hub.Spec.Strategy.RollingUpdate
+	if hub.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType || ru == nil || ru.MaxSurge.IntValue() != 0 ||
+		ru.MaxUnavailable.IntValue() != 1 {
+		t.Errorf("hub strategy %+v; want RollingUpdate, one hub at a time, no surge", hub.Spec.Strategy)
+	}
+}
+
 // Values the chart must refuse, with a message that says why.
-func TestRefusesTwoHubsOrTwoEdges(t *testing.T) {
+func TestRefusesTwoHubsForAnEdgesOnePipelineOrTwoEdges(t *testing.T) {
 	helm := helmBinary(t)
-	for _, c := range []struct{ set, want string }{
-		{"hubs.enabled=true,hubs.replicas=2", "hubs.replicas must be 1"},
-		{"workers.role=edge,workers.replicas=2", "workers.replicas must be 1 with role edge"},
-		{"workers.role=hub", "workers.role must be all or edge"},
+	for _, c := range []struct{ values, set, want string }{
+		// values/edge-hub.yaml's pipeline is edges: one (the default).
+		{"values/edge-hub.yaml", "hubs.replicas=2", "pipeline site-to-cloud runs via a link with edges: one"},
+		{"values/hubs-many.yaml", "config.pipelines.fleet-logs.edges=one", "pipeline fleet-logs runs via a link with edges: one"},
+		{"values/hubs-many.yaml", "hubs.replicas=0", "hubs.replicas must be at least 1"},
+		{"", "workers.role=edge,workers.replicas=2", "workers.replicas must be 1 with role edge"},
+		{"", "workers.role=hub", "workers.role must be all or edge"},
 	} {
-		out, err := exec.Command(helm, "template", "rel", chartDir, "--set", c.set).CombinedOutput()
+		args := []string{"template", "rel", chartDir, "--set", c.set}
+		if c.values != "" {
+			args = append(args, "-f", c.values)
+		}
+		out, err := exec.Command(helm, args...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), c.want) {
-			t.Errorf("--set %s: want a failure saying %q, got err=%v\n%s", c.set, c.want, err, out)
+			t.Errorf("%s --set %s: want a failure saying %q, got err=%v\n%s", c.values, c.set, c.want, err, out)
 		}
 	}
 }

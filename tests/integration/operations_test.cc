@@ -192,24 +192,30 @@ TEST(LonghaulRun, SighupRefusesAnInvalidConfigKeepsReplicatingAndNamesChangesNee
       << worker->Describe();
   EXPECT_TRUE(worker->IsRunning()) << worker->Describe();
   EXPECT_THAT(worker->Output(), ::testing::HasSubstr("config reload refused"));
-  EXPECT_THAT(worker->Output(), ::testing::HasSubstr("pipelines." + spec.name + ".lanes"));
+  // The reason names the file, line and column, and the key at fault.
+  EXPECT_TRUE(std::regex_search(worker->Output(),
+                                std::regex(config + ":[0-9]+:[0-9]+: pipelines\\." + spec.name + "\\.lanes")))
+      << worker->Output();
   for (int p = 0; p < 2; ++p) ASSERT_TRUE(source.Produce(topic, p, VariedRecords(100, 40 + p)).ok());
   ExpectExactlyOnce(source, target, topic, topic, 2, seconds(90), worker.get());
 
-  // A valid file with a new log level and a new topic filter: the level is
-  // taken over (debug lines appear), the filter is named as needing a restart.
+  // A valid file with a new log level and a setting only a process restart
+  // applies: the level is taken over (debug lines appear), the other setting
+  // is named as needing a restart, and the running value stays.
   std::string changed = std::regex_replace(valid, std::regex("drain_timeout: (\\S+)"), "drain_timeout: $1\n  log_level: debug");
-  changed = std::regex_replace(changed, std::regex("include: \\[\"" + topic + "\"\\]"),
-                               "include: [\"" + topic + "\", \"other\"]");
+  changed = std::regex_replace(changed, std::regex("listen: (\\S+)"), "listen: $1\n  per_partition_metrics: false");
   ASSERT_NE(changed, valid);
   std::ofstream(config) << changed;
   worker->Kill(SIGHUP);
   EXPECT_TRUE(WaitFor([&] { return ReloadCount(port, "applied") == 1; }, seconds(20), milliseconds(200)))
       << worker->Describe();
-  EXPECT_TRUE(WaitFor([&] { return worker->Output().find("pipelines." + spec.name + ".topics") != std::string::npos; },
+  EXPECT_TRUE(WaitFor([&] { return worker->Output().find("admin.per_partition_metrics") != std::string::npos; },
                       seconds(10), milliseconds(200)))
       << worker->Describe();
   EXPECT_THAT(worker->Output(), ::testing::HasSubstr("take effect only after a restart"));
+  auto metrics = HttpGet(port, "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_THAT(metrics->body, ::testing::HasSubstr("\nlonghaul_config_restart_pending 1\n"));
   // Logged at debug level only: the new level is in force.
   EXPECT_THAT(worker->Output(), ::testing::HasSubstr("log level applied"));
   worker->Kill(SIGTERM);

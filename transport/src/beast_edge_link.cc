@@ -56,8 +56,22 @@ using WsStream = websocket::stream<ssl::stream<beast::tcp_stream>>;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 // Unsent bytes the kernel may hold per socket (TCP_NOTSENT_LOWAT): enough
 // to keep a fast link busy between our writes, small enough that a ping
-// does not wait behind much of our own data.
+// does not wait behind much of our own data. Data the kernel holds is out of
+// reach of the priority classes, so once the link's delivery rate is known
+// the mark shrinks to about 50 ms of it (NotSentLowatFor): on a 2 Mbit/s
+// link 256 KiB would be a second of bulk data ahead of every alarm.
 constexpr int kNotSentLowat = 256 * 1024;
+constexpr int kMinNotSentLowat = 16 * 1024;
+
+int NotSentLowatFor(double delivery_bytes_per_second, uint64_t rate_limit_bits_per_second) {
+  double rate = delivery_bytes_per_second;
+  if (rate_limit_bits_per_second > 0) {
+    const double cap = static_cast<double>(rate_limit_bits_per_second) / 8.0;
+    rate = rate > 0 ? std::min(rate, cap) : cap;
+  }
+  if (rate <= 0) return kNotSentLowat;
+  return static_cast<int>(std::clamp(rate * 0.05, double{kMinNotSentLowat}, double{kNotSentLowat}));
+}
 
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
@@ -90,6 +104,7 @@ struct EdgeConnection {
   // While dialling (resolve, connect, proxy, handshakes): aborts that step.
   std::function<void()> cancel_dial;
   std::string congestion_control;  // guarded by mu_ (read by Metrics)
+  int notsent_lowat = 0;           // TCP_NOTSENT_LOWAT now on the socket (I/O thread)
 };
 
 class BeastEdgeLink final : public EdgeLink {
@@ -99,6 +114,7 @@ class BeastEdgeLink final : public EdgeLink {
         callbacks_(std::move(callbacks)),
         clock_(clock),
         tls_(TlsContextSource::Role::kClient, options_.tls, true, "edge link"),
+        rate_limiter_(options_.rate_limit_bits_per_second),
         plan_(options_.hubs.size()) {}
 
   ~BeastEdgeLink() override { Stop(); }
@@ -120,6 +136,8 @@ class BeastEdgeLink final : public EdgeLink {
       e.dead_link_timeout = options_.dead_link_timeout;
       e.report_interval = options_.report_interval;
       e.limits.max_frame_bytes = options_.max_frame_bytes;
+      for (const PriorityClass& c : options_.classes) e.class_weights.push_back(c.weight);
+      e.rate_limiter = &rate_limiter_;
       connections_.push_back(std::make_shared<EdgeConnection>(ioc_, std::move(e), options_, link_id + i));
     }
     running_ = options_.connections;
@@ -190,6 +208,10 @@ class BeastEdgeLink final : public EdgeLink {
     pending.credit_cost = BatchCreditCost(batch.records);
     pending.compressed_bytes = frame.records.size();
     pending.frame = std::make_shared<const std::string>(EncodeFrame(frame));
+    if (options_.class_of) {
+      pending.priority_class = static_cast<uint32_t>(
+          std::min<size_t>(options_.class_of(tp.topic), std::max<size_t>(options_.classes.size(), 1) - 1));
+    }
     const uint64_t size = pending.frame->size();
     if (size > options_.max_frame_bytes) {
       return absl::InvalidArgumentError(absl::StrCat("batch for ", tp.ToString(), ": frame of ", size,
@@ -206,6 +228,7 @@ class BeastEdgeLink final : public EdgeLink {
                                                          options_.buffer_budget_bytes,
                                                          " bytes held until the hub acknowledges; wait for on_writable"));
       }
+      pending.enqueued_at = clock_->Now();
       if (absl::Status s = connection->engine.Enqueue(std::move(pending)); !s.ok()) return s;
       buffered_ += size;
     }
@@ -316,7 +339,25 @@ class BeastEdgeLink final : public EdgeLink {
       m.frames_in_flight += cm.frames_in_flight;
       m.bytes_in_flight += cm.bytes_in_flight;
       m.connections.push_back(std::move(cm));
+      const std::vector<EdgeClassSnapshot> classes = c->engine.ClassSnapshot();
+      m.classes.resize(classes.size());
+      for (size_t i = 0; i < classes.size(); ++i) {
+        EdgeClassMetrics& k = m.classes[i];
+        const EdgeClassSnapshot& snap = classes[i];
+        k.queued_batches += snap.queued_batches;
+        k.queued_bytes += snap.queued_bytes;
+        k.bytes_sent += snap.bytes_sent;
+        if (snap.queued_batches > 0) {
+          k.oldest_queued_seconds =
+              std::max(k.oldest_queued_seconds, std::chrono::duration<double>(now - snap.oldest_queued).count());
+        }
+      }
     }
+    for (size_t i = 0; i < m.classes.size(); ++i) {
+      m.classes[i].name = i < options_.classes.size() ? options_.classes[i].name : "default";
+      m.classes[i].weight = i < options_.classes.size() ? options_.classes[i].weight : 1;
+    }
+    m.rate_limit_bits_per_second = options_.rate_limit_bits_per_second;
     return m;
   }
 
@@ -471,7 +512,8 @@ class BeastEdgeLink final : public EdgeLink {
     tuning.buffer_bytes = options_.socket_buffer_bytes > 0
                               ? options_.socket_buffer_bytes
                               : static_cast<int>(std::min<uint64_t>(options_.window.max_bytes, INT32_MAX));
-    tuning.notsent_lowat_bytes = kNotSentLowat;
+    tuning.notsent_lowat_bytes = NotSentLowatFor(0, options_.rate_limit_bits_per_second);
+    c->notsent_lowat = tuning.notsent_lowat_bytes;
     beast::tcp_stream stream(ioc_);
     c->cancel_dial = [&stream] { stream.close(); };
     beast::error_code connect_error = asio::error::host_not_found;
@@ -674,7 +716,20 @@ class BeastEdgeLink final : public EdgeLink {
         c->wake_pending = false;
         continue;
       }
-      c->wake.expires_at(asio::steady_timer::time_point::max());
+      // Held back by the rate cap: try again when it allows (other wakes,
+      // such as acks, come earlier and find it still closed).
+      SteadyTime rate_ready;
+      SteadyTime now;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        rate_ready = c->engine.rate_ready_at();
+        now = clock_->Now();
+      }
+      if (rate_ready != SteadyTime::max()) {
+        c->wake.expires_after(std::max<std::chrono::nanoseconds>(rate_ready - now, std::chrono::nanoseconds(0)));
+      } else {
+        c->wake.expires_at(asio::steady_timer::time_point::max());
+      }
       co_await c->wake.async_wait(kNoThrow);
       c->wake_pending = false;
     }
@@ -689,13 +744,22 @@ class BeastEdgeLink final : public EdgeLink {
       co_await c->tick.async_wait(kNoThrow);
       if (c->session_over) co_return;
       absl::Status status;
+      double delivery_rate = 0;
       {
         std::lock_guard<std::mutex> lock(mu_);
         status = c->engine.OnTick(clock_->Now());
+        delivery_rate = c->engine.window().rate_bytes_per_second();
       }
       if (!status.ok()) {
         Abort(*c, status);
         co_return;
+      }
+      // Follow the measured rate, in steps of more than a quarter (a
+      // setsockopt per tick would be noise).
+      const int lowat = NotSentLowatFor(delivery_rate, options_.rate_limit_bits_per_second);
+      if (c->ws && (lowat * 4 < c->notsent_lowat * 3 || lowat * 3 > c->notsent_lowat * 4)) {
+        SetNotSentLowat(beast::get_lowest_layer(*c->ws).socket().native_handle(), lowat);
+        c->notsent_lowat = lowat;
       }
       Wake(*c);
     }
@@ -712,6 +776,7 @@ class BeastEdgeLink final : public EdgeLink {
   std::atomic<bool> failed_{false};
 
   std::mutex mu_;
+  RateLimiter rate_limiter_;  // shared by the connections' engines (mu_)
   uint64_t buffered_ = 0;
   bool refused_ = false;
   int connections_up_ = 0;

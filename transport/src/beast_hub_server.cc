@@ -829,8 +829,9 @@ asio::awaitable<void> BeastHubSession::Run(tcp::socket socket, std::string addre
 
 asio::awaitable<void> BeastHubSession::ReadLoop(std::shared_ptr<WsStream> ws) {
   // A large message leaves a large buffer behind; an idle session should
-  // not keep it.
-  constexpr size_t kKeptBufferBytes = size_t{1} << 20;
+  // not keep it (a hub holds hundreds of mostly idle edges: at 1 MiB kept,
+  // an edge that once sent a full batch cost its hub a megabyte for good).
+  constexpr size_t kKeptBufferBytes = size_t{64} << 10;
   beast::flat_buffer buffer;
   for (;;) {
     if (over_ || closing_) co_return;  // e.g. a refused hello: read nothing more

@@ -86,7 +86,16 @@ bool EdgeLinkPlan::OnResumed(const Dial& dialled, uint64_t generation) {
 }
 
 EdgeConnectionEngine::EdgeConnectionEngine(EdgeEngineOptions options)
-    : options_(std::move(options)), window_(options_.window) {}
+    : options_(std::move(options)), window_(options_.window) {
+  classes_.resize(std::max<size_t>(1, options_.class_weights.size()));
+  for (size_t i = 0; i < options_.class_weights.size(); ++i) classes_[i].weight = std::max<uint32_t>(1, options_.class_weights[i]);
+}
+
+size_t EdgeConnectionEngine::retained_batches() const {
+  size_t n = 0;
+  for (const ClassQueue& q : classes_) n += q.retained.size();
+  return n;
+}
 
 bool EdgeConnectionEngine::Owns(const TopicPartition& tp) const {
   return ConnectionOf(tp, options_.hello.connection_count) == options_.hello.connection_index;
@@ -94,20 +103,25 @@ bool EdgeConnectionEngine::Owns(const TopicPartition& tp) const {
 
 absl::Status EdgeConnectionEngine::Enqueue(PendingBatch batch) {
   LH_CHECK(Owns(batch.partition));
-  LH_CHECK(!sequence_of_.contains(batch.id));
-  auto [it, inserted] = expected_next_.try_emplace(batch.partition, -1);
-  if (it->second >= 0 && batch.first_offset != it->second) {
+  LH_CHECK(!location_of_.contains(batch.id));
+  auto [it, inserted] = partitions_.try_emplace(batch.partition);
+  PartitionCursor& cursor = it->second;
+  if (cursor.expected_next >= 0 && batch.first_offset != cursor.expected_next) {
     return absl::FailedPreconditionError(absl::StrCat(
         "batch for ", batch.partition.ToString(), " starts at offset ", batch.first_offset, " but the link expects ",
-        it->second, " (where the previous batch or the last resume seek ended)"));
+        cursor.expected_next, " (where the previous batch or the last resume seek ended)"));
   }
-  it->second = batch.last_offset + 1;
+  // A partition stays in the class of its first batch: its batches must go
+  // out in order, and order holds only within a class.
+  if (inserted) cursor.priority_class = std::min<uint32_t>(batch.priority_class, classes_.size() - 1);
+  cursor.expected_next = batch.last_offset + 1;
+  batch.priority_class = cursor.priority_class;
   batch.sent = false;
   batch.ever_sent = false;
   retained_bytes_ += batch.frame->size();
   const uint64_t sequence = next_sequence_++;
-  sequence_of_[batch.id] = sequence;
-  retained_.emplace(sequence, std::move(batch));
+  location_of_[batch.id] = Location{batch.priority_class, sequence};
+  classes_[batch.priority_class].retained.emplace(sequence, std::move(batch));
   return absl::OkStatus();
 }
 
@@ -124,13 +138,18 @@ std::string EdgeConnectionEngine::OnConnected(SteadyTime now, uint64_t generatio
 }
 
 void EdgeConnectionEngine::OnDisconnected(SteadyTime now) {
-  for (auto& [id, batch] : retained_) {
-    if (batch.sent) {
-      window_.OnAbandoned(batch.frame->size());
-      batch.sent = false;
+  for (ClassQueue& q : classes_) {
+    for (auto& [sequence, batch] : q.retained) {
+      if (batch.sent) {
+        window_.OnAbandoned(batch.frame->size());
+        batch.sent = false;
+      }
     }
+    q.send_cursor = 0;
+    q.next_tag = 0;
   }
-  send_cursor_ = 0;
+  virtual_time_ = 0;
+  rate_ready_at_ = SteadyTime::max();
   credit_.Reset();
   control_.clear();
   credit_wait_.Update(false, now);
@@ -138,7 +157,8 @@ void EdgeConnectionEngine::OnDisconnected(SteadyTime now) {
   state_ = State::kDisconnected;
 }
 
-void EdgeConnectionEngine::Forget(std::map<uint64_t, PendingBatch>::iterator it, Inbound* in, bool acked) {
+void EdgeConnectionEngine::Forget(ClassQueue& queue, std::map<uint64_t, PendingBatch>::iterator it, Inbound* in,
+                                  bool acked) {
   const uint64_t size = it->second.frame->size();
   if (it->second.sent && !acked) window_.OnAbandoned(size);
   retained_bytes_ -= size;
@@ -147,8 +167,8 @@ void EdgeConnectionEngine::Forget(std::map<uint64_t, PendingBatch>::iterator it,
     in->acked.push_back(it->second.id);
     ++counters_.batches_acked;
   }
-  sequence_of_.erase(it->second.id);
-  retained_.erase(it);
+  location_of_.erase(it->second.id);
+  queue.retained.erase(it);
 }
 
 void EdgeConnectionEngine::ApplyResume(const ResumeFrame& resume, Inbound* in) {
@@ -160,18 +180,21 @@ void EdgeConnectionEngine::ApplyResume(const ResumeFrame& resume, Inbound* in) {
   }
   // Batches wholly below the hub's point are committed: forget them. Note
   // where each partition's remaining batches start.
+  // (A partition's batches are all in one class, in order.)
   absl::flat_hash_map<TopicPartition, int64_t> first_remaining;
-  for (auto it = retained_.begin(); it != retained_.end();) {
-    auto next = std::next(it);
-    auto r = resume_at.find(it->second.partition);
-    if (r != resume_at.end()) {
-      if (it->second.last_offset < r->second) {
-        Forget(it, in, /*acked=*/true);
-      } else {
-        first_remaining.try_emplace(it->second.partition, it->second.first_offset);
+  for (ClassQueue& q : classes_) {
+    for (auto it = q.retained.begin(); it != q.retained.end();) {
+      auto next = std::next(it);
+      auto r = resume_at.find(it->second.partition);
+      if (r != resume_at.end()) {
+        if (it->second.last_offset < r->second) {
+          Forget(q, it, in, /*acked=*/true);
+        } else {
+          first_remaining.try_emplace(it->second.partition, it->second.first_offset);
+        }
       }
+      it = next;
     }
-    it = next;
   }
   for (const auto& [tp, next] : resume_at) {
     auto fr = first_remaining.find(tp);
@@ -182,16 +205,17 @@ void EdgeConnectionEngine::ApplyResume(const ResumeFrame& resume, Inbound* in) {
       // The hub needs offsets before what we hold (it lost a commit, or a
       // different target): what we hold cannot be sent in order. Drop it
       // and have the reader go back.
-      for (auto it = retained_.begin(); it != retained_.end();) {
+      ClassQueue& q = classes_[partitions_[tp].priority_class];
+      for (auto it = q.retained.begin(); it != q.retained.end();) {
         auto after = std::next(it);
-        if (it->second.partition == tp) Forget(it, in, /*acked=*/false);
+        if (it->second.partition == tp) Forget(q, it, in, /*acked=*/false);
         it = after;
       }
     } else {
-      auto e = expected_next_.find(tp);
-      if (e != expected_next_.end() && e->second == next) continue;
+      auto e = partitions_.find(tp);
+      if (e != partitions_.end() && e->second.expected_next == next) continue;
     }
-    expected_next_[tp] = next;
+    partitions_[tp].expected_next = next;
     in->seek.push_back(PartitionOffset{tp, next});
   }
   std::sort(in->seek.begin(), in->seek.end(),
@@ -202,11 +226,12 @@ void EdgeConnectionEngine::ApplyAck(const AckFrame& ack, SteadyTime now, Inbound
   window_.OnHubHold(std::chrono::microseconds(static_cast<int64_t>(std::min<uint64_t>(ack.hold_us, INT64_MAX / 1000))),
                     now);
   for (uint64_t id : ack.batch_ids) {
-    auto seq = sequence_of_.find(id);
-    if (seq == sequence_of_.end()) continue;  // already forgotten (resume)
-    auto it = retained_.find(seq->second);
+    auto where = location_of_.find(id);
+    if (where == location_of_.end()) continue;  // already forgotten (resume)
+    ClassQueue& q = classes_[where->second.priority_class];
+    auto it = q.retained.find(where->second.sequence);
     if (it->second.sent) window_.OnDelivered(it->second.frame->size(), it->second.stamp, now);
-    Forget(it, in, /*acked=*/true);
+    Forget(q, it, in, /*acked=*/true);
   }
   for (const PartitionOffset& p : ack.committed) {
     if (Owns(p.partition)) in->ack_offsets.push_back(p);
@@ -293,12 +318,14 @@ std::optional<EdgeConnectionEngine::Outbound> EdgeConnectionEngine::NextFrame(St
     ++counters_.frames_sent;
     return out;
   }
-  auto it = state_ == State::kStreaming && !closing_ ? retained_.lower_bound(send_cursor_) : retained_.end();
-  if (it == retained_.end()) {
+  rate_ready_at_ = SteadyTime::max();
+  ClassQueue* queue = state_ == State::kStreaming && !closing_ ? NextClass() : nullptr;
+  if (queue == nullptr) {
     credit_wait_.Update(false, now);
     window_wait_.Update(false, now);
     return std::nullopt;
   }
+  auto it = queue->retained.lower_bound(queue->send_cursor);
   PendingBatch& batch = it->second;
   const uint64_t size = batch.frame->size();
   const bool credit_ok = credit_.Allows(batch.credit_cost);
@@ -306,6 +333,15 @@ std::optional<EdgeConnectionEngine::Outbound> EdgeConnectionEngine::NextFrame(St
   credit_wait_.Update(!credit_ok, now);
   window_wait_.Update(credit_ok && !window_ok, now);
   if (!credit_ok || !window_ok) return std::nullopt;
+  if (options_.rate_limiter != nullptr && !options_.rate_limiter->Allows(now)) {
+    rate_ready_at_ = options_.rate_limiter->ReadyAt(now);
+    return std::nullopt;
+  }
+  if (options_.rate_limiter != nullptr) options_.rate_limiter->OnSent(size, now);
+  const double start = std::max(queue->next_tag, virtual_time_);
+  virtual_time_ = start;
+  queue->next_tag = start + static_cast<double>(size) / queue->weight;
+  queue->bytes_sent += size;
   credit_.OnSent(batch.credit_cost);
   batch.stamp = window_.OnSent(size, now);
   batch.sent = true;
@@ -320,8 +356,23 @@ std::optional<EdgeConnectionEngine::Outbound> EdgeConnectionEngine::NextFrame(St
   batch.ever_sent = true;
   counters_.wire_bytes_sent += size;
   ++counters_.frames_sent;
-  send_cursor_ = it->first + 1;
+  queue->send_cursor = it->first + 1;
   return Outbound{batch.frame, true, false};
+}
+
+EdgeConnectionEngine::ClassQueue* EdgeConnectionEngine::NextClass() {
+  ClassQueue* best = nullptr;
+  double best_tag = 0;
+  for (ClassQueue& q : classes_) {
+    if (q.retained.lower_bound(q.send_cursor) == q.retained.end()) continue;
+    const double tag = std::max(q.next_tag, virtual_time_);
+    // Ties go to the earlier (higher) class.
+    if (best == nullptr || tag < best_tag) {
+      best = &q;
+      best_tag = tag;
+    }
+  }
+  return best;
 }
 
 void EdgeConnectionEngine::SetReport(const ReportFrame& report) {
@@ -368,16 +419,38 @@ EdgeConnectionMetrics EdgeConnectionEngine::Snapshot(SteadyTime now) const {
   m.window_bytes = window_.window();
   m.delivery_rate_bytes_per_s = window_.rate_bytes_per_second();
   m.credit_available_bytes = credit_.available();
-  for (const auto& [id, batch] : retained_) {
-    if (batch.sent) {
-      ++m.frames_in_flight;
-      m.bytes_in_flight += batch.frame->size();
-    } else {
-      ++m.batches_queued;
+  for (const ClassQueue& q : classes_) {
+    for (const auto& [sequence, batch] : q.retained) {
+      if (batch.sent) {
+        ++m.frames_in_flight;
+        m.bytes_in_flight += batch.frame->size();
+      } else {
+        ++m.batches_queued;
+      }
     }
   }
   (void)now;
   return m;
+}
+
+}  // namespace longhaul::transport
+
+namespace longhaul::transport {
+
+std::vector<EdgeClassSnapshot> EdgeConnectionEngine::ClassSnapshot() const {
+  std::vector<EdgeClassSnapshot> out(classes_.size());
+  for (size_t i = 0; i < classes_.size(); ++i) {
+    const ClassQueue& q = classes_[i];
+    EdgeClassSnapshot& c = out[i];
+    c.bytes_sent = q.bytes_sent;
+    for (const auto& [sequence, batch] : q.retained) {
+      if (batch.sent) continue;
+      if (c.queued_batches == 0 || batch.enqueued_at < c.oldest_queued) c.oldest_queued = batch.enqueued_at;
+      ++c.queued_batches;
+      c.queued_bytes += batch.frame->size();
+    }
+  }
+  return out;
 }
 
 }  // namespace longhaul::transport

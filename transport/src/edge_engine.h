@@ -43,6 +43,10 @@ struct PendingBatch {
   uint64_t credit_cost = 0;  // BatchCreditCost(records): what the hub charges
   uint64_t compressed_bytes = 0;
   std::shared_ptr<const std::string> frame;  // the encoded data frame
+  // Its traffic class (EdgeEngineOptions::class_weights; out of range: the
+  // last). A partition keeps the class of its first batch.
+  uint32_t priority_class = 0;
+  SteadyTime enqueued_at{};
   // State on the current connection.
   bool sent = false;
   bool ever_sent = false;
@@ -58,6 +62,19 @@ struct EdgeEngineOptions {
   // also goes right after each resume.
   std::chrono::nanoseconds report_interval{std::chrono::seconds(5)};
   FrameLimits limits;
+  // The weight of each traffic class (EdgeLinkOptions::classes); empty: one
+  // class.
+  std::vector<uint32_t> class_weights;
+  // The link-wide rate cap, shared by its connections (null: none).
+  RateLimiter* rate_limiter = nullptr;
+};
+
+// One traffic class on one connection, as Snapshot reports it.
+struct EdgeClassSnapshot {
+  uint64_t queued_batches = 0;  // retained and not sent on this connection
+  uint64_t queued_bytes = 0;
+  SteadyTime oldest_queued{};   // when the oldest of them was enqueued (queued_batches > 0)
+  uint64_t bytes_sent = 0;      // data frame bytes written, resends included
 };
 
 // How a connection's session ended, as far as the link's choice of hub,
@@ -202,31 +219,62 @@ class EdgeConnectionEngine {
   const EdgeEngineCounters& counters() const { return counters_; }
   uint64_t reports_sent() const { return reports_sent_; }
   EdgeConnectionMetrics Snapshot(SteadyTime now) const;
+  // Per traffic class, in class order.
+  std::vector<EdgeClassSnapshot> ClassSnapshot() const;
+  // When the rate cap lets the next data frame go (time_point::max() when
+  // nothing waits for it): the shell wakes its writer then.
+  SteadyTime rate_ready_at() const { return rate_ready_at_; }
   const WaitTracker& credit_wait() const { return credit_wait_; }
   const WaitTracker& window_wait() const { return window_wait_; }
   const DeliveryWindow& window() const { return window_; }
-  size_t retained_batches() const { return retained_.size(); }
+  size_t retained_batches() const;
 
  private:
+  // One traffic class's retained batches. Within a class, batches go in
+  // enqueue order; between classes, by start-time fair queuing: the class
+  // with the smallest start tag goes next, and a sent frame moves its
+  // class's tag on by bytes / weight.
+  struct ClassQueue {
+    uint32_t weight = 1;
+    // Retained batches by enqueue sequence (send order).
+    std::map<uint64_t, PendingBatch> retained;
+    // Batches with a smaller sequence were sent on the current connection.
+    uint64_t send_cursor = 0;
+    // Where the class's next frame would start in virtual time.
+    double next_tag = 0;
+    uint64_t bytes_sent = 0;
+  };
+  struct Location {
+    uint32_t priority_class = 0;
+    uint64_t sequence = 0;
+  };
+  struct PartitionCursor {
+    int64_t expected_next = -1;  // the offset its next batch must start at (-1 unknown)
+    uint32_t priority_class = 0;
+  };
+
   bool Owns(const TopicPartition& tp) const;
   void ApplyResume(const ResumeFrame& resume, Inbound* in);
   void ApplyAck(const AckFrame& ack, SteadyTime now, Inbound* in);
-  void Forget(std::map<uint64_t, PendingBatch>::iterator it, Inbound* in, bool acked);
+  void Forget(ClassQueue& queue, std::map<uint64_t, PendingBatch>::iterator it, Inbound* in, bool acked);
   void QueueReportIfDue(SteadyTime now);
+  // The class whose turn it is (the smallest start tag among classes with a
+  // batch not yet sent on this connection), or nullptr.
+  ClassQueue* NextClass();
 
   EdgeEngineOptions options_;
   State state_ = State::kDisconnected;
-  // Retained batches by enqueue sequence (send order); batch id -> sequence.
-  std::map<uint64_t, PendingBatch> retained_;
-  absl::flat_hash_map<uint64_t, uint64_t> sequence_of_;
+  std::vector<ClassQueue> classes_;
+  // Start tag of the frame last sent: a class that was idle starts here, so
+  // it neither banks share while idle nor jumps the queue forever.
+  double virtual_time_ = 0;
+  absl::flat_hash_map<uint64_t, Location> location_of_;  // by batch id
   uint64_t next_sequence_ = 1;
   uint64_t retained_bytes_ = 0;
-  // Batches with a smaller sequence were sent on the current connection.
-  uint64_t send_cursor_ = 0;
+  SteadyTime rate_ready_at_ = SteadyTime::max();
   // A close frame is queued: no more data.
   bool closing_ = false;
-  // Per partition: the offset its next batch must start at (-1 unknown).
-  absl::flat_hash_map<TopicPartition, int64_t> expected_next_;
+  absl::flat_hash_map<TopicPartition, PartitionCursor> partitions_;
   std::vector<std::shared_ptr<const std::string>> control_;
   DeliveryWindow window_;
   CreditLedger credit_;

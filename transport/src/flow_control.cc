@@ -87,4 +87,51 @@ double WaitTracker::seconds(SteadyTime now) const {
   return std::chrono::duration<double>(total).count();
 }
 
+
+RateLimiter::RateLimiter(uint64_t bits_per_second)
+    : bytes_per_second_(static_cast<double>(bits_per_second) / 8.0),
+      burst_bytes_(bytes_per_second_ / 10.0),
+      balance_(burst_bytes_) {}
+
+void RateLimiter::Refill(SteadyTime now) {
+  if (!started_) {
+    started_ = true;
+    last_ = now;
+    return;
+  }
+  if (now <= last_) return;
+  const double seconds = std::chrono::duration<double>(now - last_).count();
+  balance_ = std::min(burst_bytes_, balance_ + seconds * bytes_per_second_);
+  last_ = now;
+}
+
+bool RateLimiter::Allows(SteadyTime now) {
+  if (!enabled()) return true;
+  Refill(now);
+  return balance_ >= 0;
+}
+
+void RateLimiter::OnSent(uint64_t frame_bytes, SteadyTime now) {
+  if (!enabled()) return;
+  Refill(now);
+  balance_ -= static_cast<double>(EstimatedWireBytes(frame_bytes));
+}
+
+SteadyTime RateLimiter::ReadyAt(SteadyTime now) {
+  if (!enabled() || Allows(now)) return now;
+  const double seconds = -balance_ / bytes_per_second_;
+  return now + std::chrono::ceil<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds));
+}
+
+uint64_t EstimatedWireBytes(uint64_t frame_bytes) {
+  constexpr uint64_t kWebSocketHeader = 2 + 8 + 4;  // at most: 64-bit length, and the client's mask
+  constexpr uint64_t kTlsRecordPayload = 16384;
+  constexpr uint64_t kTlsRecordOverhead = 5 + 16 + 1;
+  constexpr uint64_t kSegmentPayload = 1448;
+  constexpr uint64_t kSegmentHeaders = 20 + 20 + 12;  // IPv4, TCP, timestamps option
+  const uint64_t ws = frame_bytes + kWebSocketHeader;
+  const uint64_t tls = ws + (ws + kTlsRecordPayload - 1) / kTlsRecordPayload * kTlsRecordOverhead;
+  return tls + (tls + kSegmentPayload - 1) / kSegmentPayload * kSegmentHeaders;
+}
+
 }  // namespace longhaul::transport

@@ -118,6 +118,45 @@ class CreditLedger {
   uint64_t sent_ = 0;
 };
 
+// A link-wide cap on the rate data frames go out at (`rate_limit`): a ship
+// shares its satellite uplink with its crew. A token bucket that may go into
+// debt: a frame is sent whenever the balance is not negative and is charged
+// in full, so frames larger than the burst still go and the long-run rate is
+// exactly the cap. The charge is the frame's estimated bytes on the wire
+// (WebSocket, TLS and TCP/IP headers added: EstimatedWireBytes), so the link
+// itself, as a router counts it, stays at the cap. Shared by the link's
+// connections under the link's lock.
+class RateLimiter {
+ public:
+  // bits_per_second 0: no cap (Allows always true).
+  explicit RateLimiter(uint64_t bits_per_second);
+  bool enabled() const { return bytes_per_second_ > 0; }
+  // A frame of `frame_bytes` may be written now.
+  bool Allows(SteadyTime now);
+  void OnSent(uint64_t frame_bytes, SteadyTime now);
+  // When Allows will next be true (now when it is).
+  SteadyTime ReadyAt(SteadyTime now);
+  uint64_t bytes_per_second() const { return static_cast<uint64_t>(bytes_per_second_); }
+
+ private:
+  void Refill(SteadyTime now);
+
+  const double bytes_per_second_;
+  // At most this much unused allowance is kept (100 ms of the rate), so an
+  // idle link does not burst far above the cap when data comes back.
+  const double burst_bytes_;
+  double balance_;
+  SteadyTime last_{};
+  bool started_ = false;
+};
+
+// Bytes a data frame of `frame_bytes` takes on the wire: the WebSocket
+// header, TLS 1.3 record overhead (5-byte header, 16-byte tag, 1 type byte
+// per 16 KiB record) and TCP/IPv4 headers with timestamps (52 bytes per
+// 1448-byte segment). An estimate: the real segmentation depends on the
+// path MTU, and IPv6 adds 20 bytes a segment.
+uint64_t EstimatedWireBytes(uint64_t frame_bytes);
+
 // Accumulates how often and how long something waited (credit, window).
 class WaitTracker {
  public:

@@ -67,6 +67,25 @@ absl::Status ValidateEdgeLinkOptions(const EdgeLinkOptions& o) {
     return Invalid(who, "compression.zstd_level", absl::StrCat("must be -7..22, got ", o.compression.zstd_level));
   }
   if (absl::Status s = ValidateWindow(who, o.window); !s.ok()) return s;
+  if (o.classes.size() > kMaxPriorityClasses) {
+    return Invalid(who, "classes", absl::StrCat("lists ", o.classes.size(), ", at most ", kMaxPriorityClasses));
+  }
+  for (size_t i = 0; i < o.classes.size(); ++i) {
+    const PriorityClass& c = o.classes[i];
+    if (c.name.empty() || c.name.size() > 64) {
+      return Invalid(who, "classes", absl::StrCat("entry ", i, " needs a name of 1..64 bytes"));
+    }
+    if (c.weight < 1 || c.weight > 1000) {
+      return Invalid(who, "classes", absl::StrCat("class '", c.name, "' has weight ", c.weight, ", must be 1..1000"));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (o.classes[j].name == c.name) return Invalid(who, "classes", absl::StrCat("class '", c.name, "' is listed twice"));
+    }
+  }
+  if (o.rate_limit_bits_per_second != 0 && o.rate_limit_bits_per_second < 8'000) {
+    return Invalid(who, "rate_limit_bits_per_second",
+                   absl::StrCat("must be 0 (no cap) or at least 8000, got ", o.rate_limit_bits_per_second));
+  }
   if (o.heartbeat_interval.count() <= 0) return Invalid(who, "heartbeat_interval", "must be > 0");
   if (o.dead_link_timeout <= o.heartbeat_interval) {
     return Invalid(who, "dead_link_timeout", "must be longer than heartbeat_interval");

@@ -51,11 +51,13 @@ std::string CurrentCongestionControl(int fd) {
 
 }  // namespace
 
+void SetNotSentLowat(int fd, int bytes) { ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof bytes); }
+
 std::string TuneConnectedSocket(int fd, const SocketTuning& tuning) {
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (tuning.notsent_lowat_bytes > 0) {
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &tuning.notsent_lowat_bytes, sizeof tuning.notsent_lowat_bytes);
+    SetNotSentLowat(fd, tuning.notsent_lowat_bytes);
   }
   if (!tuning.congestion_control.empty()) {
     const std::string& cc = tuning.congestion_control;

@@ -23,6 +23,10 @@ struct SocketTuning {
 // BBR, or caps on buffer sizes, leave the defaults in place.
 std::string TuneSocket(int fd, const SocketTuning& tuning);
 
+// Changes TCP_NOTSENT_LOWAT on a connected socket; failures are ignored
+// (as in TuneSocket).
+void SetNotSentLowat(int fd, int bytes);
+
 // Only the settings that can change on a connected socket (TCP_NODELAY,
 // congestion control, TCP_NOTSENT_LOWAT); returns the congestion control.
 std::string TuneConnectedSocket(int fd, const SocketTuning& tuning);

@@ -84,6 +84,9 @@ absl::StatusOr<std::shared_ptr<ssl::context>> TlsContextSource::Load() const {
   if (SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION) != 1) {
     return absl::InternalError(absl::StrCat(who_, ": cannot require TLS 1.3: ", TakeOpenSslError()));
   }
+  // A hub holds hundreds of mostly idle connections: OpenSSL's read and
+  // write record buffers (~34 KB a connection) are freed while idle.
+  if (role_ == Role::kServer) SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   boost::system::error_code ec;
   if (!files_.cert_file.empty()) {
     if (ctx->use_certificate_chain_file(files_.cert_file, ec); ec) {

@@ -551,6 +551,17 @@ absl::Status KafkaTestClient::DeleteRecordsBefore(std::string_view topic, int32_
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> KafkaTestClient::ListTopics(milliseconds timeout) {
+  const std::string what = absl::StrCat("list topics on ", bootstrap_);
+  absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, {});
+  if (!rk.ok()) return rk.status();
+  absl::StatusOr<Owned<const rd_kafka_metadata_t>> metadata = Metadata(*rk, timeout, what);
+  if (!metadata.ok()) return metadata.status();
+  std::vector<std::string> topics;
+  for (int i = 0; i < (*metadata)->topic_cnt; ++i) topics.emplace_back((*metadata)->topics[i].topic);
+  return topics;
+}
+
 absl::StatusOr<int> KafkaTestClient::PartitionCount(std::string_view topic, milliseconds timeout) {
   const std::string what = absl::StrCat("partition count of ", Av(topic), " on ", bootstrap_);
   absl::StatusOr<rd_kafka_t*> rk = LazyClient(clients_->admin, RD_KAFKA_PRODUCER, Endpoint{bootstrap_, properties_}, {});

@@ -412,6 +412,47 @@ TEST(ConfigParse, ReportsBadHubListsNamingTheKey) {
   EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({ca_file: x})"))), ElementsAre(HasSubstr("hub")));
 }
 
+TEST(ConfigParse, TakesPriorityClassesAndARateLimitForAnEdgeLink) {
+  absl::StatusOr<Config> config = Parse(LinkWithEdge(R"({hub: "h:443", rate_limit: 1500kbit/s, priorities: [
+        {class: alarms, weight: 20, topics: ["alarms\\..*", "sos"]},
+        {class: bulk},
+        {class: telemetry, weight: 4, topics: ["telemetry\\..*"]}]})"));
+  ASSERT_THAT(config, IsOk());
+  const LinkEdgeConfig& e = *config->links.at("sat").edge;
+  EXPECT_EQ(e.rate_limit_bits_per_second, 1'500'000);
+  ASSERT_EQ(e.priorities.size(), 3u);
+  EXPECT_EQ(e.priorities[0].name, "alarms");
+  EXPECT_EQ(e.priorities[0].weight, 20u);
+  EXPECT_THAT(e.priorities[0].topics, ElementsAre("alarms\\..*", "sos"));
+  EXPECT_EQ(e.priorities[1].name, "bulk");
+  EXPECT_EQ(e.priorities[1].weight, 1u);
+  EXPECT_TRUE(e.priorities[1].topics.empty());
+  EXPECT_EQ(e.priorities[2].weight, 4u);
+
+  absl::StatusOr<Config> defaults = Parse(LinkWithEdge(R"({hub: "h:443"})"));
+  ASSERT_THAT(defaults, IsOk());
+  EXPECT_EQ(defaults->links.at("sat").edge->rate_limit_bits_per_second, 0);
+  EXPECT_TRUE(defaults->links.at("sat").edge->priorities.empty());
+  EXPECT_THAT(Parse(LinkWithEdge(R"({hub: "h:443", rate_limit: 0})")), IsOk());
+}
+
+TEST(ConfigParse, ReportsBadPriorityClassesAndRatesNamingTheKey) {
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "h:443", rate_limit: 2MB})"))),
+              ElementsAre(AllOf(HasSubstr("links.sat.edge.rate_limit: "), HasSubstr("unknown unit"))));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "h:443", rate_limit: 100bit})"))),
+              ElementsAre(HasSubstr("links.sat.edge.rate_limit: ")));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "h:443", priorities: [{class: a}, {class: b}]})"))),
+              ElementsAre(HasSubstr("only one priority class may leave out topics")));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "h:443", priorities: [{class: a, topics: [x]}, {class: a, topics: [y]}]})"))),
+              ElementsAre(HasSubstr("priority class 'a' is listed twice")));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "h:443", priorities: [{class: "a b", topics: [x]}]})"))),
+              ElementsAre(HasSubstr("links.sat.edge.priorities[0].class: ")));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "h:443", priorities: [{class: a, weight: 0, topics: [x]}]})"))),
+              ElementsAre(HasSubstr("links.sat.edge.priorities[0].weight: ")));
+  EXPECT_THAT(ErrorLines(Parse(LinkWithEdge(R"({hub: "h:443", priorities: [{class: a, topics: ["("]}]})"))),
+              ElementsAre(HasSubstr("links.sat.edge.priorities[0].topics[0]: ")));
+}
+
 TEST(ConfigParse, ReportsSyntaxErrorAtYamlCppMark) {
   EXPECT_THAT(Parse("clusters:\n  a: [1, 2\npipelines: {}\n"),
               StatusIs(absl::StatusCode::kInvalidArgument,

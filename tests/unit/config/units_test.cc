@@ -101,5 +101,17 @@ TEST(FormatUnits, WritesTheLargestExactUnitAndRoundTrips) {
   }
 }
 
+TEST(ParseBitRate, TakesDecimalUnitsWithOrWithoutPerSecond) {
+  EXPECT_EQ(ParseBitRate("2Mbit").value(), 2'000'000);
+  EXPECT_EQ(ParseBitRate("1500kbit/s").value(), 1'500'000);
+  EXPECT_EQ(ParseBitRate("10Gbit").value(), 10'000'000'000);
+  EXPECT_EQ(ParseBitRate("9600bit").value(), 9'600);
+  EXPECT_FALSE(ParseBitRate("2").ok());       // a rate needs its unit
+  EXPECT_FALSE(ParseBitRate("2MB").ok());     // bytes are not guessed
+  EXPECT_FALSE(ParseBitRate("1.5Mbit").ok());
+  EXPECT_EQ(FormatBitRate(2'000'000), "2Mbit/s");
+  EXPECT_EQ(FormatBitRate(1'500'000), "1500kbit/s");
+}
+
 }  // namespace
 }  // namespace longhaul::config

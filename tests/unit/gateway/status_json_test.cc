@@ -54,6 +54,35 @@ TEST(StatusJson, ShowsTheEdgesLinkForTheProcessAndPerPipeline) {
   EXPECT_THAT(json, HasSubstr(R"(],"link":{"name":"sat","role":"edge")"));
 }
 
+TEST(StatusJson, AHubListsItsEdgesWithDisconnectedSinceAndTheirLastReportedBacklog) {
+  mirror::PipelineStatus hub;
+  hub.name = "fleet";
+  hub.role = "hub";
+  mirror::EdgeStatus away;
+  away.name = "ship-1";
+  away.connected = false;
+  away.since_ms = 1'800'000'000'000;
+  away.last_report_ms = 1'799'999'990'000;
+  away.backlog_records = 300;
+  away.lag_seconds = 66.5;
+  away.lost_records = 2;
+  away.buffered_bytes = 1024;
+  away.buffer_budget_bytes = 4096;
+  away.partitions.resize(3);
+  mirror::EdgeStatus fresh;
+  fresh.name = "ship-2";
+  fresh.connected = true;
+  fresh.since_ms = 1'800'000'000'500;
+  hub.edges = {away, fresh};
+  const std::string json = StatusJson({hub, Edge("up")}, "w", 0, {}, {});
+  EXPECT_THAT(json, HasSubstr(R"("edges":[{"name":"ship-1","connected":false,"since_ms":1800000000000,)"
+                              R"("last_report_ms":1799999990000,"backlog_records":300,"lag_seconds":66.5,)"
+                              R"("lost_records":2,"buffered_bytes":1024,"buffer_budget_bytes":4096,"partitions":3},)"
+                              R"({"name":"ship-2","connected":true,"since_ms":1800000000500,"last_report_ms":null,)"));
+  EXPECT_EQ(json.find("\"edges\"", json.find("\"role\":\"edge\"")), std::string::npos)
+      << "only a hub lists edges";
+}
+
 TEST(StatusJson, LinkIsNullWithoutLinkPipelines) {
   mirror::PipelineStatus direct;
   direct.name = "d";

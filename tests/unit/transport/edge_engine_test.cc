@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -462,6 +463,132 @@ TEST_F(EdgeEngineTest, AReportSetAfterTheResumeGoesAtTheNextTick) {
   ASSERT_THAT(engine_.OnTick(clock_.Now()), IsOk());
   ReportTo(Drain(engine_, clock_.Now()), &n);
   EXPECT_EQ(n, 1u);
+}
+
+// ---- traffic classes and the rate cap ----
+
+const TopicPartition kAlarms{"alarms", 0};
+const TopicPartition kBulk{"bulk", 0};
+
+EdgeEngineOptions TwoClassOptions(RateLimiter* limiter = nullptr) {
+  EdgeEngineOptions o = Options();
+  o.class_weights = {8, 1};  // alarms, bulk
+  o.window.initial_bytes = o.window.min_bytes = 64 << 20;
+  o.rate_limiter = limiter;
+  return o;
+}
+
+PendingBatch ClassBatch(uint64_t id, const TopicPartition& tp, int64_t index, uint32_t cls, size_t value_bytes = 1000) {
+  PendingBatch b = Batch(id, tp, index * 10, index * 10 + 9, value_bytes);
+  b.priority_class = cls;
+  return b;
+}
+
+std::vector<std::string> DataTopics(const std::vector<Frame>& frames) {
+  std::vector<std::string> topics;
+  for (const Frame& f : frames) {
+    if (const auto* d = std::get_if<DataFrame>(&f)) topics.push_back(d->topic);
+  }
+  return topics;
+}
+
+// Connects and resumes `engine` with plenty of credit.
+void Resume(EdgeConnectionEngine& engine, SteadyTime now) {
+  (void)engine.OnConnected(now, 0);
+  ASSERT_THAT(engine.OnMessage(EncodeFrame(ResumeFrame{7, {}}), now).error, IsOk());
+  ASSERT_THAT(engine.OnMessage(EncodeFrame(CreditFrame{1 << 30}), now).error, IsOk());
+}
+
+TEST_F(EdgeEngineTest, ClassesShareASaturatedConnectionByWeightAndNoneStarves) {
+  EdgeConnectionEngine engine{TwoClassOptions()};
+  Resume(engine, clock_.Now());
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_THAT(engine.Enqueue(ClassBatch(100 + i, kBulk, i, 1)), IsOk());
+    ASSERT_THAT(engine.Enqueue(ClassBatch(200 + i, kAlarms, i, 0)), IsOk());
+  }
+  const std::vector<Frame> out = Drain(engine, clock_.Now());
+  const std::vector<std::string> topics = DataTopics(out);
+  ASSERT_EQ(topics.size(), 80u);
+  // Equal frames, weights 8:1: of the first 36 frames, 32 are alarms and 4
+  // bulk (give or take the first round).
+  const auto alarms_in_first = std::count(topics.begin(), topics.begin() + 36, "alarms");
+  EXPECT_GE(alarms_in_first, 31);
+  EXPECT_LE(alarms_in_first, 33);
+  // Each class's batches go in order (a partition's offsets stay contiguous).
+  int64_t next_alarm = 0, next_bulk = 0;
+  for (const Frame& f : out) {
+    const auto* d = std::get_if<DataFrame>(&f);
+    if (d == nullptr) continue;
+    int64_t& next = d->topic == "alarms" ? next_alarm : next_bulk;
+    EXPECT_EQ(d->first_offset, next) << d->topic;
+    next = d->last_offset + 1;
+  }
+  const std::vector<EdgeClassSnapshot> classes = engine.ClassSnapshot();
+  ASSERT_EQ(classes.size(), 2u);
+  EXPECT_EQ(classes[0].queued_batches, 0u);
+  EXPECT_GT(classes[0].bytes_sent, 0u);
+  // All sent: the same records (the frames differ only by their topic names).
+  EXPECT_NEAR(static_cast<double>(classes[0].bytes_sent), static_cast<double>(classes[1].bytes_sent), 40 * 4.0);
+}
+
+TEST_F(EdgeEngineTest, AnAlarmQueuedBehindABulkBacklogIsTheNextFrameOut) {
+  EdgeConnectionEngine engine{TwoClassOptions()};
+  (void)engine.OnConnected(clock_.Now(), 0);
+  ASSERT_THAT(engine.OnMessage(EncodeFrame(ResumeFrame{7, {}}), clock_.Now()).error, IsOk());
+  const uint64_t cost = ClassBatch(1, kBulk, 0, 1).credit_cost;
+  ASSERT_THAT(engine.OnMessage(EncodeFrame(CreditFrame{5 * cost}), clock_.Now()).error, IsOk());
+  for (int i = 0; i < 50; ++i) ASSERT_THAT(engine.Enqueue(ClassBatch(100 + i, kBulk, i, 1)), IsOk());
+  EXPECT_EQ(DataTopics(Drain(engine, clock_.Now())).size(), 5u);  // credit for 5
+  ASSERT_THAT(engine.Enqueue(ClassBatch(7, kAlarms, 0, 0)), IsOk());
+  ASSERT_THAT(engine.OnMessage(EncodeFrame(CreditFrame{7 * cost}), clock_.Now()).error, IsOk());
+  EXPECT_THAT(DataTopics(Drain(engine, clock_.Now())), ElementsAre("alarms", "bulk"));
+}
+
+TEST_F(EdgeEngineTest, APartitionKeepsTheClassOfItsFirstBatchSoItsOrderHolds) {
+  EdgeConnectionEngine engine{TwoClassOptions()};
+  Resume(engine, clock_.Now());
+  ASSERT_THAT(engine.Enqueue(ClassBatch(1, kBulk, 0, 1)), IsOk());
+  ASSERT_THAT(engine.Enqueue(ClassBatch(2, kBulk, 1, 0)), IsOk());  // asks for class 0: stays in 1
+  ASSERT_THAT(engine.Enqueue(ClassBatch(3, kAlarms, 0, 7)), IsOk());  // out of range: the last class
+  EXPECT_THAT(DataIds(Drain(engine, clock_.Now())), ElementsAre(1, 2, 3));
+}
+
+TEST_F(EdgeEngineTest, AfterAReconnectTheHigherClassIsResentFirst) {
+  EdgeConnectionEngine engine{TwoClassOptions()};
+  Resume(engine, clock_.Now());
+  for (int i = 0; i < 20; ++i) ASSERT_THAT(engine.Enqueue(ClassBatch(100 + i, kBulk, i, 1)), IsOk());
+  ASSERT_THAT(engine.Enqueue(ClassBatch(7, kAlarms, 0, 0)), IsOk());
+  EXPECT_EQ(DataTopics(Drain(engine, clock_.Now())).size(), 21u);
+  engine.OnDisconnected(clock_.Now());
+  Resume(engine, clock_.Now());
+  const std::vector<std::string> resent = DataTopics(Drain(engine, clock_.Now()));
+  ASSERT_EQ(resent.size(), 21u);
+  EXPECT_EQ(resent.front(), "alarms");
+}
+
+TEST_F(EdgeEngineTest, TheRateCapHoldsDataFramesAndSaysWhenTheNextMayGo) {
+  RateLimiter limiter(800'000);  // 100 kB/s
+  EdgeConnectionEngine engine{TwoClassOptions(&limiter)};
+  Resume(engine, clock_.Now());
+  for (int i = 0; i < 400; ++i) ASSERT_THAT(engine.Enqueue(ClassBatch(100 + i, kBulk, i, 1, 1000)), IsOk());
+  const SteadyTime start = clock_.Now();
+  uint64_t wire = 0;
+  size_t frames = 0;
+  // Ten seconds of a writer that wakes when the engine says.
+  while (clock_.Now() - start < std::chrono::seconds(10)) {
+    while (auto f = engine.NextFrame(clock_.Now())) {
+      if (!f->is_data) continue;
+      wire += EstimatedWireBytes(f->bytes->size());
+      ++frames;
+    }
+    const SteadyTime ready = engine.rate_ready_at();
+    ASSERT_NE(ready, SteadyTime::max()) << "data waits, so the cap must say when it opens";
+    ASSERT_GT(ready, clock_.Now());
+    clock_.Advance(ready - clock_.Now());
+  }
+  // 1 MB in 10 s, within one frame (~10 kB) plus the 100 ms burst.
+  EXPECT_NEAR(static_cast<double>(wire), 1'000'000.0, 25'000.0);
+  EXPECT_GT(frames, 80u);
 }
 
 TEST(ConnectionOf, StripesPartitionsStablyAndEvenlyAcrossConnections) {

@@ -197,5 +197,59 @@ TEST(WaitTracker, CountsWaitsAndTheirDuration) {
   EXPECT_NEAR(t.seconds(clock.Now()), 0.75, 1e-9);
 }
 
+
+TEST(RateLimiter, KeepsTheLongRunRateExactlyAtTheCapWhateverTheFrameSizes) {
+  RateLimiter limiter(2'000'000);  // 250 kB/s
+  SteadyTime now{};
+  uint64_t charged = 0;
+  const uint64_t sizes[] = {200, 70'000, 1'500, 900'000, 16'384};
+  size_t i = 0;
+  const SteadyTime end = now + seconds(60);
+  while (now < end) {
+    if (limiter.Allows(now)) {
+      const uint64_t size = sizes[i++ % 5];
+      limiter.OnSent(size, now);
+      charged += EstimatedWireBytes(size);
+    } else {
+      now = limiter.ReadyAt(now);
+    }
+  }
+  // 15 MB in 60 s, give or take the last frame and the initial burst.
+  EXPECT_NEAR(static_cast<double>(charged), 15'000'000.0, 950'000.0);
+}
+
+TEST(RateLimiter, AnIdleLinkBanksAtMostATenthOfASecond) {
+  RateLimiter limiter(8'000'000);  // 1 MB/s
+  SteadyTime now{};
+  ASSERT_TRUE(limiter.Allows(now));
+  now += seconds(3600);
+  uint64_t sent = 0;
+  while (limiter.Allows(now)) {
+    limiter.OnSent(1'000, now);
+    sent += EstimatedWireBytes(1'000);
+  }
+  EXPECT_LE(sent, 101'100u);
+  EXPECT_GE(sent, 100'000u);
+  EXPECT_GT(limiter.ReadyAt(now), now);
+}
+
+TEST(RateLimiter, ZeroMeansNoCap) {
+  RateLimiter limiter(0);
+  EXPECT_FALSE(limiter.enabled());
+  SteadyTime now{};
+  for (int i = 0; i < 1000; ++i) limiter.OnSent(1 << 20, now);
+  EXPECT_TRUE(limiter.Allows(now));
+  EXPECT_EQ(limiter.ReadyAt(now), now);
+}
+
+TEST(EstimatedWireBytes, AddsTheHeadersOfEachLayer) {
+  // 1 MiB: ~3.6 % TCP/IP, ~0.1 % TLS, the WebSocket header.
+  const double big = static_cast<double>(EstimatedWireBytes(1 << 20)) / (1 << 20);
+  EXPECT_GT(big, 1.035);
+  EXPECT_LT(big, 1.045);
+  // A tiny frame pays a whole segment's and record's headers.
+  EXPECT_EQ(EstimatedWireBytes(100), 100u + 14 + 22 + 52);
+}
+
 }  // namespace
 }  // namespace longhaul::transport

@@ -18,12 +18,16 @@ class Clock {
   // Wall-clock milliseconds since the Unix epoch, for comparing with Kafka
   // record timestamps.
   virtual int64_t WallMillis() const = 0;
+  // Waits `d` on the calling thread. A ManualClock moves its own time
+  // instead, so a loop that waits ends in a test without sleeping.
+  virtual void SleepFor(std::chrono::nanoseconds d) = 0;
 };
 
 class SystemClock final : public Clock {
  public:
   SteadyTime Now() const override;
   int64_t WallMillis() const override;
+  void SleepFor(std::chrono::nanoseconds d) override;
   static SystemClock& Instance();
 };
 
@@ -37,6 +41,7 @@ class ManualClock final : public Clock {
     wall_ms_ += std::chrono::duration_cast<Millis>(d).count();
   }
   void SetWallMillis(int64_t ms) { wall_ms_ = ms; }
+  void SleepFor(std::chrono::nanoseconds d) override { Advance(d); }
 
  private:
   SteadyTime now_{};

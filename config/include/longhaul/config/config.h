@@ -229,6 +229,16 @@ struct AdminConfig {
 // The long-haul link a pipeline can run across (`pipelines.<p>.via`). One
 // config file may describe both ends: the edge process reads `edge`, the hub
 // process reads `hub` (see `longhaul run --role`).
+// A traffic class of an edge link (`links.<l>.edge.priorities`, in order).
+struct LinkPriorityClass {
+  std::string name;
+  uint32_t weight = 1;
+  // Full-match regexes of the topics in the class; empty: every topic no
+  // earlier class took (at most one such class).
+  std::vector<std::string> topics;
+  friend bool operator==(const LinkPriorityClass&, const LinkPriorityClass&) = default;
+};
+
 struct LinkEdgeConfig {
   // host:port of each hub the edge may dial, in order (`hub:` or `hubs:`, a
   // list or a comma-separated string). All connections go to one hub and
@@ -250,6 +260,13 @@ struct LinkEdgeConfig {
   std::chrono::milliseconds dead_link_timeout = std::chrono::seconds(15);
   // How often the edge reports its backlog (per partition) to the hub.
   std::chrono::milliseconds report_interval = std::chrono::seconds(5);
+  // Traffic classes: a saturated link sends them in weighted fair shares
+  // (transport::PriorityClass). A topic belongs to the first class whose
+  // `topics` match it, else to the class without `topics`, else to an
+  // implicit "default" class of weight 1. Empty: one class.
+  std::vector<LinkPriorityClass> priorities;
+  // Cap on the link's rate in bits per second on the wire (0: none).
+  int64_t rate_limit_bits_per_second = 0;
 };
 struct LinkHubConfig {
   std::string listen;  // host:port the hub accepts edges on
@@ -268,6 +285,9 @@ struct LinkHubConfig {
   int64_t max_pending_handshakes_per_address = 16;
   int64_t max_records_per_batch = 250'000;
   int64_t max_outbound_bytes = int64_t{16} << 20;
+  // An edge with no session for this long is forgotten with its last
+  // report (its backlog and "disconnected since" are no longer shown).
+  std::chrono::milliseconds forget_edges_after = std::chrono::hours(24 * 7);
 };
 struct LinkConfig {
   std::string name;

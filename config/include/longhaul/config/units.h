@@ -24,6 +24,13 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text);
 // MB) are rejected rather than guessed. Errors as for ParseDuration.
 absl::StatusOr<int64_t> ParseByteSize(std::string_view text);
 
+// Parses a link rate in bits per second: a non-negative integer and a
+// decimal unit, bit, kbit, Mbit or Gbit, optionally followed by "/s"
+// ("2Mbit", "1500kbit/s"). Errors as for ParseDuration.
+absl::StatusOr<int64_t> ParseBitRate(std::string_view text);
+// "2Mbit/s".
+std::string FormatBitRate(int64_t bits_per_second);
+
 // The inverse of the parsers, choosing the largest unit that is exact:
 // FormatDuration(90s) == "90s", FormatByteSize(16 << 20) == "16MiB".
 std::string FormatDuration(std::chrono::milliseconds duration);

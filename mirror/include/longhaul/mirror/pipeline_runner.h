@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,6 +86,39 @@ struct LinkStatus {
   std::string last_error;
 };
 
+// Hub only: one edge of the pipeline as the hub knows it from its sessions
+// and its last report (the edge's own view of its backlog; see
+// docs/edge-and-hub.md). The pipeline's partitions carry the end-to-end lag
+// this gives (PartitionStatus::lag_records, lag_seconds).
+struct EdgeStatus {
+  std::string name;    // from its certificate
+  std::string origin;  // TopicPartition::origin of its partitions here ("" with edges: one)
+  bool connected = false;
+  // Hub wall time (ms since the epoch) the current state began: its first
+  // session (connected), or the end of its last one (disconnected).
+  int64_t since_ms = -1;
+  int64_t last_report_ms = -1;  // when its last report arrived; -1: none yet
+  uint64_t buffered_bytes = 0;  // from the last report
+  uint64_t buffer_budget_bytes = 0;
+  // Over the reported partitions with a known lag: records not yet on the
+  // target, the oldest such record's age (still growing while the edge is
+  // away), records the edge lost to source retention.
+  int64_t backlog_records = 0;
+  double lag_seconds = 0;
+  int64_t lost_records = 0;
+  struct Partition {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t end_offset = -1;        // source end, as last reported
+    int64_t committed_offset = -1;  // the hub's committed next offset, else the edge's word
+    int64_t log_start_offset = -1;
+    int64_t lost_records = 0;
+    int64_t lag_records = -1;  // -1: unknown
+    double lag_seconds = -1;   // -1: unknown
+  };
+  std::vector<Partition> partitions;  // by topic, partition
+};
+
 struct PipelineStatus {
   std::string name;
   std::string role = "direct";  // direct, edge, hub
@@ -99,6 +133,7 @@ struct PipelineStatus {
   // Seconds since each owned lane last committed (-1 before its first commit).
   std::vector<std::pair<int, double>> checkpoint_age_seconds;
   std::vector<PartitionStatus> partitions;
+  std::vector<EdgeStatus> edges;  // hub only, by name
 };
 
 class PipelineRunner {
@@ -112,6 +147,14 @@ class PipelineRunner {
   virtual void Stop(SteadyTime deadline) = 0;
   // Thread-safe snapshot.
   virtual PipelineStatus Status() const = 0;
+  // Config reload: takes over the live settings of `fresh` (the keys
+  // config::WithLiveSettings copies: topic filter, topic_configs, group
+  // sync, discovery interval, lag thresholds, hub caps) without stopping a
+  // lane. A changed topic filter is applied by a discovery run at once;
+  // partitions enter or leave a lane only between its transactions, so
+  // every record is still copied exactly once. Call from the thread that
+  // calls Start and Stop.
+  virtual void ApplyLive(const config::PipelineConfig& fresh) = 0;
 };
 
 // A direct pipeline (one without `via`). `registry` must outlive the runner;
@@ -149,6 +192,11 @@ class LinkHub {
   virtual void Stop() = 0;
   // "host:port" the hub listens on (after Start).
   virtual std::string address() const = 0;
+  // Config reload: replaces the identity rules (links.LINK.hub.identities)
+  // for the hellos that follow; sessions already open keep streaming.
+  // InvalidArgument (the rules are kept) when a rule is malformed; Failed
+  // precondition before Start.
+  virtual absl::Status UpdateIdentities(const std::map<std::string, std::vector<std::string>>& identities) = 0;
 };
 
 }  // namespace longhaul::mirror

@@ -40,6 +40,17 @@ struct EdgeConnectionMetrics {
   std::string congestion_control;     // what the kernel took, e.g. "bbr"
 };
 
+// One traffic class of the edge link (EdgeLinkOptions::classes), summed
+// over the connections.
+struct EdgeClassMetrics {
+  std::string name;
+  uint32_t weight = 1;
+  uint64_t queued_batches = 0;       // retained and not yet sent on their connection
+  uint64_t queued_bytes = 0;
+  double oldest_queued_seconds = 0;  // how long the oldest of them has waited (0: none)
+  uint64_t bytes_sent = 0;           // data frame bytes written, resends included
+};
+
 struct EdgeLinkMetrics {
   bool up = false;                    // every connection has resumed
   int connections_up = 0;
@@ -73,6 +84,8 @@ struct EdgeLinkMetrics {
   bool failed = false;                // stopped for good (stale generation)
   uint64_t reports_sent = 0;          // report frames sent
   std::vector<EdgeConnectionMetrics> connections;
+  std::vector<EdgeClassMetrics> classes;  // at least one ("default" when none are configured)
+  uint64_t rate_limit_bits_per_second = 0;  // 0: no cap
 
   // bytes_uncompressed / bytes_compressed, 1 when nothing was sent.
   double compression_ratio() const {

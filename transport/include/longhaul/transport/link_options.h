@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -66,6 +68,19 @@ struct HubAddress {
   friend bool operator==(const HubAddress&, const HubAddress&) = default;
 };
 
+// A priority class of the edge's traffic (`links.<l>.edge.priorities`):
+// when the link is the bottleneck, each connection sends the classes'
+// queued batches in weighted fair shares (start-time fair queuing by bytes),
+// so a class with a larger weight goes first and a class with a small weight
+// still moves. A class with nothing queued takes nothing and banks nothing.
+struct PriorityClass {
+  std::string name;
+  uint32_t weight = 1;  // 1..1000
+};
+
+// Most priority classes one link has.
+inline constexpr size_t kMaxPriorityClasses = 16;
+
 struct EdgeLinkOptions {
   // The hubs, in order. Every connection of the link goes to the same hub
   // (a hub serves the edge's lane as a whole). The link starts with the
@@ -100,6 +115,16 @@ struct EdgeLinkOptions {
   // max_batch_bytes must be at least this.
   uint64_t max_batch_bytes = uint64_t{8} << 20;
   WindowOptions window;
+  // The traffic classes, in order; empty means one class for everything.
+  std::vector<PriorityClass> classes;
+  // The class (index into `classes`) of a topic's batches; called once per
+  // batch, under the link's lock, so it must be quick and must not call
+  // back into the link. Null: class 0. Out of range: the last class.
+  std::function<size_t(std::string_view topic)> class_of;
+  // Cap on the link's data rate in bits per second on the wire, all
+  // connections together (0: none). Estimated wire bytes are counted
+  // (EstimatedWireBytes), control frames (acks, pings, reports) are not.
+  uint64_t rate_limit_bits_per_second = 0;
 
   std::chrono::milliseconds heartbeat_interval{1'000};
   // No frame from the hub for this long: the connection is dead, redial.

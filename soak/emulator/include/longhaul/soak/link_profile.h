@@ -1,7 +1,7 @@
 // Link profiles for longhaul-linkemu: what one emulated long link does to the
 // packets of each direction (delay, jitter, loss, bandwidth cap with a bounded
 // queue) and when it goes dark (scheduled outages). The named profiles of
-// issue 6 are built in; others are written as `key=value` specs (see
+// soak/emulator/README.md are built in; others are written as `key=value` specs (see
 // ParseLinkProfile and soak/profiles/).
 #pragma once
 

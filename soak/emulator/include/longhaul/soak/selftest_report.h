@@ -1,6 +1,6 @@
 // The verdict of `longhaul-linkemu selftest`: what the emulator delivered
 // (measured by probes and TCP transfers between the namespaces) next to what
-// the profile promises, with issue 6's tolerances: mean round trip within
+// the profile promises, with the tolerances of soak/emulator/README.md#self-test: mean round trip within
 // 10 %, loss within a factor of 2, TCP throughput capped near the rate.
 #pragma once
 

@@ -61,6 +61,8 @@ class KafkaTestClient {
   // retention would): records below it are gone for every reader.
   absl::Status DeleteRecordsBefore(std::string_view topic, int32_t partition, int64_t before,
                                    std::chrono::milliseconds timeout = kKafkaTestTimeout);
+  // Every topic the cluster's metadata lists (internal ones included).
+  absl::StatusOr<std::vector<std::string>> ListTopics(std::chrono::milliseconds timeout = kKafkaTestTimeout);
   // NotFound when the topic does not exist.
   absl::StatusOr<int> PartitionCount(std::string_view topic,
                                      std::chrono::milliseconds timeout = kKafkaTestTimeout);
