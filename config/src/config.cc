@@ -66,6 +66,18 @@ std::string_view ToString(SourceGapPolicy policy) {
   return "unknown";
 }
 
+std::string_view ToString(Provenance provenance) {
+  switch (provenance) {
+    case Provenance::kAuto:
+      return "auto";
+    case Provenance::kOn:
+      return "on";
+    case Provenance::kOff:
+      return "off";
+  }
+  return "unknown";
+}
+
 Properties ClusterConfig::ClientProperties(ClientRole role) const {
   Properties merged = properties;
   merged["bootstrap.servers"] = bootstrap;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "longhaul/base/host_port.h"
 #include "longhaul/config/config.h"
+#include "longhaul/config/pipeline_graph.h"
 #include "secrets.h"
 #include "yaml_reader.h"
 
@@ -204,11 +205,35 @@ class ConfigParser {
     if (IsEmptyMap(field.node)) {
       r_.Error(field, "no pipelines defined (expected at least one pipeline)");
     }
+    std::map<std::string, const Field*> where;
     for (const Field& entry : entries) {
       PipelineConfig pipeline;
       pipeline.name = entry.key;
       Pipeline(entry, pipeline);
+      where[pipeline.name] = &entry;
       config_.pipelines.emplace(pipeline.name, std::move(pipeline));
+    }
+    LoopPrevention(where);
+  }
+
+  // provenance: auto becomes on for pipelines on a cycle; then every cycle
+  // along which a record would come back where it started is an error, at
+  // the first pipeline the example record crosses.
+  void LoopPrevention(const std::map<std::string, const Field*>& where) {
+    const std::set<std::string> on_cycles = PipelinesOnCycles(config_.pipelines);
+    for (auto& [name, p] : config_.pipelines) {
+      p.stamps_provenance = p.provenance == Provenance::kOn ||
+                            (p.provenance == Provenance::kAuto && on_cycles.count(name) > 0);
+    }
+    for (const OpenCycle& cycle : FindOpenCycles(config_.pipelines)) {
+      auto at = where.find(cycle.pipelines.front());
+      if (at == where.end()) continue;
+      r_.Error(at->second->key_location, at->second->path,
+               absl::StrCat("pipelines ", absl::StrJoin(cycle.pipelines, " -> "),
+                            " form a loop that nothing stops: ", cycle.trail,
+                            ", and round again (expected provenance: auto or on, with one provenance_header, on "
+                            "every pipeline of the cycle, or renames and topic filters that keep the copies apart; "
+                            "docs/active-active.md)"));
     }
   }
 
@@ -218,7 +243,8 @@ class ConfigParser {
         entry, {"source", "target", "via", "topics", "rename", "lanes", "delivery", "commit_interval",
                 "min_commit_interval", "max_transaction_bytes", "start", "discovery_interval",
                 "sync_topic_configs", "topic_configs", "replication_factor", "groups", "offset_syncs",
-                "on_source_gap", "lag_thresholds", "edges", "edge_header", "max_partitions", "max_topics"});
+                "on_source_gap", "lag_thresholds", "edges", "edge_header", "max_partitions", "max_topics",
+                "provenance", "provenance_header", "sync_topic_acls", "acl_principals"});
     if (const Field* f = s.Get("via")) {
       if (auto text = r_.Scalar(*f, "the name of a link")) {
         if (!config_.links.count(text->value)) {
@@ -283,6 +309,25 @@ class ConfigParser {
         }
       }
     }
+    if (const Field* f = s.Get("provenance")) {
+      if (auto v = r_.Choice<Provenance>(*f, {{"auto", Provenance::kAuto},
+                                              {"on", Provenance::kOn},
+                                              {"off", Provenance::kOff}})) {
+        p.provenance = *v;
+      }
+    }
+    if (const Field* f = s.Get("provenance_header")) {
+      static constexpr absl::string_view kHeader = "a record header name";
+      if (auto text = r_.Scalar(*f, kHeader)) {
+        if (text->value.empty() || text->value.size() > 255) {
+          r_.Invalid(*f, *text, kHeader, "1 to 255 bytes");
+        } else if (!p.edge_header.empty() && text->value == p.edge_header) {
+          r_.Error(*f, "the same header as edge_header (expected another name)");
+        } else {
+          p.provenance_header = std::move(text->value);
+        }
+      }
+    }
     if (const Field* f = s.Get("max_partitions")) {
       if (auto v = r_.Integer(*f, 1, 100'000)) p.max_partitions = static_cast<int>(*v);
     }
@@ -327,6 +372,27 @@ class ConfigParser {
     }
     if (const Field* f = s.Get("sync_topic_configs")) {
       if (auto v = r_.Bool(*f)) p.sync_topic_configs = *v;
+    }
+    if (const Field* f = s.Get("sync_topic_acls")) {
+      if (auto v = r_.Bool(*f)) {
+        if (*v && s.Get("via") != nullptr) {
+          r_.Error(*f, "topic-ACL sync reads the source cluster's ACLs, which a hub cannot see (expected a direct "
+                       "pipeline, or sync_topic_acls: false)");
+        } else {
+          p.sync_topic_acls = *v;
+        }
+      }
+    }
+    if (const Field* f = s.Get("acl_principals")) {
+      for (const Field& entry : r_.Entries(*f, "a map of source principal to target principal")) {
+        if (auto text = r_.Scalar(entry, "a principal such as \"User:alice\"")) {
+          if (entry.key.find(':') == std::string::npos || text->value.find(':') == std::string::npos) {
+            r_.Invalid(entry, *text, "principals as TYPE:NAME, e.g. \"User:alice\"", "no ':'");
+          } else {
+            p.acl_principals[entry.key] = std::move(text->value);
+          }
+        }
+      }
     }
     if (const Field* f = s.Get("topic_configs")) {
       // include defaults to everything, exclude to the broker-specific keys;

@@ -149,10 +149,11 @@ std::string StatusJson(const std::vector<mirror::PipelineStatus>& pipelines, con
   out.append(",\"pipelines\":[");
   for (size_t i = 0; i < pipelines.size(); ++i) {
     const auto& st = pipelines[i];
-    int64_t records = 0, bytes = 0, lag = 0;
+    int64_t records = 0, bytes = 0, lag = 0, filtered = 0;
     double lag_seconds = 0;
     for (const auto& p : st.partitions) {
       records += p.records_total;
+      filtered += p.records_filtered;
       bytes += p.bytes_total;
       lag += p.lag_records;
       lag_seconds = std::max(lag_seconds, p.lag_seconds);
@@ -188,6 +189,7 @@ std::string StatusJson(const std::vector<mirror::PipelineStatus>& pipelines, con
     out.append(",\"bytes_per_second\":");
     AppendNumber(&out, byte_rate);
     out.append(",\"records_total\":").append(std::to_string(records));
+    out.append(",\"records_filtered\":").append(std::to_string(filtered));
     out.append(",\"target_reachable\":").append(st.target_reachable ? "true" : "false");
     out.append(",\"last_error\":");
     if (st.last_error.empty()) out.append("null");
@@ -215,6 +217,7 @@ std::string StatusJson(const std::vector<mirror::PipelineStatus>& pipelines, con
       out.append(",\"lag_seconds\":");
       AppendNumber(&out, p.lag_seconds);
       out.append(",\"records_total\":").append(std::to_string(p.records_total));
+      out.append(",\"records_filtered\":").append(std::to_string(p.records_filtered));
       if (st.role == "edge") out.append(",\"sent_offset\":").append(std::to_string(p.sent_offset));
       out.append(",\"error\":");
       if (p.error.empty()) out.append("null");

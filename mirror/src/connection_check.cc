@@ -1,5 +1,6 @@
 #include "longhaul/mirror/connection_check.h"
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -140,6 +141,7 @@ class Checker {
     wanted[names.checkpoint_topic] = p.lanes;
     wanted[names.offset_sync_topic] = p.lanes;
     probed = 0;
+    std::vector<std::string> existing;  // target topics that exist: WRITE is probed on them
     for (const auto& [topic, partitions] : wanted) {
       if (probed++ == kMaxProbedTopics) break;
       if (!target_listed->count(topic)) {
@@ -165,11 +167,28 @@ class Checker {
           }
         }
       }
-      Add(Severity::kNotChecked, target_subject,
-          absl::StrCat("WRITE on topic '", topic, "' (cannot be checked without writing a record)"));
+      existing.push_back(topic);
+    }
+    absl::Status txn = ProbeTransactionalId(p, names);
+    for (const std::string& topic : existing) {
+      if (!txn.ok()) {
+        Add(Severity::kNotChecked, target_subject,
+            absl::StrCat("WRITE on topic '", topic, "' (probed through the transactional id '",
+                         names.transactional_id_prefix, "validate', which this principal may not use)"));
+        continue;
+      }
+      absl::Status write = ProbeWrite(p, names, topic);
+      if (IsAuthFailure(write)) {
+        Missing(target_subject, absl::StrCat("WRITE on TOPIC (LITERAL) '", topic, "'"), write);
+      } else if (write.code() == absl::StatusCode::kDeadlineExceeded) {
+        Add(Severity::kNotChecked, target_subject, std::string(write.message()));
+      } else if (!write.ok()) {
+        Add(Severity::kError, target_subject, std::string(write.message()));
+      } else {
+        Add(Severity::kOk, target_subject, absl::StrCat("WRITE on topic '", topic, "' (no record written)"));
+      }
     }
     if (p.delivery == config::Delivery::kExactlyOnce) {
-      absl::Status txn = ProbeTransactionalId(p, names);
       if (IsAuthFailure(txn)) {
         Missing(target_subject,
                 absl::StrCat("WRITE on TRANSACTIONAL_ID (PREFIXED) '", names.transactional_id_prefix, "'"), txn);
@@ -245,6 +264,75 @@ class Checker {
       return denied;
     }
     return TakeKafkaError(error, what);
+  }
+
+  // WRITE on an existing target topic without writing a record: the
+  // pipeline's probe transactional id adds partition 0 of the topic to a
+  // transaction, which the broker authorises as a write (AddPartitionsToTxn
+  // needs WRITE on the topic). The one record that made librdkafka ask is
+  // held back (linger) and purged before it is ever sent, and the
+  // transaction is aborted: the partition gets an abort marker (a control
+  // record no consumer sees), never a record. librdkafka tells when the
+  // partition's registration was answered only in its eos debug log
+  // (ADDPARTS lines); that only ends the wait. The verdict is commit's error:
+  // TOPIC_AUTHORIZATION_FAILED, or a complaint about the purged record.
+  absl::Status ProbeWrite(const config::PipelineConfig& p, const PipelineNames& names, const std::string& topic) {
+    const config::ClusterConfig& cluster = config_.Cluster(p.target);
+    const std::string id = names.transactional_id_prefix + "validate";
+    const std::string what = absl::StrCat("target cluster '", cluster.name, "': adding topic '", topic,
+                                          "' to a transaction of id '", id, "'");
+    auto conf = MakeConf({{"transactional.id", id},
+                          {"client.id", "longhaul-validate"},
+                          {"linger.ms", "60000"},
+                          {"message.timeout.ms", "120000"},
+                          {"transaction.timeout.ms", "120000"},
+                          {"debug", "eos"}},
+                         cluster.ClientProperties(config::ClientRole::kProducer), what);
+    if (!conf.ok()) return conf.status();
+    std::atomic<bool> answered{false};
+    rd_kafka_conf_set_opaque(conf->get(), &answered);
+    rd_kafka_conf_set_log_cb(conf->get(), [](const rd_kafka_t* rk, int, const char* fac, const char* buf) {
+      if (fac == nullptr || buf == nullptr || std::string_view(fac) != "ADDPARTS") return;
+      const std::string_view line(buf);
+      if (line.find("registered with transaction") != std::string_view::npos ||
+          line.find("Failed to add partition") != std::string_view::npos) {
+        static_cast<std::atomic<bool>*>(rd_kafka_opaque(rk))->store(true);
+      }
+    });
+    // The refusal is the answer here, not an error to log.
+    rd_kafka_conf_set_error_cb(conf->get(), [](rd_kafka_t*, int, const char*, void*) {});
+    auto rk = MakeClient(RD_KAFKA_PRODUCER, std::move(*conf), what);
+    if (!rk.ok()) return rk.status();
+    const int timeout_ms = static_cast<int>(timeout_.count());
+    if (absl::Status s = TakeKafkaError(rd_kafka_init_transactions(rk->get(), timeout_ms), what); !s.ok()) return s;
+    if (absl::Status s = TakeKafkaError(rd_kafka_begin_transaction(rk->get()), what); !s.ok()) return s;
+    rd_kafka_resp_err_t err = rd_kafka_producev(rk->get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                                                RD_KAFKA_V_VALUE(nullptr, 0), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaStatus(err, what);
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    while (!answered.load() && std::chrono::steady_clock::now() < deadline) rd_kafka_poll(rk->get(), 50);
+    rd_kafka_purge(rk->get(), RD_KAFKA_PURGE_F_QUEUE);
+    rd_kafka_poll(rk->get(), 0);
+    rd_kafka_error_t* error = rd_kafka_commit_transaction(rk->get(), timeout_ms);
+    absl::Status result = absl::OkStatus();
+    if (error != nullptr && rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+      result = absl::PermissionDeniedError(absl::StrCat(what, ": ", rd_kafka_error_string(error)));
+    } else if (!answered.load()) {
+      result = absl::DeadlineExceededError(absl::StrCat("WRITE on topic '", topic,
+                                                        "' not checked: the transaction coordinator did not answer "
+                                                        "within ", timeout_.count(), " ms"));
+    }
+    if (error != nullptr) {
+      // After a refused partition the coordinator refuses the abort too
+      // (INVALID_TXN_STATE); the next init_transactions of the id clears it.
+      if (rd_kafka_error_txn_requires_abort(error) && result.ok()) {
+        if (rd_kafka_error_t* aborted = rd_kafka_abort_transaction(rk->get(), timeout_ms)) {
+          rd_kafka_error_destroy(aborted);
+        }
+      }
+      rd_kafka_error_destroy(error);
+    }
+    return result;
   }
 
   // OffsetFetch for `group`: the broker checks DESCRIBE on the group.

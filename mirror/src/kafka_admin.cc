@@ -347,3 +347,105 @@ absl::StatusOr<std::map<std::string, absl::Status>> KafkaAdmin::GrowPartitions(
 }
 
 }  // namespace longhaul::mirror
+
+namespace longhaul::mirror {
+namespace {
+
+AclOperation FromKafka(rd_kafka_AclOperation_t op) {
+  switch (op) {
+    case RD_KAFKA_ACL_OPERATION_READ:
+      return AclOperation::kRead;
+    case RD_KAFKA_ACL_OPERATION_DESCRIBE:
+      return AclOperation::kDescribe;
+    case RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS:
+      return AclOperation::kDescribeConfigs;
+    case RD_KAFKA_ACL_OPERATION_ALL:
+      return AclOperation::kAll;
+    default:
+      return AclOperation::kOther;
+  }
+}
+
+rd_kafka_AclOperation_t ToKafka(AclOperation op) {
+  switch (op) {
+    case AclOperation::kRead:
+      return RD_KAFKA_ACL_OPERATION_READ;
+    case AclOperation::kDescribe:
+      return RD_KAFKA_ACL_OPERATION_DESCRIBE;
+    case AclOperation::kDescribeConfigs:
+      return RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS;
+    case AclOperation::kAll:
+      return RD_KAFKA_ACL_OPERATION_ALL;
+    case AclOperation::kOther:
+      break;
+  }
+  return RD_KAFKA_ACL_OPERATION_UNKNOWN;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<TopicAcl>> KafkaAdmin::TopicAcls(std::chrono::milliseconds timeout) {
+  const std::string what = absl::StrCat(what_, ": describing topic ACLs");
+  char errstr[512];
+  rd_kafka_AclBindingFilter_t* filter = rd_kafka_AclBindingFilter_new(
+      RD_KAFKA_RESOURCE_TOPIC, nullptr, RD_KAFKA_RESOURCE_PATTERN_LITERAL, nullptr, nullptr,
+      RD_KAFKA_ACL_OPERATION_ANY, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, errstr, sizeof errstr);
+  if (filter == nullptr) return absl::InternalError(absl::StrCat(what, ": ", errstr));
+  KafkaQueue q(rd_kafka_queue_new(rk_.get()));
+  auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBEACLS, timeout);
+  rd_kafka_DescribeAcls(rk_.get(), filter, opts.get(), q.get());
+  rd_kafka_AclBinding_destroy(filter);
+  auto ev = AwaitAdminResult(q.get(), timeout, what);
+  if (!ev.ok()) return ev.status();
+  size_t n = 0;
+  const rd_kafka_AclBinding_t** bindings =
+      rd_kafka_DescribeAcls_result_acls(rd_kafka_event_DescribeAcls_result(ev->get()), &n);
+  std::vector<TopicAcl> out;
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(TopicAcl{rd_kafka_AclBinding_name(bindings[i]), rd_kafka_AclBinding_principal(bindings[i]),
+                           rd_kafka_AclBinding_host(bindings[i]),
+                           FromKafka(rd_kafka_AclBinding_operation(bindings[i]))});
+  }
+  return out;
+}
+
+absl::Status KafkaAdmin::CreateTopicAcls(const std::vector<TopicAcl>& acls, std::chrono::milliseconds timeout) {
+  if (acls.empty()) return absl::OkStatus();
+  const std::string what = absl::StrCat(what_, ": creating ", acls.size(), " topic ACLs");
+  char errstr[512];
+  std::vector<rd_kafka_AclBinding_t*> bindings;
+  absl::Status status;
+  for (const TopicAcl& acl : acls) {
+    rd_kafka_AclBinding_t* b = rd_kafka_AclBinding_new(
+        RD_KAFKA_RESOURCE_TOPIC, acl.topic.c_str(), RD_KAFKA_RESOURCE_PATTERN_LITERAL, acl.principal.c_str(),
+        acl.host.c_str(), ToKafka(acl.operation), RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, errstr, sizeof errstr);
+    if (b == nullptr) {
+      status = absl::InvalidArgumentError(absl::StrCat(what, ": ", Describe(acl), ": ", errstr));
+      break;
+    }
+    bindings.push_back(b);
+  }
+  if (status.ok()) {
+    KafkaQueue q(rd_kafka_queue_new(rk_.get()));
+    auto opts = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATEACLS, timeout);
+    rd_kafka_CreateAcls(rk_.get(), bindings.data(), bindings.size(), opts.get(), q.get());
+    auto ev = AwaitAdminResult(q.get(), timeout, what);
+    if (!ev.ok()) {
+      status = ev.status();
+    } else {
+      size_t n = 0;
+      const rd_kafka_acl_result_t** results =
+          rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(ev->get()), &n);
+      for (size_t i = 0; i < n && status.ok(); ++i) {
+        if (const rd_kafka_error_t* e = rd_kafka_acl_result_error(results[i])) {
+          status = KafkaStatus(rd_kafka_error_code(e),
+                               absl::StrCat(what, ": ", Describe(acls[i]), ": ", rd_kafka_error_string(e)));
+        }
+      }
+    }
+  }
+  rd_kafka_AclBinding_destroy_array(bindings.data(), bindings.size());
+  return status;
+}
+
+}  // namespace longhaul::mirror

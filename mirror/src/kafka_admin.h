@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "acl_sync.h"
 #include "kafka_client.h"
 #include "longhaul/base/topic_partition.h"
 
@@ -81,6 +82,13 @@ class KafkaAdmin {
     return AlterTopicConfigs(topic, configs, timeout, /*validate_only=*/true);
   }
   absl::Status GrowPartitions(const std::string& topic, int total, std::chrono::milliseconds timeout);
+  // ALLOW bindings on LITERAL topic names (DescribeAcls; needs DESCRIBE on
+  // the cluster). Operations other than READ, DESCRIBE, DESCRIBE_CONFIGS and
+  // ALL come back as kOther.
+  absl::StatusOr<std::vector<TopicAcl>> TopicAcls(std::chrono::milliseconds timeout);
+  // Creates ALLOW bindings (CreateAcls; needs ALTER on the cluster). Creating
+  // one that exists is not an error (Kafka keeps one).
+  absl::Status CreateTopicAcls(const std::vector<TopicAcl>& acls, std::chrono::milliseconds timeout);
   // Several topics (name -> partitions wanted in all) in one request; per
   // topic OK or its error, as CreateTopics.
   absl::StatusOr<std::map<std::string, absl::Status>> GrowPartitions(const std::map<std::string, int>& totals,

@@ -59,6 +59,7 @@ absl::Status LaneTransaction::SetPartitions(
     absl::StatusOr<PartitionStart> s = start(mp);
     if (!s.ok()) return s.status();
     p->committed_next = s->committed_next;
+    p->committed_next_target = s->committed_next_target;
     if (s->pending_checkpoint) {
       // Persist the resolved start, or a restart before the first record
       // would resolve "latest" again and skip what arrived in between.
@@ -123,6 +124,13 @@ absl::Status LaneTransaction::Begin() {
 absl::Status LaneTransaction::Add(SourceRecordView& r, SteadyTime now) {
   Partition* p = FindByHandle(r);
   if (p == nullptr) return absl::OkStatus();  // from a partition we no longer own; its headers go with r
+  if (options_.provenance.Apply(&r.headers) == ProvenanceVerdict::kVisited) {
+    p->txn_filtered++;
+    p->filtered_next = r.offset + 1;
+    p->pending_checkpoint = true;
+    policy_.OnPendingCheckpoint(now);
+    return absl::OkStatus();
+  }
   if (absl::Status s = Begin(); !s.ok()) return s;
   TransactionalWriter::Message m;
   m.topic = p->target_topic;
@@ -272,6 +280,7 @@ absl::StatusOr<LaneTransaction::Committed> LaneTransaction::Commit(SteadyTime de
     LH_CHECK(p->awaiting_delivery.empty());
     offsets::Checkpoint cp;
     cp.next_source_offset = p->txn_records > 0 ? p->txn_last_source + 1 : p->committed_next;
+    cp.next_source_offset = std::max(cp.next_source_offset, p->filtered_next);
     // A skipped gap moves the resume point past it even before a record
     // after it was read.
     if (!p->skipped.empty()) {
@@ -280,7 +289,7 @@ absl::StatusOr<LaneTransaction::Committed> LaneTransaction::Commit(SteadyTime de
       // says "lost" for a group inside the gap rather than "exact".
       cp.lost = p->skipped;
     }
-    cp.next_target_offset = p->txn_records > 0 ? p->txn_last_target + 1 : -1;
+    cp.next_target_offset = p->txn_records > 0 ? p->txn_last_target + 1 : p->committed_next_target;
     cp.commit_time_ms = now_ms;
     cp.lane = options_.lane;
     cp.segments.assign(p->segments.segments().begin(), p->segments.segments().end());
@@ -334,7 +343,17 @@ absl::StatusOr<LaneTransaction::Committed> LaneTransaction::Commit(SteadyTime de
   Committed out;
   for (auto& [tp, p] : partitions_) {
     if (p->txn_records == 0 && !p->pending_checkpoint) continue;
-    if (p->txn_records > 0) p->committed_next = p->txn_last_source + 1;
+    if (p->txn_records > 0) {
+      p->committed_next = p->txn_last_source + 1;
+      p->committed_next_target = p->txn_last_target + 1;
+    }
+    p->committed_next = std::max(p->committed_next, p->filtered_next);
+    if (p->txn_filtered > 0) {
+      p->progress->records_filtered_total.fetch_add(p->txn_filtered);
+      if (metrics_) metrics_->records_filtered_visited->Increment(static_cast<double>(p->txn_filtered));
+      p->txn_filtered = 0;
+    }
+    p->filtered_next = -1;
     if (!p->skipped.empty()) p->committed_next = std::max(p->committed_next, p->skipped.back().end);
     p->skipped.clear();
     if (p->committed_next >= 0) out.next_offsets[tp] = p->committed_next;
@@ -380,6 +399,9 @@ void LaneTransaction::ForgetOpenTransaction() {
     p->txn_last_source = -1;
     p->txn_last_target = -1;
     p->pending_checkpoint = false;
+    // Filtered records of an aborted transaction are read (and filtered) again.
+    p->txn_filtered = 0;
+    p->filtered_next = -1;
     p->skipped.clear();
     p->awaiting_delivery.clear();
     p->segments.Clear();

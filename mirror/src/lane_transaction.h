@@ -30,6 +30,7 @@
 #include "longhaul/offsets/segment.h"
 #include "mirror_metrics.h"
 #include "pipeline_state.h"
+#include "provenance.h"
 #include "record_source.h"
 #include "transactional_writer.h"
 
@@ -49,6 +50,10 @@ struct LaneTransactionOptions {
   // How long to keep retrying a partition the writer does not know yet
   // (discovery just added it to the target topic) before failing.
   std::chrono::milliseconds new_partition_wait{30'000};
+  // Loop prevention (active/active): records whose provenance says they have
+  // been in the target cluster are not written (provenance.h). The default
+  // rule writes everything and leaves headers alone.
+  ProvenanceRule provenance;
 };
 
 class LaneTransaction {
@@ -64,6 +69,16 @@ class LaneTransaction {
     int64_t txn_records = 0;
     int64_t txn_bytes = 0;
     bool pending_checkpoint = false;  // start position resolved, or a skipped gap, not yet persisted
+    // Next target offset after the last record written, as last checkpointed:
+    // carried into checkpoints of transactions that wrote no record of the
+    // partition (only filtered records, a resolved start, a skipped gap), so
+    // translation still knows where the replicated part ends.
+    int64_t committed_next_target = -1;
+    // Records of the open transaction not written because their provenance
+    // says they have been in the target cluster: their offsets count as
+    // copied, so the checkpoint moves past them.
+    int64_t txn_filtered = 0;
+    int64_t filtered_next = -1;  // one past the last of them; -1: none
     // The partition is not read in this session (on_source_gap: stop, or a
     // source log that lost copied records).
     bool stopped = false;
@@ -83,6 +98,7 @@ class LaneTransaction {
   // Where a partition new to the lane starts.
   struct PartitionStart {
     int64_t committed_next = -1;  // -1: the pipeline's start position (the source resolves it)
+    int64_t committed_next_target = -1;  // the checkpoint's next target offset, -1: none
     // The start must be persisted even with no record (a resolved "latest").
     bool pending_checkpoint = false;
   };

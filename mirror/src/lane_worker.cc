@@ -241,6 +241,7 @@ class LaneWorker::Session {
     options.min_commit_interval = ctx_.pipeline->min_commit_interval;
     options.max_transaction_bytes = ctx_.pipeline->max_transaction_bytes;
     options.new_partition_wait = kNewPartitionWait;
+    options.provenance = ProvenanceRule(*ctx_.pipeline);
     LaneWorker* w = w_;
     txn_ = std::make_unique<LaneTransaction>(writer_.get(), ctx_.clock, ctx_.metrics, std::move(options),
                                              [w]() -> std::optional<SteadyTime> {
@@ -281,6 +282,7 @@ class LaneWorker::Session {
           LaneTransaction::PartitionStart start;
           if (auto cp = checkpoints_.find(mp.source); cp != checkpoints_.end()) {
             start.committed_next = cp->second.next_source_offset;
+            start.committed_next_target = cp->second.next_target_offset;
           } else if (ctx_.pipeline->start == config::StartPosition::kLatest) {
             auto latest = source_->LatestOffset(mp.source);
             if (!latest.ok()) return latest.status();

@@ -41,6 +41,14 @@ PipelineMetrics PipelineMetrics::Register(metrics::Registry* registry, const std
                         ->AddCounter("longhaul_transactions_total", "Transactions committed on the target.",
                                      {"pipeline"})
                         .WithLabels({pipeline});
+  m.records_filtered_visited =
+      &registry
+           ->AddCounter("longhaul_records_filtered_total",
+                        "Source records read and deliberately not written to the target (their offsets count as "
+                        "copied). reason=visited: the record's provenance header says it has been in the target "
+                        "cluster already (active/active loop prevention).",
+                        {"pipeline", "reason"})
+           .WithLabels({pipeline, "visited"});
   auto& sync = registry->AddCounter("longhaul_topic_sync_total",
                                     "Changes topic discovery made on the target cluster: topics created, "
                                     "partitions added, topic configs altered to follow the source.",
@@ -48,6 +56,7 @@ PipelineMetrics PipelineMetrics::Register(metrics::Registry* registry, const std
   m.topics_created = &sync.WithLabels({pipeline, "topic_created"});
   m.partitions_added = &sync.WithLabels({pipeline, "partitions_added"});
   m.topic_configs_altered = &sync.WithLabels({pipeline, "configs_altered"});
+  m.topic_acls_created = &sync.WithLabels({pipeline, "acls_created"});
   m.lane_starts = &registry
                        ->AddCounter("longhaul_lane_starts_total",
                                     "Lane workers this process started, one per lane taken (at start, after a "

@@ -21,10 +21,14 @@ struct PipelineMetrics {
   metrics::Histogram* commit_latency = nullptr;       // flush + checkpoints + commit
   metrics::Counter* backpressure_seconds = nullptr;   // time the lanes waited for the target
   metrics::Counter* transactions = nullptr;
+  // Records not written because their provenance header names the target
+  // cluster: longhaul_records_filtered_total{reason="visited"}.
+  metrics::Counter* records_filtered_visited = nullptr;
   // Changes discovery made on the target: longhaul_topic_sync_total{action}.
   metrics::Counter* topics_created = nullptr;
   metrics::Counter* partitions_added = nullptr;
   metrics::Counter* topic_configs_altered = nullptr;
+  metrics::Counter* topic_acls_created = nullptr;  // topic-ACL bindings granted on the target
   // Lane workers started on taking a lane: a lane's restart shows here
   // (longhaul_lane_starts_total), e.g. when a config reload restarts its
   // pipeline, or does not.

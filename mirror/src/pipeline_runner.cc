@@ -82,6 +82,11 @@ class KafkaSourceSide final : public SourceSide {
   }
   bool KnowsTopicConfigs() const override { return true; }
 
+  absl::StatusOr<std::vector<TopicAcl>> TopicAcls(milliseconds timeout) override {
+    if (auto s = EnsureAdmin(); !s.ok()) return s;
+    return admin_->TopicAcls(timeout);
+  }
+
   absl::StatusOr<std::map<TopicPartition, int64_t>> EndOffsets(const std::vector<TopicPartition>& partitions,
                                                                milliseconds timeout) override {
     if (auto s = EnsureAdmin(); !s.ok()) return s;
@@ -280,6 +285,7 @@ class LanePipelineRunner final : public PipelineRunner {
       ps.replicated_offset = reading.replicated_offset;
       ps.records_total = progress->records_total.load();
       ps.bytes_total = progress->bytes_total.load();
+      ps.records_filtered = progress->records_filtered_total.load();
       const PartitionLag lag = MeasureLag(reading, now_ms);
       ps.lag_records = lag.records;
       ps.lag_seconds = lag.seconds;
@@ -698,6 +704,10 @@ class LanePipelineRunner final : public PipelineRunner {
     }
     std::vector<MirroredPartition> ready = ReadyPartitions(pipeline_, *source_topics, ready_by_target);
     directory_.Publish(ready);
+    if (pipeline_.sync_topic_acls) {
+      absl::Status synced = SyncTopicAcls(*source_topics);
+      if (!synced.ok() && first_error.ok()) first_error = synced;
+    }
     // Retention of each source topic, for the time left before uncopied
     // records are deleted. Best effort: the metric is left out when unknown.
     for (const auto& [source_topic, _] : *source_topics) {
@@ -739,6 +749,32 @@ class LanePipelineRunner final : public PipelineRunner {
     LogInfo("target topic configs follow the source",
             {{"pipeline", pipeline_.name}, {"topic", target_topic}, {"changed", absl::StrJoin(changed, ", ")}});
     metrics_.topic_configs_altered->Increment();
+    return absl::OkStatus();
+  }
+
+  // Grants on the target topics what the source grants on their sources
+  // (the reading side only: acl_sync.h). Each binding is created once per
+  // process; creating one that exists changes nothing.
+  absl::Status SyncTopicAcls(const std::map<SourceTopic, int>& source_topics) {
+    auto source_acls = side_->TopicAcls(kAdminTimeout);
+    if (!source_acls.ok()) return source_acls.status();
+    std::map<std::string, std::string> target_of;
+    for (const auto& [st, _] : source_topics) target_of[st.topic] = pipeline_.TargetTopic(st.topic, st.origin);
+    std::vector<TopicAcl> missing;
+    for (TopicAcl& acl : TargetTopicAcls(*source_acls, target_of, pipeline_.acl_principals)) {
+      if (!acls_granted_.count(acl)) missing.push_back(std::move(acl));
+    }
+    if (missing.empty()) return absl::OkStatus();
+    if (absl::Status s = target_admin_->CreateTopicAcls(missing, kAdminTimeout); !s.ok()) return s;
+    std::vector<std::string> described;
+    for (const TopicAcl& acl : missing) {
+      described.push_back(Describe(acl));
+      acls_granted_.insert(acl);
+    }
+    LogInfo("topic ACLs of the source granted on the target",
+            {{"pipeline", pipeline_.name}, {"count", static_cast<unsigned long>(missing.size())},
+             {"acls", absl::StrJoin(described, "; ")}});
+    metrics_.topic_acls_created->Increment(static_cast<double>(missing.size()));
     return absl::OkStatus();
   }
 
@@ -898,6 +934,8 @@ class LanePipelineRunner final : public PipelineRunner {
   std::shared_ptr<const config::PipelineConfig> group_sync_config_;  // what a reloaded group_sync_ reads
   std::unique_ptr<GroupSyncLoop> group_sync_;  // consumer-group offset sync, when pipeline.groups is set
   std::atomic<bool> checkpoint_topic_ready_{false};
+  // Topic-ACL bindings this process created on the target (discovery thread only).
+  std::set<TopicAcl> acls_granted_;
   std::atomic<bool> target_reachable_{false};
   std::atomic<bool> lane_group_joined_{false};
 

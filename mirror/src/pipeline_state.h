@@ -29,6 +29,9 @@ struct PartitionProgress {
   std::atomic<int64_t> replicated_offset{-1};
   std::atomic<int64_t> records_total{0};
   std::atomic<int64_t> bytes_total{0};
+  // Records read but not written: their provenance says they have been in
+  // the target cluster (active/active loop prevention). Counted at commit.
+  std::atomic<int64_t> records_filtered_total{0};
   // Create time of the oldest record read but not yet committed, or -1.
   std::atomic<int64_t> oldest_pending_timestamp_ms{-1};
   // Wall time when replicated_offset last reached source_end_offset.

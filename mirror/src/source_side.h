@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "acl_sync.h"
 #include "kafka_client.h"
 #include "longhaul/base/topic_partition.h"
 #include "longhaul/metrics/registry.h"
@@ -38,6 +39,11 @@ class SourceSide {
   // cannot see the source (the hub) says Unimplemented.
   virtual absl::StatusOr<TopicRetention> Retention(const std::string& topic, std::chrono::milliseconds timeout) {
     return absl::UnimplementedError("the source topic's retention is not known here");
+  }
+  // ALLOW ACLs on LITERAL topic names of the source cluster, for
+  // topic-ACL sync. A side that cannot see the source says Unimplemented.
+  virtual absl::StatusOr<std::vector<TopicAcl>> TopicAcls(std::chrono::milliseconds timeout) {
+    return absl::UnimplementedError("the source cluster's ACLs are not known here");
   }
   // Whether TopicConfigs gives the source's real configs, so that existing
   // target topics may be altered to follow them (a hub sees no source: its

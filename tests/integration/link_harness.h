@@ -86,6 +86,8 @@ struct LinkSpec {
   // More hub addresses for the edge to try (an edge hub list), after dial_port.
   std::vector<int> more_dial_ports;
   std::string on_source_gap;  // the default (stop) when empty
+  // Extra lines for the pipeline's section, each indented by four spaces.
+  std::vector<std::string> pipeline_lines;
   // More YAML lines under links.<l>.hub and pipelines.<p> (each line
   // complete with its indentation: 6 and 4 spaces), e.g. hub limits.
   std::string hub_settings;
@@ -120,6 +122,7 @@ inline std::string WriteLinkConfig(const std::string& source, const std::string&
     << "\n    commit_interval: "
     << s.commit_interval << "\n    discovery_interval: 2s\n";
   if (!s.on_source_gap.empty()) f << "    on_source_gap: " << s.on_source_gap << "\n";
+  for (const std::string& line : s.pipeline_lines) f << "    " << line << "\n";
   f << s.pipeline_settings;
   f << "worker:\n  drain_timeout: 10s\n";
   f << "admin:\n  listen: \"127.0.0.1:0\"\n";

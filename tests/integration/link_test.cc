@@ -385,6 +385,86 @@ TEST_F(LinkMirror, CompressesJsonPayloadsAndReportsTheRatioInMetricsAndStatus) {
   EXPECT_EQ(edge->WaitForExit(seconds(30)), 0) << edge->Describe();
 }
 
+// Records with a provenance header cross the link with it, and the hub adds
+// its hop (it must not strip the header); records whose header says they
+// have been in the hub's target cluster are not written there, and their
+// offsets still count as copied (acknowledged to the edge: no lag).
+TEST_F(LinkMirror, ProvenanceCrossesTheLinkAndTheHubRefusesRecordsThatVisitedItsTarget) {
+  const std::string topic = UniqueName("link-prov");
+  ASSERT_TRUE(source_->CreateTopic(topic, 1).ok());
+  LinkSpec spec;
+  spec.pipeline = UniqueName("lprov");
+  spec.include = {topic};
+  spec.hub_port = FreePort();
+  spec.dial_port = spec.hub_port;
+  spec.pipeline_lines = {"provenance: on"};
+  auto with_provenance = [](std::vector<Record> records, const std::string& value) {
+    for (Record& r : records) r.headers.push_back(RecordHeader{"longhaul-provenance", value});
+    return records;
+  };
+  // Native records, records that came to src from a cluster x, records
+  // that came to src from dst (must not go back), in runs, ending with the
+  // refused kind so that the last offsets are ones never written.
+  const std::vector<Record> native1 = VariedRecords(100, 31), native2 = VariedRecords(100, 32);
+  const std::vector<Record> from_x = with_provenance(VariedRecords(100, 33), "x,x-to-src=src");
+  const std::vector<Record> from_dst1 = with_provenance(VariedRecords(100, 34), "dst,dst-to-src=src");
+  const std::vector<Record> from_dst2 = with_provenance(VariedRecords(50, 35), "dst,dst-to-src=src");
+  for (const auto* run : {&native1, &from_x, &from_dst1, &native2, &from_dst2}) {
+    ASSERT_TRUE(source_->Produce(topic, 0, *run).ok());
+  }
+  std::vector<Record> expected = with_provenance(native1, "src," + spec.pipeline + "=dst");
+  for (const Record& r : with_provenance(from_x, "x,x-to-src=src," + spec.pipeline + "=dst")) {
+    Record stamped = r;
+    // The hub replaces the header: the old value goes, the new one is last.
+    stamped.headers.erase(stamped.headers.end() - 2);
+    expected.push_back(std::move(stamped));
+  }
+  for (const Record& r : with_provenance(native2, "src," + spec.pipeline + "=dst")) expected.push_back(r);
+
+  auto hub = StartRole(WriteLinkConfig(source_bootstrap_, target_bootstrap_, spec, "hub"), "hub");
+  auto edge = StartRole(WriteLinkConfig(source_bootstrap_, target_bootstrap_, spec, "edge"), "edge");
+  ASSERT_TRUE(hub && edge);
+  std::vector<Record> found;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto got = target_->ReadAll("l." + topic, 0);
+        if (!got.ok()) return false;
+        found = std::move(*got);
+        return found.size() >= expected.size();
+      },
+      seconds(90), milliseconds(500)))
+      << "target has " << found.size() << " of " << expected.size() << "; " << hub->Describe();
+  EXPECT_EQ(DescribeDifference(expected, found), "");
+
+  const int hub_admin = AdminPort(*hub), edge_admin = AdminPort(*edge);
+  ASSERT_GT(hub_admin, 0);
+  ASSERT_GT(edge_admin, 0);
+  std::string metrics, status;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto reply = HttpGet(hub_admin, "/metrics");
+        if (!reply.ok()) return false;
+        metrics = reply->body;
+        return MetricValue(metrics, "longhaul_records_filtered_total", "pipeline=\"" + spec.pipeline + "\"") == 150;
+      },
+      seconds(30), milliseconds(250)))
+      << metrics;
+  // The edge hears every offset acknowledged, the refused ones included.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto reply = HttpGet(edge_admin, "/api/v1/status");
+        if (!reply.ok()) return false;
+        status = reply->body;
+        return absl::StrContains(status, "\"replicated_offset\":450,");
+      },
+      seconds(30), milliseconds(250)))
+      << status;
+  edge->Kill(SIGTERM);
+  hub->Kill(SIGTERM);
+  EXPECT_EQ(edge->WaitForExit(seconds(30)), 0) << edge->Describe();
+  EXPECT_EQ(hub->WaitForExit(seconds(30)), 0) << hub->Describe();
+}
+
 TEST(LinkMirrorFaults, EdgeMemoryStaysWithinBudgetWhileTheTargetIsDownAndEverythingArrivesAfter) {
   ASSERT_FALSE(CertDir().empty());
   auto clusters = KafkaClusters::Start({"source", "target"});

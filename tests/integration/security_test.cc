@@ -312,5 +312,156 @@ TEST(ValidateConnect, NamesTheOneMissingAclAndPassesOnceItIsGranted) {
   EXPECT_EQ((*worker)->WaitForExit(seconds(40)), 0) << (*worker)->Describe();
 }
 
+// WRITE on a target topic that exists, and CREATE on one that must be
+// created: `validate --connect` names both missing ACLs (WRITE probed
+// without writing a record), and passes once they are granted.
+TEST(ValidateConnect, NamesMissingWriteOnAnExistingTargetTopicAndMissingCreateOnANewOne) {
+  const std::string password = RandomPassword();
+  auto clusters = KafkaClusters::Start(
+      {"kafka"}, {.protocol = "sasl_ssl", .scram_users = {"limited=" + password}, .authorizer = true});
+  ASSERT_NE(clusters, nullptr);
+  const std::string bootstrap = clusters->Bootstrap("kafka");
+  KafkaTestClient admin(bootstrap, clusters->ClientProperties("kafka"));
+  for (const char* topic : {"orders", "payments"}) {
+    ASSERT_THAT(admin.CreateTopic(topic, 1), IsOk());
+    ASSERT_THAT(admin.Produce(topic, 0, VariedRecords(10, 3)), IsOk());
+  }
+  ASSERT_THAT(admin.CreateTopic("copy.orders", 1), IsOk());  // exists; copy.payments is to be created
+
+  const std::string user = "User:limited";
+  std::vector<AclSpec> acls = {
+      {"topic", "copy.orders", false, user, "describe"},
+      {"topic", "copy.orders", false, user, "describe_configs"},
+      {"topic", "copy.orders", false, user, "alter_configs"},
+      {"topic", "__longhaul.", true, user, "all"},
+      {"group", "__longhaul.", true, user, "read"},
+  };
+  for (const char* topic : {"orders", "payments"}) {
+    for (const char* op : {"read", "describe", "describe_configs"}) acls.push_back({"topic", topic, false, user, op});
+  }
+  ASSERT_THAT(admin.CreateAcls(acls), IsOk());
+  ASSERT_THAT(clusters->Acls("kafka", {"--add", "--allow-principal", user, "--operation", "Write",
+                                       "--transactional-id", "longhaul.p.lane-", "--resource-pattern-type",
+                                       "prefixed"}),
+              IsOk());
+
+  PipelineSpec spec;
+  spec.include = {"orders", "payments"};
+  spec.rename = "copy.{topic}";
+  spec.lanes = 1;
+  const std::string password_file = WriteSecretFile(password);
+  spec.source_properties = {{"security.protocol", "SASL_SSL"},
+                            {"ssl.ca.location", clusters->CertsDir("kafka") + "/ca.pem"},
+                            {"sasl.mechanism", "SCRAM-SHA-512"},
+                            {"sasl.username", "limited"},
+                            {"sasl.password", "${file:" + password_file + "}"}};
+  spec.target_properties = spec.source_properties;
+  const std::string config = WriteConfig(bootstrap, bootstrap, spec);
+
+  CommandResult before;
+  // ACLs take a moment to reach the authorizer: until the source topics are
+  // visible, other lines come first.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        before = RunLonghaul({"validate", "-c", config, "--connect", "--timeout", "5000"});
+        return CountLines(before.output, "\nMISSING ACL ") == 2;
+      },
+      seconds(60), milliseconds(1000)))
+      << before.output;
+  EXPECT_EQ(before.exit_code, 1) << before.output;
+  EXPECT_THAT(before.output,
+              HasSubstr("MISSING ACL  pipeline 'p' on target cluster 'dst': WRITE on TOPIC (LITERAL) 'copy.orders'"));
+  EXPECT_THAT(before.output, HasSubstr("MISSING ACL  pipeline 'p' on target cluster 'dst': CREATE on TOPIC (LITERAL) "
+                                       "'copy.payments' or on the CLUSTER"));
+  // The probe wrote nothing: copy.orders holds no record.
+  auto records = admin.ReadAll("copy.orders", 0, Isolation::kReadUncommitted);
+  ASSERT_THAT(records, IsOk());
+  EXPECT_TRUE(records->empty());
+
+  ASSERT_THAT(admin.CreateAcls({{"topic", "copy.orders", false, user, "write"},
+                                {"topic", "copy.payments", false, user, "create"}}),
+              IsOk());
+  CommandResult after;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        after = RunLonghaul({"validate", "-c", config, "--connect", "--timeout", "5000"});
+        return after.exit_code == 0;
+      },
+      seconds(60), milliseconds(1000)))
+      << after.output;
+  EXPECT_THAT(after.output, HasSubstr("ok           pipeline 'p' on target cluster 'dst': WRITE on topic 'copy.orders' "
+                                      "(no record written)"));
+  records = admin.ReadAll("copy.orders", 0, Isolation::kReadUncommitted);
+  ASSERT_THAT(records, IsOk());
+  EXPECT_TRUE(records->empty()) << records->size() << " records written by validate";
+}
+
+// Topic-ACL sync against an authorizer: the reading ACLs of a source topic
+// reach its renamed target topic (one principal mapped to another), and the
+// source's WRITE grant does not.
+TEST(TopicAclSync, ReadingAclsReachTheRenamedTargetTopicWithPrincipalsMappedAndWriteNever) {
+  const std::string password = RandomPassword();
+  auto clusters = KafkaClusters::Start({"kafka"}, {.protocol = "sasl_ssl",
+                                                   .scram_users = {"reader=" + password, "reader-dr=" + password,
+                                                                   "writer=" + password},
+                                                   .authorizer = true});
+  ASSERT_NE(clusters, nullptr);
+  const std::string bootstrap = clusters->Bootstrap("kafka");
+  const std::map<std::string, std::string> admin_properties = clusters->ClientProperties("kafka");
+  KafkaTestClient admin(bootstrap, admin_properties);
+  auto as = [&](const std::string& user) {
+    std::map<std::string, std::string> p = admin_properties;
+    p["sasl.username"] = user;
+    p["sasl.password"] = password;
+    return std::make_unique<KafkaTestClient>(bootstrap, p);
+  };
+  const std::vector<Record> records = VariedRecords(20, 8);
+  ASSERT_THAT(admin.CreateTopic("orders", 1), IsOk());
+  ASSERT_THAT(admin.Produce("orders", 0, records), IsOk());
+  ASSERT_THAT(admin.CreateAcls({{"topic", "orders", false, "User:reader", "read"},
+                                {"topic", "orders", false, "User:reader", "describe"},
+                                {"topic", "orders", false, "User:writer", "write"},
+                                {"topic", "orders", false, "User:writer", "describe"}}),
+              IsOk());
+
+  PipelineSpec spec;
+  spec.include = {"orders"};
+  spec.rename = "copy.{topic}";
+  spec.lanes = 1;
+  const std::string password_file = WriteSecretFile(admin_properties.at("sasl.password"));
+  spec.source_properties = admin_properties;
+  spec.source_properties["sasl.password"] = "${file:" + password_file + "}";
+  spec.target_properties = spec.source_properties;
+  spec.pipeline_lines = {"sync_topic_acls: true", "acl_principals:", "  \"User:reader\": \"User:reader-dr\""};
+  auto worker = StartLonghaul(WriteConfig(bootstrap, bootstrap, spec));
+  ASSERT_NE(worker, nullptr);
+  ExpectExactlyOnce(admin, admin, "orders", "copy.orders", 1, seconds(90), worker.get());
+
+  // The mapped principal reads the copy (its ACLs may take a discovery
+  // interval to arrive, bounded here).
+  auto reader_dr = as("reader-dr");
+  absl::StatusOr<std::vector<Record>> read;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        read = reader_dr->ReadAll("copy.orders", 0, Isolation::kReadCommitted, seconds(5));
+        return read.ok() && read->size() == records.size();
+      },
+      seconds(60), milliseconds(500)))
+      << (read.ok() ? absl::StrCat(read->size(), " records") : std::string(read.status().message())) << "; "
+      << worker->Describe();
+  EXPECT_THAT(worker->Output(), HasSubstr("topic ACLs of the source granted on the target"));
+  EXPECT_THAT(worker->Output(), HasSubstr("User:reader-dr READ on topic 'copy.orders' from *"));
+  // The source principal was mapped, not kept; the writer got nothing.
+  EXPECT_FALSE(as("reader")->ReadAll("copy.orders", 0, Isolation::kReadCommitted, seconds(5)).ok());
+  auto writer = as("writer");
+  EXPECT_THAT(writer->Produce("orders", 0, VariedRecords(1, 9), seconds(20)), IsOk());
+  EXPECT_FALSE(writer->Produce("copy.orders", 0, VariedRecords(1, 9), seconds(10)).ok());
+  // The writer's DESCRIBE travels, its WRITE does not.
+  EXPECT_THAT(worker->Output(), HasSubstr("User:writer DESCRIBE on topic 'copy.orders' from *"));
+  EXPECT_THAT(worker->Output(), ::testing::Not(HasSubstr("WRITE on topic")));
+  worker->Kill(SIGTERM);
+  EXPECT_EQ(worker->WaitForExit(seconds(40)), 0) << worker->Describe();
+}
+
 }  // namespace
 }  // namespace longhaul::testing

@@ -202,6 +202,7 @@ class LaneTransactionTest : public ::testing::Test {
     o.commit_interval = 1s;
     o.min_commit_interval = 100ms;
     o.max_transaction_bytes = 1 << 20;
+    o.provenance = provenance_;
     txn_ = std::make_unique<LaneTransaction>(&writer_, &clock_, nullptr, o, [this] { return stop_; });
     std::vector<MirroredPartition> wanted;
     for (const auto& tp : partitions) wanted.push_back(MirroredPartition{tp, "site." + tp.topic, 3});
@@ -216,8 +217,9 @@ class LaneTransactionTest : public ::testing::Test {
                     .ok());
   }
 
-  // A record whose value is its source offset, with a header.
-  absl::Status Add(const TopicPartition& tp, int64_t offset) {
+  // A record whose value is its source offset, with a header (and a
+  // provenance header when `provenance` is set).
+  absl::Status Add(const TopicPartition& tp, int64_t offset, std::optional<std::string> provenance = std::nullopt) {
     SourceRecordView r;
     r.partition_handle = &tp;
     r.topic = tp.topic.c_str();
@@ -231,6 +233,7 @@ class LaneTransactionTest : public ::testing::Test {
     r.value = value.data();
     r.value_len = value.size();
     r.headers = RecordHeaders::Of({{"trace", std::string("t") + value}, {"null", std::nullopt}});
+    if (provenance) r.headers.Add("longhaul-provenance", *provenance);
     return txn_->Add(r, clock_.Now());
   }
 
@@ -267,8 +270,77 @@ class LaneTransactionTest : public ::testing::Test {
   FakeWriter writer_;
   std::map<TopicPartition, PartitionProgress> progress_;
   std::optional<SteadyTime> stop_;
+  ProvenanceRule provenance_;
   std::unique_ptr<LaneTransaction> txn_;
 };
+
+// Active/active: pipeline p from site to backbone, stamping provenance.
+ProvenanceRule SiteToBackbone() {
+  config::PipelineConfig p;
+  p.name = "p";
+  p.source = "site";
+  p.target = "backbone";
+  p.stamps_provenance = true;
+  return ProvenanceRule(p);
+}
+
+TEST_F(LaneTransactionTest, RecordsThatVisitedTheTargetAreNotWrittenAndTheCheckpointMovesPastThem) {
+  provenance_ = SiteToBackbone();
+  Start({kOrders0});
+  const std::string from_backbone = "backbone,back=site";
+  ASSERT_TRUE(Add(kOrders0, 0).ok());
+  ASSERT_TRUE(Add(kOrders0, 1).ok());
+  ASSERT_TRUE(Add(kOrders0, 2, from_backbone).ok());
+  ASSERT_TRUE(Add(kOrders0, 3, from_backbone).ok());
+  ASSERT_TRUE(Add(kOrders0, 4).ok());
+  ASSERT_TRUE(Add(kOrders0, 5, from_backbone).ok());  // the last offset read is one not written
+  auto committed = txn_->Commit(clock_.Now() + 60s);
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_EQ(committed->next_offsets, (std::map<TopicPartition, int64_t>{{kOrders0, 6}}));
+  EXPECT_THAT(TargetValues(kOrders0), ElementsAre(0, 1, 4));
+  EXPECT_EQ(writer_.Log("site.orders", 0)[0].headers,
+            (std::vector<RecordHeader>{{"trace", std::string("t0")}, {"null", std::nullopt},
+                                       {"longhaul-provenance", std::string("site,p=backbone")}}));
+  auto cps = Checkpoints(kOrders0);
+  ASSERT_EQ(cps.size(), 1u);
+  EXPECT_EQ(cps[0].next_source_offset, 6);
+  EXPECT_EQ(cps[0].next_target_offset, 3);
+  // Filtered offsets are gaps on the source side, as compacted ones are.
+  EXPECT_THAT(cps[0].segments, ElementsAre(OffsetSegment{0, 0, 2}, OffsetSegment{4, 2, 1}));
+  EXPECT_EQ(progress_[kOrders0].records_filtered_total.load(), 3);
+
+  // A transaction of only such records still moves the checkpoint, and
+  // keeps where the replicated part of the target ends.
+  ASSERT_TRUE(Add(kOrders0, 6, from_backbone).ok());
+  ASSERT_TRUE(Add(kOrders0, 7, from_backbone).ok());
+  EXPECT_TRUE(txn_->HasWork());
+  committed = txn_->Commit(clock_.Now() + 60s);
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_EQ(committed->next_offsets, (std::map<TopicPartition, int64_t>{{kOrders0, 8}}));
+  cps = Checkpoints(kOrders0);
+  ASSERT_EQ(cps.size(), 2u);
+  EXPECT_EQ(cps[1].next_source_offset, 8);
+  EXPECT_EQ(cps[1].next_target_offset, 3);
+  EXPECT_TRUE(cps[1].segments.empty());
+  EXPECT_THAT(TargetValues(kOrders0), ElementsAre(0, 1, 4));
+  EXPECT_EQ(progress_[kOrders0].records_filtered_total.load(), 5);
+}
+
+TEST_F(LaneTransactionTest, AnAbortForgetsFilteredRecordsSoTheyAreReadAndCountedAgainOnce) {
+  provenance_ = SiteToBackbone();
+  Start({kOrders0});
+  ASSERT_TRUE(Add(kOrders0, 0, "backbone,back=site").ok());
+  txn_->Abort(1s);
+  EXPECT_FALSE(txn_->HasWork());
+  // Read again from the committed position.
+  ASSERT_TRUE(Add(kOrders0, 0, "backbone,back=site").ok());
+  ASSERT_TRUE(Add(kOrders0, 1).ok());
+  auto committed = txn_->Commit(clock_.Now() + 60s);
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_EQ(committed->next_offsets, (std::map<TopicPartition, int64_t>{{kOrders0, 2}}));
+  EXPECT_THAT(TargetValues(kOrders0), ElementsAre(1));
+  EXPECT_EQ(progress_[kOrders0].records_filtered_total.load(), 1);
+}
 
 TEST_F(LaneTransactionTest, CommitsRecordsUnchangedWithOneCheckpointAndOffsetSyncPerPartition) {
   Start({kOrders0, kOrders1});

@@ -37,6 +37,13 @@ enum class Edges { kOne, kMany };
 // What a partition does when the next offset to copy is below the source's
 // log start (retention or DeleteRecords removed records not yet copied).
 enum class SourceGapPolicy { kStop, kSkip };
+// Whether a pipeline records provenance (origin cluster and the pipelines a
+// record crossed) in a header of the records it writes: auto = only when
+// the pipeline lies on a cycle of this config's pipeline graph (active/
+// active), so one-way mirrors keep headers byte for byte. Records that
+// already carry the header are never written into a cluster it names,
+// whatever this setting (docs/active-active.md).
+enum class Provenance { kAuto, kOn, kOff };
 
 // Spelled as in the config file: "consumer", "exactly-once", "earliest".
 std::string_view ToString(ClientRole role);
@@ -44,6 +51,9 @@ std::string_view ToString(Delivery delivery);
 std::string_view ToString(StartPosition start);
 std::string_view ToString(Edges edges);
 std::string_view ToString(SourceGapPolicy policy);
+std::string_view ToString(Provenance provenance);
+
+inline constexpr std::string_view kDefaultProvenanceHeader = "longhaul-provenance";
 
 struct ClusterConfig {
   std::string name;
@@ -138,6 +148,14 @@ struct PipelineConfig {
   // the edge's name to every record (useful when rename has no {edge} and
   // the edges' records merge into shared topics).
   std::string edge_header;
+  // Loop prevention (docs/active-active.md). `provenance` as configured;
+  // `stamps_provenance` is what the lanes do: on, or auto and the pipeline
+  // lies on a cycle of the config's pipeline graph (set by the loader).
+  Provenance provenance = Provenance::kAuto;
+  bool stamps_provenance = false;
+  // The header carrying provenance; pipelines that should recognise each
+  // other's records must use the same name.
+  std::string provenance_header = std::string(kDefaultProvenanceHeader);
   // Hub-side caps on what an edge may make the hub create, enforced on
   // every batch: partitions per topic (partition numbers at or above are
   // refused) and topics per edge.
@@ -163,6 +181,12 @@ struct PipelineConfig {
   bool sync_topic_configs = true;
   // Over config keys (topic_configs.include / exclude).
   TopicFilter topic_configs = DefaultTopicConfigFilter();
+  // Grant the reading side of the source topics' ACLs on their target
+  // topics (mirror/src/acl_sync.h has the rule: never WRITE), principals
+  // mapped by acl_principals ("User:a" -> "User:b") or kept. Direct
+  // pipelines only (a hub cannot see the source's ACLs).
+  bool sync_topic_acls = false;
+  std::map<std::string, std::string> acl_principals;
   // Replication factor of the target topics the pipeline creates, and of
   // its internal topics; -1: the target broker's default.replication.factor.
   int replication_factor = -1;

@@ -3,8 +3,10 @@
 // what it needs there, naming the ACL that is missing. Side effects are kept
 // to what cannot be avoided: topic creation is asked with validate_only, the
 // transactional-id check initialises a probe id of the pipeline's prefix
-// (never a lane's own id, which would fence a running worker), nothing is
-// written to any topic.
+// (never a lane's own id, which would fence a running worker), and WRITE on
+// an existing target topic is probed by adding its partition 0 to a probe
+// transaction that is then aborted: no record is written, the partition
+// gets one abort marker (a control record no consumer sees).
 #pragma once
 
 #include <chrono>
@@ -39,8 +41,10 @@ std::string_view ToString(ConnectionFinding::Severity severity);
 //           target topics when configs sync, WRITE on the pipeline's
 //           transactional-id prefix (exactly-once pipelines), DESCRIBE on the
 //           lane group and on synced consumer groups.
-// WRITE on target topics cannot be checked without writing a record; it is
-// reported as not checked. Blocks; each request is bounded by `timeout`.
+//           WRITE on existing target and internal topics (through the probe
+//           id; not checked when that id is refused, and for topics that do
+//           not exist yet, where CREATE is checked).
+// Blocks; each request is bounded by `timeout`.
 // Pipelines that run via a link are checked like direct ones (this process
 // may be only one of their halves: run it where each cluster is reachable).
 std::vector<ConnectionFinding> CheckConnections(const config::Config& config, std::chrono::milliseconds timeout);

@@ -35,6 +35,9 @@ struct PartitionStatus {
   double lag_seconds = 0;
   int64_t records_total = 0;  // replicated by this process
   int64_t bytes_total = 0;
+  // Read and deliberately not written by this process: the record's
+  // provenance says it has been in the target cluster (active/active).
+  int64_t records_filtered = 0;
   // Edge only: the next source offset handed to the link (sent, maybe not
   // yet committed); replicated_offset is what the hub acknowledged.
   int64_t sent_offset = -1;
