@@ -98,9 +98,9 @@ class LaneTransaction {
   // Where a partition new to the lane starts.
   struct PartitionStart {
     int64_t committed_next = -1;  // -1: the pipeline's start position (the source resolves it)
-    int64_t committed_next_target = -1;  // the checkpoint's next target offset, -1: none
     // The start must be persisted even with no record (a resolved "latest").
     bool pending_checkpoint = false;
+    int64_t committed_next_target = -1;  // the checkpoint's next target offset, -1: none
   };
 
   struct Committed {
