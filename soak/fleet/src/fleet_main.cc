@@ -67,10 +67,7 @@ void OnSignal(int) { g_interrupted = true; }
 
 // ---------------------------------------------------------------- options
 
-struct HubAddress {
-  std::string host;
-  uint16_t port = 0;
-};
+using HubAddress = HostPort;
 
 struct RunOptions {
   std::vector<HubAddress> hubs;
