@@ -1,5 +1,7 @@
 #include "longhaul/base/wire_reader.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "longhaul/base/status_macros.h"
@@ -55,8 +57,15 @@ absl::Status Reader::ReadUint(Field field, uint64_t max, uint64_t* out) {
 }
 
 absl::Status Reader::ReadInt(Field field, int64_t max, int64_t* out) {
+  const size_t start = pos_;
   uint64_t value = 0;
-  LH_RETURN_IF_ERROR(ReadUint(field, static_cast<uint64_t>(max), &value));
+  LH_RETURN_IF_ERROR(ReadUvarint(field, &value));
+  // Say so when the value would be negative as int64 (a likely corruption or
+  // attack), rather than only that it exceeds the maximum.
+  if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Error(start, field, absl::StrCat(value, " is out of range (negative as int64)"));
+  }
+  if (static_cast<int64_t>(value) > max) return Error(start, field, absl::StrCat(value, " exceeds the maximum ", max));
   *out = static_cast<int64_t>(value);
   return absl::OkStatus();
 }
@@ -66,7 +75,10 @@ absl::Status Reader::ReadZigzag(Field field, int64_t* out, int64_t min) {
   uint64_t raw = 0;
   LH_RETURN_IF_ERROR(ReadUvarint(field, &raw));
   const int64_t value = ZigzagDecode(raw);
-  if (value < min) return Error(start, field, absl::StrCat(value, " is below the minimum ", min));
+  if (value < min) {
+    return Error(start, field, value < 0 ? absl::StrCat(value, " is negative (the minimum is ", min, ")")
+                                         : absl::StrCat(value, " is below the minimum ", min));
+  }
   *out = value;
   return absl::OkStatus();
 }
