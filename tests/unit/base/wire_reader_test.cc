@@ -59,7 +59,7 @@ TEST(WireReader, ErrorsNameTheValueTheFieldAndTheByteFromTheValuesStart) {
   Reader below("offset-sync value", negative);
   int64_t z = 0;
   EXPECT_THAT(below.ReadZigzag("commit_time_ms", &z, -1),
-              StatusIs(kInvalid, HasSubstr("commit_time_ms -2 is below the minimum -1 at byte 0")));
+              StatusIs(kInvalid, HasSubstr("commit_time_ms -2 is negative (the minimum is -1) at byte 0")));
 
   Reader trailing("ping frame", "xy");
   uint8_t b = 0;
